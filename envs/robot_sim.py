@@ -1,0 +1,161 @@
+"""Load the scene, place the robot on the terrain, and run the plain baseline trot.
+
+This is the physics layer shared by the env, the phase scripts and the calibration: it knows
+the model's names and addresses but nothing about rewards or policies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+from envs.terrain import TerrainHeight
+from gait import constants as C
+from gait.controller import BaselineTrotController
+from gait.parameters import GaitParameters
+
+CONTROL_FRAME_SKIP = 10  # physics steps per control step: 0.002 s x 10 = 50 Hz control
+SPAWN_X_RANGE = (-4.0, -3.6)  # m, spawn fore-aft band: leaves ~8 m of terrain ahead
+SPAWN_Y_RANGE = (-0.8, 0.8)  # m
+SPAWN_YAW_RANGE = (-0.05, 0.05)  # rad
+SPAWN_CLEARANCE = 0.004  # m, gap between the lowest foot and the ground at spawn
+
+
+class TerrainFileError(ValueError):
+    """The terrain PNG is missing or unreadable."""
+
+
+def load_model(terrain: str | Path | None = None, flat: bool = False) -> mujoco.MjModel:
+    """Compile the rough scene with `terrain` (a PNG path; default assets/hfield.png), or the flat scene."""
+    if flat:
+        return mujoco.MjModel.from_xml_path(str(C.SCENE_FLAT_XML))
+    spec = mujoco.MjSpec.from_file(str(C.SCENE_ROUGH_XML))
+    png = Path(terrain) if terrain is not None else C.DEFAULT_TERRAIN_PNG
+    if not png.is_file():
+        raise TerrainFileError(f"terrain file not found: {png} (give a greyscale PNG, e.g. assets/hfield.png)")
+    spec.hfields[0].file = str(png.resolve())
+    try:
+        return spec.compile()
+    except Exception as exc:  # mujoco raises ValueError with its own message
+        raise TerrainFileError(f"cannot load terrain {png}: {exc}") from exc
+
+
+@dataclass
+class WalkMetrics:
+    """Summary of one walk."""
+
+    forward_velocity: float  # m/s, mean along world x
+    lateral_velocity: float  # m/s, mean along world y (signed drift rate)
+    lateral_drift: float  # m, |y_end - y_start|
+    mean_height: float  # m, trunk centre above the local ground
+    max_tilt: float  # rad, largest angle between trunk up-axis and world up
+    fell: bool
+    duration: float  # s actually walked
+
+
+_FOOTPRINT_GRID = np.array([(dx, dy) for dx in (-0.08, 0.0, 0.08) for dy in (-0.06, 0.0, 0.06)])  # m
+
+
+class RobotSim:
+    """The quadruped's model and data with named accessors."""
+
+    def __init__(self, model: mujoco.MjModel):
+        self.model = model
+        self.data = mujoco.MjData(model)
+        self.terrain_height = TerrainHeight(model, C.TERRAIN_GEOM_NAME)
+        self.trunk_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, C.TRUNK_BODY_NAME)
+        self.foot_site_ids = np.array(
+            [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, n) for n in C.FOOT_SITE_NAMES]
+        )
+        self.hip_body_ids = np.array(
+            [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f"{leg}_hip") for leg in C.LEG_NAMES]
+        )
+        home = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, "home")
+        self.home_qpos = model.key_qpos[home].copy()
+
+    def place(self, x: float, y: float, yaw: float, joint_angles: np.ndarray) -> None:
+        """Put the trunk at (x, y, yaw) with the given 12 joint angles, lowest foot just above ground."""
+        m, d = self.model, self.data
+        mujoco.mj_resetData(m, d)
+        d.qpos[:] = self.home_qpos
+        d.qpos[0:2] = (x, y)
+        d.qpos[3:7] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
+        d.qpos[7:19] = joint_angles
+        d.ctrl[:] = joint_angles
+        mujoco.mj_kinematics(m, d)
+        feet = d.site_xpos[self.foot_site_ids]
+        gap = feet[:, 2] - C.FOOT_RADIUS - self.terrain_height(feet[:, 0], feet[:, 1])
+        d.qpos[2] += SPAWN_CLEARANCE - gap.min()
+        mujoco.mj_forward(m, d)
+
+    def ground_height_under_trunk(self) -> float:
+        """Mean terrain height (m) over a grid spanning the trunk's footprint, so one stone does not count."""
+        x, y = self.data.qpos[0:2]
+        return float(np.mean(self.terrain_height(x + _FOOTPRINT_GRID[:, 0], y + _FOOTPRINT_GRID[:, 1])))
+
+    def trunk_height_above_ground(self) -> float:
+        """Trunk centre height (m) above the mean ground under the trunk."""
+        return float(self.data.qpos[2] - self.ground_height_under_trunk())
+
+    def trunk_tilt(self) -> float:
+        """Angle (rad) between the trunk's up-axis and world up."""
+        zz = self.data.xmat[self.trunk_id][8]
+        return float(np.arccos(np.clip(zz, -1.0, 1.0)))
+
+
+def spawn_pose(rng: np.random.Generator) -> tuple[float, float, float]:
+    """Random (x, y, yaw) spawn on the terrain."""
+    return (
+        float(rng.uniform(*SPAWN_X_RANGE)),
+        float(rng.uniform(*SPAWN_Y_RANGE)),
+        float(rng.uniform(*SPAWN_YAW_RANGE)),
+    )
+
+
+FALL_HEIGHT = 0.02  # m, trunk centre closer than this to the ground counts as a fall
+FALL_TILT = 1.0  # rad (~57 deg) of trunk tilt counts as a fall
+
+
+def run_baseline(
+    gait: GaitParameters,
+    seconds: float,
+    seed: int,
+    terrain: str | Path | None = None,
+    model: mujoco.MjModel | None = None,
+    frame_skip: int = CONTROL_FRAME_SKIP,
+    on_step=None,
+) -> WalkMetrics:
+    """Walk the open-loop trot for `seconds` from the seeded spawn; `on_step(sim)` is called each control step."""
+    sim = RobotSim(model if model is not None else load_model(terrain))
+    controller = BaselineTrotController(gait)
+    x0, y0, yaw = spawn_pose(np.random.default_rng(seed))
+    sim.place(x0, y0, yaw, controller.joint_targets(0.0))
+    dt = sim.model.opt.timestep * frame_skip
+    n_steps = int(round(seconds / dt))
+    heights, max_tilt, fell, t = [], 0.0, False, 0.0
+    for i in range(n_steps):
+        t = i * dt
+        sim.data.ctrl[:] = controller.joint_targets(t)
+        mujoco.mj_step(sim.model, sim.data, nstep=frame_skip)
+        h = sim.trunk_height_above_ground()
+        tilt = sim.trunk_tilt()
+        heights.append(h)
+        max_tilt = max(max_tilt, tilt)
+        if on_step is not None:
+            on_step(sim)
+        if h < FALL_HEIGHT or tilt > FALL_TILT:
+            fell = True
+            break
+    duration = (i + 1) * dt
+    x1, y1 = sim.data.qpos[0:2]
+    return WalkMetrics(
+        forward_velocity=float((x1 - x0) / duration),
+        lateral_velocity=float((y1 - y0) / duration),
+        lateral_drift=float(abs(y1 - y0)),
+        mean_height=float(np.mean(heights)),
+        max_tilt=float(max_tilt),
+        fell=fell,
+        duration=float(duration),
+    )

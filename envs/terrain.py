@@ -1,0 +1,147 @@
+"""Heightfield terrain: generate terrain PNGs and look up ground height under a point.
+
+Heights are written normalised to [0, 1]; the scene's hfield ``size[2]`` (0.04 m in
+assets/scene_rough.xml) turns 1.0 into metres. Generators take heights in metres and the
+pixel size, so a terrain means the same thing whatever its resolution.
+
+    python -m envs.terrain --kind ridges --seed 3 --out assets/hfield.png
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import mujoco
+import numpy as np
+from PIL import Image
+
+
+def rough_heightmap(shape: tuple[int, int], seed: int, feature_px: float = 3.0, flat_start_px: int = 0,
+                    start_col: int | None = None) -> np.ndarray:
+    """Smooth random bumps in [0, 1], shape (rows, cols); feature_px is the bump width in pixels.
+
+    A square of flat_start_px pixels around start_col (the spawn point) is levelled at mid-height.
+    """
+    rng = np.random.default_rng(seed)
+    rows, cols = shape
+    noise = rng.standard_normal(shape)
+    fy = np.fft.fftfreq(rows)[:, None]
+    fx = np.fft.fftfreq(cols)[None, :]
+    kernel = np.exp(-2 * (np.pi * feature_px) ** 2 * (fx**2 + fy**2))  # Gaussian blur in Fourier space
+    smooth = np.real(np.fft.ifft2(np.fft.fft2(noise) * kernel))
+    lo, hi = np.percentile(smooth, [0.5, 99.5])
+    heights = np.clip((smooth - lo) / (hi - lo), 0.0, 1.0)
+    if flat_start_px > 0:
+        c = cols // 2 if start_col is None else start_col
+        r = rows // 2
+        h = flat_start_px // 2
+        heights[r - h : r + h, max(c - h, 0) : c + h] = 0.5
+    return heights
+
+
+DEFAULT_SHAPE = (320, 1024)  # pixels (rows along y, cols along x): 1 cm per pixel on the 10.24 x 3.2 m field
+DEFAULT_PIXEL_SIZE = 0.01  # m
+DEFAULT_ELEVATION = 0.04  # m, hfield size[2] in scene_rough.xml: a pixel value of 1.0 is this high
+
+
+def ridged_heightmap(
+    shape: tuple[int, int] = DEFAULT_SHAPE,
+    seed: int = 3,
+    spacing: float = 0.3,  # m, mean distance between ridges along x (jittered x0.7..1.3)
+    ridge_height: float = 0.018,  # m, tallest ridge (each segment 0.75..1.0 of it)
+    ridge_width: float = 0.02,  # m, flat top; each side ramps over 2 px
+    base_roughness: float = 0.008,  # m, amplitude of the smooth bumps under everything
+    pixel_size: float = DEFAULT_PIXEL_SIZE,
+    elevation: float = DEFAULT_ELEVATION,
+) -> np.ndarray:
+    """Broken transverse ridges on gentle bumps, heights in [0, 1] of `elevation`.
+
+    Ridges between 1.35 and 1.8 cm stop a swing foot lifted 1.5 cm; a 4 cm swing clears them.
+    """
+    rng = np.random.default_rng(seed)
+    rows, cols = shape
+    h = rough_heightmap(shape, seed, feature_px=4.0) * base_roughness / elevation
+    width_px = max(1, int(round(ridge_width / pixel_size)))
+    profile = np.minimum(1.0, np.minimum(np.arange(width_px + 2) + 1, width_px + 2 - np.arange(width_px + 2)) / 2.0)
+    x = rng.uniform(0, spacing)
+    while x < cols * pixel_size:
+        col = int(x / pixel_size)
+        row = 0
+        while row < rows:
+            seg = int(rng.uniform(0.1, 0.4) / pixel_size)  # segment length along y
+            height = ridge_height / elevation * rng.uniform(0.75, 1.0)
+            for k, p in enumerate(profile):
+                if col + k < cols:
+                    h[row : row + seg, col + k] += height * p
+            row += seg + int(rng.uniform(0.0, 0.06) / pixel_size)  # gaps between segments
+        x += spacing * rng.uniform(0.7, 1.3)
+    return np.clip(h, 0.0, 1.0)
+
+
+def write_heightmap_png(heights: np.ndarray, path: str | Path) -> Path:
+    """Save heights in [0, 1] as a 16-bit greyscale PNG (row 0 = +y edge, as MuJoCo reads it)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.png")
+    Image.fromarray(np.round(np.clip(heights, 0, 1) * 65535).astype(np.uint16)).save(tmp)
+    tmp.replace(path)
+    return path
+
+
+class TerrainHeight:
+    """Ground height (m, world z) of a model's heightfield geom at world (x, y), bilinear."""
+
+    def __init__(self, model: mujoco.MjModel, geom_name: str):
+        geom_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, geom_name)
+        if geom_id < 0 or model.geom_type[geom_id] != mujoco.mjtGeom.mjGEOM_HFIELD:
+            self.flat = True
+            self.base_z = 0.0
+            self.half_length = self.half_width = float("inf")
+            return
+        self.flat = False
+        hid = model.geom_dataid[geom_id]
+        self.nrow = int(model.hfield_nrow[hid])
+        self.ncol = int(model.hfield_ncol[hid])
+        adr = int(model.hfield_adr[hid])
+        self.data = np.asarray(model.hfield_data[adr : adr + self.nrow * self.ncol]).reshape(self.nrow, self.ncol)
+        self.size = model.hfield_size[hid]  # (radius_x, radius_y, elevation_z, base_z)
+        self.center = model.geom_pos[geom_id][:2].copy()
+        self.base_z = float(model.geom_pos[geom_id][2])
+        self.half_length = float(self.size[0])  # m, terrain spans [-half_length, half_length] in x
+        self.half_width = float(self.size[1])  # m
+
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if self.flat:
+            return np.zeros(np.broadcast(x, y).shape)
+        rx, ry, ez = self.size[0], self.size[1], self.size[2]
+        # MuJoCo: column index along +x, row index along +y, (0, 0) at (-rx, -ry).
+        u = np.clip((x - self.center[0] + rx) / (2 * rx) * (self.ncol - 1), 0, self.ncol - 1)
+        v = np.clip((y - self.center[1] + ry) / (2 * ry) * (self.nrow - 1), 0, self.nrow - 1)
+        c0 = np.minimum(np.floor(u).astype(int), self.ncol - 2)
+        r0 = np.minimum(np.floor(v).astype(int), self.nrow - 2)
+        fu, fv = u - c0, v - r0
+        d = self.data
+        h = (d[r0, c0] * (1 - fu) * (1 - fv) + d[r0, c0 + 1] * fu * (1 - fv)
+             + d[r0 + 1, c0] * (1 - fu) * fv + d[r0 + 1, c0 + 1] * fu * fv)
+        return self.base_z + ez * h
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write a heightfield PNG for scene_rough.xml.")
+    parser.add_argument("--kind", choices=("ridges", "rough"), default="ridges", help="terrain kind")
+    parser.add_argument("--seed", type=int, default=3, help="random seed")
+    parser.add_argument("--out", type=Path, required=True, help="output PNG path")
+    parser.add_argument("--ridge-height", type=float, default=0.018, help="ridges: tallest ridge (m)")
+    parser.add_argument("--spacing", type=float, default=0.3, help="ridges: mean ridge spacing (m)")
+    parser.add_argument("--feature-px", type=float, default=4.0, help="rough: bump width (pixels)")
+    args = parser.parse_args(argv)
+    if args.kind == "ridges":
+        heights = ridged_heightmap(seed=args.seed, ridge_height=args.ridge_height, spacing=args.spacing)
+    else:
+        heights = rough_heightmap(DEFAULT_SHAPE, args.seed, feature_px=args.feature_px)
+    print(f"wrote {write_heightmap_png(heights, args.out)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Trot parameters, validated when built."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from gait import constants as C
+
+
+class GaitParameterError(ValueError):
+    """A gait parameter is impossible; the message names the field."""
+
+
+@dataclass(frozen=True)
+class GaitParameters:
+    """A parametric trot.
+
+    body_height:     trunk-centre height above the ground in stance (m)
+    step_length:     fore-aft distance a foot sweeps in one stance (m); ideal speed is
+                     step_length / (duty_factor * cycle_time)
+    step_height:     swing-foot apex above the stance foot (m); must stay below body_height
+    cycle_time:      one full gait cycle (s)
+    duty_factor:     fraction of the cycle each foot spends on the ground (0.5 = pure trot)
+    stance_width:    extra lateral offset of each foot, outward from its hip (m)
+    stance_x_offset: fore-aft shift of every foot's sweep centre (m), + is forward
+    """
+
+    body_height: float = 0.05  # m
+    step_length: float = 0.06  # m
+    step_height: float = 0.04  # m
+    cycle_time: float = 0.8  # s
+    duty_factor: float = 0.5
+    stance_width: float = 0.0  # m
+    stance_x_offset: float = 0.0  # m
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise GaitParameterError(f"GaitParameters.{field.name} must be a finite number, got {value!r}")
+        if self.cycle_time <= 0:
+            raise GaitParameterError(f"GaitParameters.cycle_time must be > 0 s, got {self.cycle_time}")
+        if self.body_height <= 0:
+            raise GaitParameterError(f"GaitParameters.body_height must be > 0 m, got {self.body_height}")
+        if self.step_length < 0:
+            raise GaitParameterError(f"GaitParameters.step_length must be >= 0 m, got {self.step_length}")
+        if self.step_height < 0:
+            raise GaitParameterError(f"GaitParameters.step_height must be >= 0 m, got {self.step_height}")
+        if self.step_height >= self.body_height:
+            raise GaitParameterError(
+                f"GaitParameters.step_height ({self.step_height} m) must be below body_height ({self.body_height} m)"
+            )
+        if not 0.0 < self.duty_factor < 1.0:
+            raise GaitParameterError(f"GaitParameters.duty_factor must be in (0, 1), got {self.duty_factor}")
+        self._check_reach()
+
+    @property
+    def stance_foot_depth(self) -> float:
+        """Vertical distance from hip axis down to the foot centre in stance (m)."""
+        return self.body_height + C.HIP_HEIGHT_ABOVE_TRUNK - C.FOOT_RADIUS
+
+    @property
+    def ideal_speed(self) -> float:
+        """Body speed if no foot slipped (m/s)."""
+        return self.step_length / (self.duty_factor * self.cycle_time)
+
+    def _check_reach(self) -> None:
+        max_reach = C.MAX_REACH_FRACTION * (C.THIGH_LENGTH + C.CALF_LENGTH)
+        min_reach = _min_reach()
+        depth = self.stance_foot_depth
+        half = self.step_length / 2
+        lateral = self.stance_width
+        extremes = {
+            "step_length": math.sqrt((abs(self.stance_x_offset) + half) ** 2 + depth**2 + lateral**2),
+            "body_height": math.sqrt(self.stance_x_offset**2 + depth**2 + lateral**2),
+        }
+        for name, reach in extremes.items():
+            if reach > max_reach:
+                raise GaitParameterError(
+                    f"GaitParameters.{name}: foot target {reach:.4f} m from the hip is beyond the leg's reach "
+                    f"({max_reach:.4f} m); lower body_height or step_length"
+                )
+        apex = math.sqrt(self.stance_x_offset**2 + (depth - self.step_height) ** 2 + lateral**2)
+        if apex < min_reach:
+            raise GaitParameterError(
+                f"GaitParameters.step_height: swing apex {apex:.4f} m from the hip is closer than the folded "
+                f"leg allows ({min_reach:.4f} m); lower step_height or raise body_height"
+            )
+
+    def to_dict(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "GaitParameters":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise GaitParameterError(f"unknown gait parameter(s): {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+
+def _min_reach() -> float:
+    """Hip-to-foot distance with the knee at its fold limit (m)."""
+    inner = math.pi - abs(C.CALF_RANGE[0])  # angle between thigh and calf when fully folded
+    l1, l2 = C.THIGH_LENGTH, C.CALF_LENGTH
+    return math.sqrt(l1**2 + l2**2 - 2 * l1 * l2 * math.cos(inner))
+
+
+WORKING_GAIT = GaitParameters()
+# The original default that walked backwards in the reference project: nearly straight legs and a
+# 1.5 cm swing that scuffs on bumps. Kept so DIAGNOSIS.md can show why it fails.
+LEGACY_GAIT = GaitParameters(body_height=0.07, step_length=0.05, step_height=0.015, cycle_time=0.8)
+
+PRESETS: dict[str, GaitParameters] = {"working": WORKING_GAIT, "legacy": LEGACY_GAIT}
