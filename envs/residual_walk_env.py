@@ -25,6 +25,13 @@ RANDOMIZE_ACTUATOR_STRENGTH = (0.85, 1.15)  # x position gain kp and torque limi
 RANDOMIZE_TERRAIN_HEIGHT = (0.8, 1.2)  # x heightfield elevation
 OBS_NOISE_STD = 0.02  # additive Gaussian noise on every observation entry (obs units), randomize only
 
+_INSTABILITY_WARNINGS = (
+    mujoco.mjtWarning.mjWARN_BADQPOS,
+    mujoco.mjtWarning.mjWARN_BADQVEL,
+    mujoco.mjtWarning.mjWARN_BADQACC,
+    mujoco.mjtWarning.mjWARN_BADCTRL,
+)
+
 REWARD_TERMS = ("forward_velocity", "lateral_stability", "energy", "smoothness", "alive", "height", "orientation")
 
 
@@ -228,9 +235,9 @@ class ResidualWalkEnv(gym.Env):
             return self._renderer.render()
         if self.render_mode == "human":
             if self._viewer is None:
-                import mujoco.viewer
+                from mujoco import viewer
 
-                self._viewer = mujoco.viewer.launch_passive(self.model, self.data)
+                self._viewer = viewer.launch_passive(self.model, self.data)
             self._viewer.sync()
         return None
 
@@ -298,10 +305,11 @@ class ResidualWalkEnv(gym.Env):
         return ""
 
     def _physics_ok(self) -> bool:
+        """False after NaN/inf state or a MuJoCo instability warning (MuJoCo then resets the data itself)."""
         d = self.data
-        if not (np.all(np.isfinite(d.qpos)) and np.all(np.isfinite(d.qvel))):
+        if any(d.warning[w].number for w in _INSTABILITY_WARNINGS):
             return False
-        return int(d.warning[mujoco.mjtWarning.mjWARN_BADQACC].number) == 0
+        return bool(np.all(np.isfinite(d.qpos)) and np.all(np.isfinite(d.qvel)))
 
     def _physics_error_result(self, action):
         info = {

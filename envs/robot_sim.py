@@ -35,11 +35,27 @@ def load_model(terrain: str | Path | None = None, flat: bool = False) -> mujoco.
     png = Path(terrain) if terrain is not None else C.DEFAULT_TERRAIN_PNG
     if not png.is_file():
         raise TerrainFileError(f"terrain file not found: {png} (give a greyscale PNG, e.g. assets/hfield.png)")
-    spec.hfields[0].file = str(png.resolve())
+    spec.hfield(C.HFIELD_NAME).file = str(png.resolve())
     try:
-        return spec.compile()
+        model = spec.compile()
     except Exception as exc:  # mujoco raises ValueError with its own message
         raise TerrainFileError(f"cannot load terrain {png}: {exc}") from exc
+    _fill_visual_hfield(model)
+    return model
+
+
+def _fill_visual_hfield(model: mujoco.MjModel) -> None:
+    """Copy the collision heights, resampled (nearest), into the coarser visual heightfield."""
+    src = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, C.HFIELD_NAME)
+    dst = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, C.HFIELD_VISUAL_NAME)
+    if dst < 0:
+        return
+    sr, sc, dr, dc = (int(v) for v in (model.hfield_nrow[src], model.hfield_ncol[src],
+                                       model.hfield_nrow[dst], model.hfield_ncol[dst]))
+    heights = model.hfield_data[model.hfield_adr[src]: model.hfield_adr[src] + sr * sc].reshape(sr, sc)
+    rows = np.round(np.linspace(0, sr - 1, dr)).astype(int)
+    cols = np.round(np.linspace(0, sc - 1, dc)).astype(int)
+    model.hfield_data[model.hfield_adr[dst]: model.hfield_adr[dst] + dr * dc] = heights[np.ix_(rows, cols)].ravel()
 
 
 @dataclass

@@ -26,20 +26,22 @@ FOOT_GEOM_NAMES: tuple[str, ...] = LEG_NAMES
 TRUNK_BODY_NAME = "trunk"
 TERRAIN_GEOM_NAME = "terrain"
 HFIELD_NAME = "terrain"
+HFIELD_VISUAL_NAME = "terrain_visual"  # drawn-only copy of the terrain at lower resolution
 
 # Trot pairs: legs that swing together (indices into LEG_NAMES).
 TROT_PHASE_OFFSETS = np.array([0.0, 0.5, 0.5, 0.0])  # FR+RL together, FL+RR half a cycle later
 
-# Geometry (m). Hip joints sit above the trunk centre: the trunk hangs low between the legs.
+# Geometry (m). The trunk frame's origin is the trunk's underside (so body height = belly
+# clearance); the hip axes sit on the trunk's top corners.
 HIP_POSITIONS = np.array(  # hip joint centres in the trunk frame
     [
-        [0.055, -0.045, 0.03],  # FR
-        [0.055, 0.045, 0.03],  # FL
-        [-0.055, -0.045, 0.03],  # RR
-        [-0.055, 0.045, 0.03],  # RL
+        [0.08, -0.065, 0.03],  # FR
+        [0.08, 0.065, 0.03],  # FL
+        [-0.08, -0.065, 0.03],  # RR
+        [-0.08, 0.065, 0.03],  # RL
     ]
 )
-HIP_HEIGHT_ABOVE_TRUNK = 0.03  # m, trunk centre to hip axes
+HIP_HEIGHT_ABOVE_TRUNK = 0.03  # m, trunk underside to hip axes
 THIGH_LENGTH = 0.05  # m, hip pitch axis to knee axis
 CALF_LENGTH = 0.05  # m, knee axis to foot centre
 FOOT_RADIUS = 0.008  # m, sphere foot

@@ -16,7 +16,7 @@ class GaitParameterError(ValueError):
 class GaitParameters:
     """A parametric trot.
 
-    body_height:     trunk-centre height above the ground in stance (m)
+    body_height:     height of the trunk underside above the ground in stance (m)
     step_length:     fore-aft distance a foot sweeps in one stance (m); ideal speed is
                      step_length / (duty_factor * cycle_time)
     step_height:     swing-foot apex above the stance foot (m); must stay below body_height

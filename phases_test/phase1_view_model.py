@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Phase 1: load the quadruped and look at it.
+
+Prints a summary of the model (bodies, joints, actuators, sensors, mass), then holds the
+standing pose: in the interactive MuJoCo viewer when a display exists, otherwise (or with
+--headless) it renders offscreen to a video.
+
+    python3 phases_test/phase1_view_model.py                  # viewer
+    python3 phases_test/phase1_view_model.py --headless --out runs/videos/phase1.gif
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from walklab.cli import fail, positive_float  # noqa: E402
+from walklab.rendering import check_video_path, prepare_rendering  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--flat", action="store_true", help="use the flat scene instead of the rough terrain")
+    p.add_argument("--terrain", type=Path, default=None, help="heightfield PNG (default assets/hfield.png)")
+    p.add_argument("--seconds", type=positive_float, default=3.0, help="length of the offscreen video (s); the viewer runs until closed")
+    p.add_argument("--headless", action="store_true", help="render offscreen to --out instead of opening the viewer")
+    p.add_argument("--out", type=Path, default=Path("runs/videos/phase1_model.gif"), help="video path (.mp4 or .gif)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    offscreen = prepare_rendering(args.headless)
+    if offscreen:
+        try:
+            check_video_path(args.out)
+        except ValueError as exc:
+            fail(str(exc))
+
+    import mujoco
+    import numpy as np
+
+    from envs.robot_sim import TerrainFileError, load_model
+    from gait import constants as C
+
+    try:
+        model = load_model(args.terrain, flat=args.flat)
+    except TerrainFileError as exc:
+        fail(str(exc))
+    data = mujoco.MjData(model)
+    mujoco.mj_resetDataKeyframe(model, data, mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, "home"))
+    mujoco.mj_forward(model, data)
+    total_mass = float(np.sum(model.body_mass))
+    print(f"model: {model.nbody - 1} bodies, {model.njnt} joints, {model.nu} actuators, {model.nsensor} sensors")
+    print(f"mass: {total_mass:.3f} kg; timestep {model.opt.timestep * 1000:.1f} ms")
+    print("joints:   " + ", ".join(C.JOINT_NAMES))
+    print("sensors:  " + ", ".join(model.sensor(i).name for i in range(model.nsensor)))
+    steps = int(args.seconds / model.opt.timestep)
+
+    if offscreen:
+        from walklab.rendering import VideoRecorder
+
+        recorder = VideoRecorder(args.out, fps=25)
+        renderer = mujoco.Renderer(model, 360, 480)
+        camera = mujoco.MjvCamera()
+        camera.lookat[:] = data.qpos[:3]
+        camera.distance, camera.elevation = 0.45, -20.0
+        every = int(round(1.0 / (25 * model.opt.timestep)))
+        for i in range(steps):
+            mujoco.mj_step(model, data)
+            if i % every == 0:
+                camera.azimuth = 90.0 + 360.0 * i / steps  # one orbit around the robot
+                renderer.update_scene(data, camera)
+                recorder.add(renderer.render())
+        renderer.close()
+        print(f"trunk height after {args.seconds:.1f} s: {data.qpos[2]:.4f} m")
+        print(f"saved {recorder.save()}")
+        return
+
+    import mujoco.viewer
+
+    print("viewer open: close the window to quit")
+    with mujoco.viewer.launch_passive(model, data) as viewer:
+        while viewer.is_running():  # real-time pace until the window is closed
+            tick = time.perf_counter()
+            mujoco.mj_step(model, data)
+            viewer.sync()
+            time.sleep(max(0.0, model.opt.timestep - (time.perf_counter() - tick)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Phase 2: run the baseline trot on the rough terrain and report how it walks.
+
+Gait parameters are flags (start from --gait working|legacy and override any field). With a
+display the walk plays in the MuJoCo viewer at real-time pace; with --headless, or when there
+is no display, it is rendered offscreen to --out (.mp4 or .gif).
+
+    python3 phases_test/phase2_baseline_gait.py --headless
+    python3 phases_test/phase2_baseline_gait.py --gait legacy --seconds 10 --headless --out runs/videos/legacy.gif
+    python3 phases_test/phase2_baseline_gait.py --step-length 0.08 --cycle-time 0.7
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from walklab.cli import add_gait_arguments, fail, gait_from_args, positive_float  # noqa: E402
+from walklab.rendering import check_video_path, prepare_rendering  # noqa: E402
+
+VIDEO_FPS = 25
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_gait_arguments(p)
+    p.add_argument("--seconds", type=positive_float, default=20.0, help="walk duration (s)")
+    p.add_argument("--seed", type=int, default=0, help="spawn seed (position and heading on the terrain)")
+    p.add_argument("--terrain", type=Path, default=None, help="heightfield PNG (default assets/hfield.png)")
+    p.add_argument("--flat", action="store_true", help="walk on the flat floor instead")
+    p.add_argument("--headless", action="store_true", help="render offscreen to --out instead of opening the viewer")
+    p.add_argument("--no-video", action="store_true", help="headless: only print the metrics, render nothing")
+    p.add_argument("--out", type=Path, default=Path("runs/videos/phase2_baseline.mp4"), help="video path (.mp4 or .gif)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    gait = gait_from_args(args)
+    offscreen = prepare_rendering(args.headless)
+    if offscreen and not args.no_video:
+        try:
+            check_video_path(args.out)
+        except ValueError as exc:
+            fail(str(exc))
+
+    import mujoco
+
+    from envs.robot_sim import CONTROL_FRAME_SKIP, TerrainFileError, load_model, run_baseline
+
+    try:
+        model = load_model(args.terrain, flat=args.flat)
+    except TerrainFileError as exc:
+        fail(str(exc))
+    control_dt = model.opt.timestep * CONTROL_FRAME_SKIP
+    print(f"gait: {gait}")
+    print(f"ideal speed (no slip): {gait.ideal_speed:.3f} m/s")
+
+    if offscreen:
+        on_step, finish = _recorder(model, args, control_dt)
+    else:
+        on_step, finish = _viewer(model, control_dt)
+    metrics = run_baseline(gait, args.seconds, args.seed, model=model, on_step=on_step)
+    finish()
+
+    print(f"forward velocity: {metrics.forward_velocity:.4f} m/s")
+    print(f"lateral velocity: {metrics.lateral_velocity:+.4f} m/s (drift {metrics.lateral_drift:.3f} m)")
+    print(f"body height:      {metrics.mean_height:.4f} m (mean above ground)")
+    print(f"max tilt:         {metrics.max_tilt:.3f} rad")
+    print(f"fell:             {'yes' if metrics.fell else 'no'} after {metrics.duration:.1f} s")
+
+
+def _recorder(model, args, control_dt):
+    """on_step that grabs frames at VIDEO_FPS, and a finish() that writes the video."""
+    import mujoco
+
+    from walklab.rendering import VideoRecorder
+
+    if args.no_video:
+        return None, lambda: None
+    recorder = VideoRecorder(args.out, fps=VIDEO_FPS)
+    renderer = mujoco.Renderer(model, 360, 640)
+    camera = mujoco.MjvCamera()
+    camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+    camera.trackbodyid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "trunk")
+    camera.distance, camera.azimuth, camera.elevation = 0.6, 120.0, -20.0
+    every = max(1, int(round(1.0 / (VIDEO_FPS * control_dt))))
+    count = [0]
+
+    def on_step(sim):
+        if count[0] % every == 0:
+            renderer.update_scene(sim.data, camera)
+            recorder.add(renderer.render())
+        count[0] += 1
+
+    def finish():
+        renderer.close()
+        print(f"saved {recorder.save()}")
+
+    return on_step, finish
+
+
+def _viewer(model, control_dt):
+    """on_step that shows each control step in the passive viewer at real-time pace."""
+    import mujoco.viewer
+
+    state = {"viewer": None, "tick": time.perf_counter()}
+
+    def on_step(sim):
+        if state["viewer"] is None:
+            state["viewer"] = mujoco.viewer.launch_passive(sim.model, sim.data)
+        state["viewer"].sync()
+        time.sleep(max(0.0, control_dt - (time.perf_counter() - state["tick"])))
+        state["tick"] = time.perf_counter()
+
+    def finish():
+        if state["viewer"] is not None:
+            state["viewer"].close()
+
+    return on_step, finish
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""Shared test set-up: repository on sys.path, offscreen rendering, helpers to run scripts."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+
+def run_script(*args: str, timeout: float = 300, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a repository script with this interpreter, headless, and capture its output."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["MUJOCO_GL"] = "egl"
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture
+def script():
+    return run_script

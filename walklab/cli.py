@@ -1,0 +1,58 @@
+"""Command-line pieces several scripts share: gait flags, error exits, positive-number types."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import NoReturn
+
+from gait.parameters import PRESETS, GaitParameterError, GaitParameters
+
+GAIT_FLAGS = ("body_height", "step_length", "step_height", "cycle_time", "duty_factor")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one clear line to stderr and exit non-zero."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def add_gait_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("gait (defaults: the working trot)")
+    group.add_argument("--gait", choices=sorted(PRESETS), default="working",
+                       help="gait preset to start from: 'working' (the fixed default) or 'legacy' (the broken original)")
+    defaults = GaitParameters()
+    units = {"duty_factor": ""}
+    for name in GAIT_FLAGS:
+        unit = units.get(name, " (s)" if name == "cycle_time" else " (m)")
+        group.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
+                           help=f"override {name}{unit}; working default {getattr(defaults, name)}")
+
+
+def gait_from_args(args: argparse.Namespace) -> GaitParameters:
+    """The preset named by --gait with any per-field overrides; exits with one line if impossible."""
+    overrides = {name: getattr(args, name) for name in GAIT_FLAGS if getattr(args, name, None) is not None}
+    try:
+        return dataclasses.replace(PRESETS[args.gait], **overrides)
+    except GaitParameterError as exc:
+        fail(str(exc))

@@ -1,0 +1,207 @@
+"""Run directories: write and read config.json, rebuild the env, load a trained policy.
+
+A run directory is self-describing: config.json records the env keywords and gait, so
+replay, comparison and debugging rebuild exactly the env the policy was trained on.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from gait import constants as C
+from gait.parameters import GaitParameterError, GaitParameters
+
+CONFIG_NAME = "config.json"
+FINAL_MODEL = "final_model.zip"
+FINAL_STATS = "vec_normalize.pkl"
+BEST_MODEL = "best_model.zip"
+BEST_STATS = "best_vec_normalize.pkl"
+INTERRUPTED_MODEL = "interrupted_model.zip"
+INTERRUPTED_STATS = "interrupted_vec_normalize.pkl"
+CHECKPOINT_DIR = "checkpoints"
+
+
+class RunError(Exception):
+    """A run directory, model or statistics file cannot be used; the message says why and what to do."""
+
+
+# ---------------------------------------------------------------------- paths
+def portable_path(path: str | Path | None) -> str | None:
+    """Store a path relative to the repository when it lies inside it, else absolute."""
+    if path is None:
+        return None
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(C.REPO_ROOT))
+    except ValueError:
+        return str(resolved)
+
+
+def resolve_path(path: str | None) -> Path | None:
+    if path is None:
+        return None
+    p = Path(path)
+    return p if p.is_absolute() else C.REPO_ROOT / p
+
+
+# ---------------------------------------------------------------------- config
+def library_versions() -> dict[str, str]:
+    import gymnasium
+    import mujoco
+    import stable_baselines3
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "mujoco": mujoco.__version__,
+        "gymnasium": gymnasium.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=C.REPO_ROOT, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def load_config(run_dir: str | Path) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"run directory not found: {run_dir}")
+    path = run_dir / CONFIG_NAME
+    if not path.is_file():
+        raise RunError(f"{run_dir} has no {CONFIG_NAME}: give a run directory written by train_residual_ppo*.py")
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{path} is not valid JSON ({exc}); restore it from the training run") from exc
+    for key in ("gait", "env_kwargs"):
+        if key not in config:
+            raise RunError(f"{path} lacks '{key}': it was not written by this toolkit's training scripts")
+    return config
+
+
+def find_run_dir(model_path: str | Path) -> Path:
+    """The run directory holding a model: its folder or the nearest parent with config.json."""
+    for folder in [Path(model_path).resolve().parent, *Path(model_path).resolve().parents]:
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise RunError(f"no {CONFIG_NAME} beside {model_path} or in its parent folders: cannot rebuild the env")
+
+
+# ---------------------------------------------------------------------- env
+def gait_from_config(config: dict) -> GaitParameters:
+    try:
+        return GaitParameters.from_dict(config["gait"])
+    except (GaitParameterError, TypeError) as exc:
+        raise RunError(f"config.json has an invalid gait: {exc}") from exc
+
+
+def env_kwargs_from_config(config: dict, terrain: str | Path | None = None) -> dict[str, Any]:
+    """Env keywords recorded at training time; `terrain` overrides the recorded terrain."""
+    kwargs = dict(config["env_kwargs"])
+    kwargs["terrain"] = str(terrain) if terrain is not None else (
+        str(resolve_path(kwargs["terrain"])) if kwargs.get("terrain") else None)
+    kwargs["gait"] = gait_from_config(config)
+    return kwargs
+
+
+def make_eval_env(config: dict, terrain: str | Path | None = None, render_mode: str | None = None, **overrides):
+    """A single ResidualWalkEnv exactly as configured for training (no time limit wrapper)."""
+    from envs.residual_walk_env import ResidualWalkEnv
+
+    kwargs = env_kwargs_from_config(config, terrain)
+    kwargs.update(overrides)
+    return ResidualWalkEnv(render_mode=render_mode, **kwargs)
+
+
+# ---------------------------------------------------------------------- policy
+@dataclass
+class LoadedPolicy:
+    model: Any  # stable_baselines3 PPO
+    obs_rms: Any  # RunningMeanStd of observations, or None
+    clip_obs: float
+    epsilon: float
+    model_path: Path
+    stats_path: Path | None
+
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        if self.obs_rms is not None:
+            obs = np.clip((obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon),
+                          -self.clip_obs, self.clip_obs)
+        action, _ = self.model.predict(obs.astype(np.float32), deterministic=deterministic)
+        return action
+
+    def policy(self, deterministic: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda obs: self.act(obs, deterministic)
+
+
+def stats_path_for(model_path: Path) -> Path | None:
+    """The statistics file saved beside a model by this toolkit, if present."""
+    name = model_path.name
+    candidates = {
+        FINAL_MODEL: FINAL_STATS,
+        BEST_MODEL: BEST_STATS,
+        INTERRUPTED_MODEL: INTERRUPTED_STATS,
+    }
+    if name in candidates:
+        p = model_path.with_name(candidates[name])
+    elif name.endswith("_steps.zip"):  # checkpoints/rl_model_<n>_steps.zip
+        p = model_path.with_name(name.replace("rl_model_", "rl_model_vecnormalize_").replace(".zip", ".pkl"))
+    else:
+        p = model_path.with_suffix(".pkl")
+    return p if p.is_file() else None
+
+
+def load_policy(model_path: str | Path, stats_path: str | Path | None, obs_dim: int) -> LoadedPolicy:
+    """Load an SB3 PPO model and its VecNormalize statistics, checking they fit an env with obs_dim."""
+    from stable_baselines3 import PPO
+
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise RunError(f"model file not found: {model_path}")
+    try:
+        model = PPO.load(model_path, device="cpu")
+    except Exception as exc:  # zipfile.BadZipFile, pickle errors, KeyError ...
+        raise RunError(f"cannot load model {model_path} ({type(exc).__name__}: {exc}); "
+                       "it is corrupt or not an SB3 PPO model: use another checkpoint") from exc
+    model_dim = int(np.prod(model.observation_space.shape))
+    if model_dim != obs_dim:
+        raise RunError(f"model {model_path} expects {model_dim} observations but the env gives {obs_dim}: "
+                       "it was trained on a different env configuration")
+    obs_rms, clip_obs, epsilon = None, 10.0, 1e-8
+    if stats_path is not None:
+        stats_path = Path(stats_path)
+        if not stats_path.is_file():
+            raise RunError(f"normalization file not found: {stats_path}")
+        try:
+            with open(stats_path, "rb") as fh:
+                vec_normalize = pickle.load(fh)
+            obs_rms = vec_normalize.obs_rms
+            clip_obs = float(vec_normalize.clip_obs)
+            epsilon = float(vec_normalize.epsilon)
+        except Exception as exc:
+            raise RunError(f"cannot read normalization file {stats_path} ({type(exc).__name__}); "
+                           "give the vec_normalize.pkl saved with this model") from exc
+        if tuple(np.shape(obs_rms.mean)) != (obs_dim,):
+            raise RunError(f"normalization file {stats_path} is for observations of shape "
+                           f"{tuple(np.shape(obs_rms.mean))}, but this env gives ({obs_dim},): "
+                           "it comes from a different env; use the vec_normalize.pkl of the same run")
+    return LoadedPolicy(model, obs_rms, clip_obs, epsilon, model_path, stats_path)
+
+
+def command_line() -> str:
+    return " ".join([Path(sys.executable).name, *sys.argv])
