@@ -1,6 +1,7 @@
 """ResidualWalk-v0: a PPO policy adds small foot-position corrections to an open-loop trot."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +11,9 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.robot_sim import CONTROL_FRAME_SKIP, RobotSim, load_model, spawn_pose
-from gait import constants as C
 from gait.controller import BaselineTrotController
 from gait.parameters import GaitParameters
 
-# Terrain samples: ground height at three points along x around each foot's nominal position.
-TERRAIN_SAMPLE_DX = np.array([-0.03, 0.0, 0.03])  # m, relative to the hip, along the trunk's x axis
 OFF_TERRAIN_MARGIN = 0.2  # m, episode ends this close to the heightfield's edge
 
 # Domain randomisation ranges (uniform, multiplicative unless noted), drawn at every reset.
@@ -25,12 +23,8 @@ RANDOMIZE_ACTUATOR_STRENGTH = (0.85, 1.15)  # x position gain kp and torque limi
 RANDOMIZE_TERRAIN_HEIGHT = (0.8, 1.2)  # x heightfield elevation
 OBS_NOISE_STD = 0.02  # additive Gaussian noise on every observation entry (obs units), randomize only
 
-_INSTABILITY_WARNINGS = (
-    mujoco.mjtWarning.mjWARN_BADQPOS,
-    mujoco.mjtWarning.mjWARN_BADQVEL,
-    mujoco.mjtWarning.mjWARN_BADQACC,
-    mujoco.mjtWarning.mjWARN_BADCTRL,
-)
+_INSTABILITY_WARNINGS = tuple(int(w) for w in (
+    mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC))
 
 REWARD_TERMS = ("forward_velocity", "lateral_stability", "energy", "smoothness", "alive", "height", "orientation")
 
@@ -54,11 +48,11 @@ class ResidualWalkEnv(gym.Env):
     | 0:3     | 3       | gravity direction in the trunk frame (unit vector)           | -     |
     | 3:6     | 3       | trunk angular velocity, trunk frame (gyro)                   | rad/s |
     | 6:9     | 3       | trunk linear velocity, trunk frame (velocimeter)             | m/s   |
-    | 9:21    | 12      | joint positions minus the current baseline joint targets     | rad   |
+    | 9:21    | 12      | joint positions                                              | rad   |
     | 21:33   | 12      | joint velocities                                             | rad/s |
     | 33:35   | 2       | gait phase as (sin, cos) of 2 pi t / cycle_time              | -     |
     | 35:47   | 12      | previous action                                              | -     |
-    | 47:59   | 12      | ground height minus trunk height, 3 points per foot (x -3, 0, +3 cm around each hip) | m |
+    | 47:59   | 12      | ground height minus trunk height at 3 points per leg: x -3, 0, +3 cm around each hip | m |
 
     ## Reward
     ``reward = sum_k <k>_weight * sign_k * term_k`` with unscaled terms:
@@ -166,8 +160,6 @@ class ResidualWalkEnv(gym.Env):
             "force": self.model.actuator_forcerange.copy(),
             "hfield_size": self.model.hfield_size.copy(),
         }
-        self._sample_points = (C.HIP_POSITIONS[:, None, :2] + np.stack(
-            [TERRAIN_SAMPLE_DX, np.zeros(3)], axis=-1)[None]).reshape(-1, 2)  # (12, 2) trunk frame, m
         self._terrain_limit_x = self.sim.terrain_height.half_length - OFF_TERRAIN_MARGIN
         self._terrain_limit_y = self.sim.terrain_height.half_width - OFF_TERRAIN_MARGIN
 
@@ -190,7 +182,7 @@ class ResidualWalkEnv(gym.Env):
         self.sim.place(x, y, yaw, self.controller.joint_targets(0.0))
         self._step_count = 0
         self._prev_action = np.zeros(12)
-        self._last_obs = self._get_obs()
+        self._last_obs = self._get_obs(self.sim.ground_samples())
         return self._last_obs, self._state_info()
 
     def step(self, action):
@@ -206,12 +198,13 @@ class ResidualWalkEnv(gym.Env):
             return self._physics_error_result(action)
         x_velocity = (self.data.qpos[0] - x_before) / self.dt
         y_velocity = (self.data.qpos[1] - y_before) / self.dt
-        body_height = self.sim.trunk_height_above_ground()
+        ground = self.sim.ground_samples()
+        body_height = self.sim.trunk_height_above_ground(ground)
         tilt = self.sim.trunk_tilt()
         reward, reward_info = self._get_rew(x_velocity, y_velocity, body_height, tilt, action)
         termination = self._termination(body_height, tilt)
         self._prev_action = action
-        self._last_obs = self._get_obs()
+        self._last_obs = self._get_obs(ground)
         info = {
             "x_position": float(self.data.qpos[0]),
             "x_velocity": float(x_velocity),
@@ -250,47 +243,47 @@ class ResidualWalkEnv(gym.Env):
             self._viewer = None
 
     # ------------------------------------------------------------------ pieces
-    def _get_obs(self) -> np.ndarray:
+    def _get_obs(self, ground: np.ndarray) -> np.ndarray:
+        """The observation vector; `ground` is the world z of the 12 ground samples."""
         d = self.data
-        rot = d.xmat[self.sim.trunk_id].reshape(3, 3)
-        gravity_body = -rot[2]  # world -z expressed in the trunk frame (row 2 of R = world z in body)
-        t = self._step_count * self.dt
-        phase = 2 * np.pi * t / self.gait.cycle_time
+        rot = d.xmat[self.sim.trunk_id]
+        gravity_body = -rot[6:9]  # world -z in the trunk frame (row 2 of the rotation matrix)
+        phase = 2 * np.pi * self._step_count * self.dt / self.gait.cycle_time
         parts = [
             gravity_body,
             d.sensordata[self._sensor["trunk_gyro"]],
             d.sensordata[self._sensor["trunk_linvel"]],
-            d.qpos[7:19] - self.controller.joint_targets(t),
+            d.qpos[7:19],
             d.qvel[6:18],
             (np.sin(phase), np.cos(phase)),
             self._prev_action,
         ]
         if self.terrain_samples:
-            parts.append(self._terrain_heights(rot))
+            parts.append(ground - d.qpos[2])
         obs = np.concatenate(parts).astype(np.float32)
         if self.randomize:
             obs += self.np_random.normal(0.0, OBS_NOISE_STD, size=obs.shape).astype(np.float32)
         return obs
 
-    def _terrain_heights(self, rot: np.ndarray) -> np.ndarray:
-        """Ground height minus trunk height (m) at 3 points around each hip."""
-        pos = self.data.qpos[0:3]
-        world = pos[:2] + self._sample_points @ rot[:2, :2].T
-        return self.sim.terrain_height(world[:, 0], world[:, 1]) - pos[2]
-
     def _get_rew(self, x_velocity, y_velocity, body_height, tilt, action):
-        terms = {
-            "forward_velocity": x_velocity,  # reward: progress along world x
-            "lateral_stability": abs(y_velocity) + 0.1 * abs(self.data.qvel[3]),  # cost: sideways drift, roll rate
-            "energy": float(np.mean(action**2)),  # cost: residual effort
-            "smoothness": float(np.mean((action - self._prev_action) ** 2)),  # cost: jerky residuals
-            "alive": 1.0,  # reward: still standing
-            "height": abs(body_height - self.gait.body_height),  # cost: off the gait's body height
-            "orientation": 1.0 - np.cos(tilt),  # cost: trunk tilt
-        }
-        signs = {"forward_velocity": 1.0, "alive": 1.0}
+        """(reward, {reward_<term>: weighted signed value}); the reward is the sum of the values."""
+        w = self.weights
+        delta = action - self._prev_action
         reward_info = {
-            f"reward_{k}": float(signs.get(k, -1.0) * self.weights[k] * v) for k, v in terms.items()
+            # reward: progress along world x (m/s)
+            "reward_forward_velocity": w["forward_velocity"] * float(x_velocity),
+            # cost: sideways drift (m/s) and roll rate (rad/s, scaled 0.1)
+            "reward_lateral_stability": -w["lateral_stability"] * (abs(y_velocity) + 0.1 * abs(self.data.qvel[3])),
+            # cost: residual effort, mean squared action
+            "reward_energy": -w["energy"] * float(action.dot(action)) / 12.0,
+            # cost: jerky residuals, mean squared change of action
+            "reward_smoothness": -w["smoothness"] * float(delta.dot(delta)) / 12.0,
+            # reward: one per step still standing
+            "reward_alive": w["alive"],
+            # cost: distance from the gait's body height (m)
+            "reward_height": -w["height"] * abs(body_height - self.gait.body_height),
+            # cost: trunk tilt, 1 - cos(tilt)
+            "reward_orientation": -w["orientation"] * (1.0 - math.cos(tilt)),
         }
         return sum(reward_info.values()), reward_info
 
@@ -306,10 +299,10 @@ class ResidualWalkEnv(gym.Env):
 
     def _physics_ok(self) -> bool:
         """False after NaN/inf state or a MuJoCo instability warning (MuJoCo then resets the data itself)."""
-        d = self.data
-        if any(d.warning[w].number for w in _INSTABILITY_WARNINGS):
+        warnings = self.data.warning
+        if any(warnings[w].number for w in _INSTABILITY_WARNINGS):  # counters are cleared by every reset
             return False
-        return bool(np.all(np.isfinite(d.qpos)) and np.all(np.isfinite(d.qvel)))
+        return bool(np.isfinite(self.data.qpos).all() and np.isfinite(self.data.qvel).all())
 
     def _physics_error_result(self, action):
         info = {

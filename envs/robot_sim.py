@@ -71,7 +71,9 @@ class WalkMetrics:
     duration: float  # s actually walked
 
 
-_FOOTPRINT_GRID = np.array([(dx, dy) for dx in (-0.08, 0.0, 0.08) for dy in (-0.06, 0.0, 0.06)])  # m
+# Ground samples: three points along the trunk's x axis around each hip (trunk frame, m), leg order.
+GROUND_SAMPLE_DX = (-0.03, 0.0, 0.03)  # m
+GROUND_SAMPLE_POINTS = np.array([(hip[0] + dx, hip[1]) for hip in C.HIP_POSITIONS for dx in GROUND_SAMPLE_DX])
 
 
 class RobotSim:
@@ -106,14 +108,17 @@ class RobotSim:
         d.qpos[2] += SPAWN_CLEARANCE - gap.min()
         mujoco.mj_forward(m, d)
 
-    def ground_height_under_trunk(self) -> float:
-        """Mean terrain height (m) over a grid spanning the trunk's footprint, so one stone does not count."""
-        x, y = self.data.qpos[0:2]
-        return float(np.mean(self.terrain_height(x + _FOOTPRINT_GRID[:, 0], y + _FOOTPRINT_GRID[:, 1])))
+    def ground_samples(self) -> np.ndarray:
+        """World z of the ground (m) at GROUND_SAMPLE_POINTS, which turn with the trunk's heading."""
+        rot = self.data.xmat[self.trunk_id]
+        world_xy = GROUND_SAMPLE_POINTS @ rot.reshape(3, 3)[:2, :2].T + self.data.qpos[0:2]
+        return self.terrain_height(world_xy[:, 0], world_xy[:, 1])
 
-    def trunk_height_above_ground(self) -> float:
-        """Trunk centre height (m) above the mean ground under the trunk."""
-        return float(self.data.qpos[2] - self.ground_height_under_trunk())
+    def trunk_height_above_ground(self, ground: np.ndarray | None = None) -> float:
+        """Trunk frame height (m) above the mean ground around the hips (one ridge does not count)."""
+        if ground is None:
+            ground = self.ground_samples()
+        return float(self.data.qpos[2] - ground.mean())
 
     def trunk_tilt(self) -> float:
         """Angle (rad) between the trunk's up-axis and world up."""

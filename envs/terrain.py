@@ -108,23 +108,31 @@ class TerrainHeight:
         self.base_z = float(model.geom_pos[geom_id][2])
         self.half_length = float(self.size[0])  # m, terrain spans [-half_length, half_length] in x
         self.half_width = float(self.size[1])  # m
+        self._flat = self.data.ravel()
+        self._x0 = self.center[0] - self.size[0]
+        self._y0 = self.center[1] - self.size[1]
+        self._col_per_m = (self.ncol - 1) / (2 * self.size[0])
+        self._row_per_m = (self.nrow - 1) / (2 * self.size[1])
+        self._max_col = float(self.ncol - 1)
+        self._max_row = float(self.nrow - 1)
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         if self.flat:
             return np.zeros(np.broadcast(x, y).shape)
-        rx, ry, ez = self.size[0], self.size[1], self.size[2]
         # MuJoCo: column index along +x, row index along +y, (0, 0) at (-rx, -ry).
-        u = np.clip((x - self.center[0] + rx) / (2 * rx) * (self.ncol - 1), 0, self.ncol - 1)
-        v = np.clip((y - self.center[1] + ry) / (2 * ry) * (self.nrow - 1), 0, self.nrow - 1)
-        c0 = np.minimum(np.floor(u).astype(int), self.ncol - 2)
-        r0 = np.minimum(np.floor(v).astype(int), self.nrow - 2)
-        fu, fv = u - c0, v - r0
-        d = self.data
-        h = (d[r0, c0] * (1 - fu) * (1 - fv) + d[r0, c0 + 1] * fu * (1 - fv)
-             + d[r0 + 1, c0] * (1 - fu) * fv + d[r0 + 1, c0 + 1] * fu * fv)
-        return self.base_z + ez * h
+        u = np.clip((x - self._x0) * self._col_per_m, 0.0, self._max_col)
+        v = np.clip((y - self._y0) * self._row_per_m, 0.0, self._max_row)
+        c0 = np.minimum(u.astype(np.intp), self.ncol - 2)
+        r0 = np.minimum(v.astype(np.intp), self.nrow - 2)
+        fu = u - c0
+        fv = v - r0
+        i00 = r0 * self.ncol + c0
+        flat = self._flat
+        h0 = flat[i00] + fu * (flat[i00 + 1] - flat[i00])
+        h1 = flat[i00 + self.ncol] + fu * (flat[i00 + self.ncol + 1] - flat[i00 + self.ncol])
+        return self.base_z + self.size[2] * (h0 + fv * (h1 - h0))
 
 
 def main(argv: list[str] | None = None) -> None:

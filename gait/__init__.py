@@ -1,6 +1,6 @@
 """Parametric trot for the mini quadruped: parameters, leg kinematics, baseline controller."""
 from gait.controller import BaselineTrotController
-from gait.kinematics import forward_kinematics, inverse_kinematics
+from gait.kinematics import forward_kinematics, inverse_kinematics, leg_inverse_kinematics
 from gait.parameters import LEGACY_GAIT, PRESETS, WORKING_GAIT, GaitParameterError, GaitParameters
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "WORKING_GAIT",
     "forward_kinematics",
     "inverse_kinematics",
+    "leg_inverse_kinematics",
 ]

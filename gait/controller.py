@@ -1,15 +1,18 @@
 """The baseline open-loop trot: time -> foot targets -> 12 joint targets."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gait import constants as C
-from gait.kinematics import inverse_kinematics
+from gait.kinematics import leg_inverse_kinematics
 from gait.parameters import GaitParameters
 
 _LATERAL_SIGN = np.sign(C.HIP_POSITIONS[:, 1])  # +1 for left legs, -1 for right legs
-_JOINT_LOW = np.array([C.HIP_RANGE[0], C.THIGH_RANGE[0], C.CALF_RANGE[0]])
-_JOINT_HIGH = np.array([C.HIP_RANGE[1], C.THIGH_RANGE[1], C.CALF_RANGE[1]])
+_PHASE_OFFSETS = tuple(float(v) for v in C.TROT_PHASE_OFFSETS)
+_JOINT_LOW = np.tile([C.HIP_RANGE[0], C.THIGH_RANGE[0], C.CALF_RANGE[0]], 4)
+_JOINT_HIGH = np.tile([C.HIP_RANGE[1], C.THIGH_RANGE[1], C.CALF_RANGE[1]], 4)
 
 
 class BaselineTrotController:
@@ -21,6 +24,12 @@ class BaselineTrotController:
 
     def __init__(self, gait: GaitParameters | None = None):
         self.gait = gait if gait is not None else GaitParameters()
+        g = self.gait
+        self._half_step = g.step_length / 2
+        self._nominal = np.zeros((4, 3))  # sweep centre of each foot in its hip frame
+        self._nominal[:, 0] = g.stance_x_offset
+        self._nominal[:, 1] = _LATERAL_SIGN * g.stance_width
+        self._nominal[:, 2] = -g.stance_foot_depth
 
     def leg_phases(self, t: float) -> np.ndarray:
         """Phase of each leg in [0, 1); stance while phase < duty_factor."""
@@ -29,23 +38,23 @@ class BaselineTrotController:
     def foot_targets(self, t: float, offsets: np.ndarray | None = None) -> np.ndarray:
         """Foot targets (4, 3) at time t (s), plus optional per-foot offsets (4, 3) in metres."""
         g = self.gait
-        phase = self.leg_phases(t)
-        stance = phase < g.duty_factor
-        s_stance = phase / g.duty_factor
-        s_swing = (phase - g.duty_factor) / (1.0 - g.duty_factor)
-        half = g.step_length / 2
-        cycloid = s_swing - np.sin(2 * np.pi * s_swing) / (2 * np.pi)
-        x = np.where(stance, half - g.step_length * s_stance, -half + g.step_length * cycloid)
-        lift = np.where(stance, 0.0, g.step_height * 0.5 * (1 - np.cos(2 * np.pi * s_swing)))
-        targets = np.empty((4, 3))
-        targets[:, 0] = x + g.stance_x_offset
-        targets[:, 1] = _LATERAL_SIGN * g.stance_width
-        targets[:, 2] = -g.stance_foot_depth + lift
+        targets = self._nominal.copy()
+        cycles = t / g.cycle_time
+        for leg, offset in enumerate(_PHASE_OFFSETS):  # scalar maths: 4 legs are too few for numpy to pay
+            phase = (cycles + offset) % 1.0
+            if phase < g.duty_factor:
+                targets[leg, 0] += self._half_step - g.step_length * phase / g.duty_factor
+            else:
+                s = (phase - g.duty_factor) / (1.0 - g.duty_factor)
+                angle = 2.0 * math.pi * s
+                targets[leg, 0] += g.step_length * (s - math.sin(angle) / (2.0 * math.pi)) - self._half_step
+                targets[leg, 2] += g.step_height * 0.5 * (1.0 - math.cos(angle))
         if offsets is not None:
             targets += np.asarray(offsets, dtype=float).reshape(4, 3)
         return targets
 
     def joint_targets(self, t: float, offsets: np.ndarray | None = None) -> np.ndarray:
         """The 12 joint targets (rad) in actuator order, clipped to the joint ranges."""
-        q = inverse_kinematics(self.foot_targets(t, offsets))
-        return np.clip(q, _JOINT_LOW, _JOINT_HIGH).reshape(12)
+        feet = self.foot_targets(t, offsets).tolist()
+        q = np.array([angle for foot in feet for angle in leg_inverse_kinematics(*foot)])
+        return np.clip(q, _JOINT_LOW, _JOINT_HIGH)

@@ -5,6 +5,8 @@ Foot positions are in the hip frame: origin at the hip joint centre, axes of the
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gait import constants as C
@@ -22,17 +24,23 @@ def forward_kinematics(q: np.ndarray) -> np.ndarray:
     return np.stack([x, -np.sin(abd) * z_leg, np.cos(abd) * z_leg], axis=-1)
 
 
-def inverse_kinematics(p: np.ndarray) -> np.ndarray:
-    """Foot centres (..., 3) in the hip frame -> joint angles (..., 3), knee bent backwards.
+def leg_inverse_kinematics(x: float, y: float, z: float) -> tuple[float, float, float]:
+    """One foot centre (x, y, z) in the hip frame -> (abduction, pitch, knee), knee bent backwards.
 
+    Scalar maths: a control step solves four legs, too few for numpy's per-call cost to pay.
     Targets beyond reach are pulled onto the reachable shell, so the result is always finite.
     """
+    abd = math.atan2(y, -z)
+    r = math.hypot(y, z)  # leg length in the sagittal plane of the abducted leg
+    cos_knee = (x * x + r * r - L1 * L1 - L2 * L2) / (2 * L1 * L2)
+    knee = -math.acos(min(1.0, max(-1.0, cos_knee)))
+    pitch = math.atan2(-x, r) - math.atan2(L2 * math.sin(knee), L1 + L2 * math.cos(knee))
+    return abd, pitch, knee
+
+
+def inverse_kinematics(p: np.ndarray) -> np.ndarray:
+    """Foot centres (..., 3) in the hip frame -> joint angles (..., 3); see leg_inverse_kinematics."""
     p = np.asarray(p, dtype=float)
-    x, y, z = p[..., 0], p[..., 1], p[..., 2]
-    abd = np.arctan2(y, -z)
-    r = np.hypot(y, z)  # leg length in the sagittal plane of the abducted leg
-    d2 = x * x + r * r
-    cos_knee = np.clip((d2 - L1 * L1 - L2 * L2) / (2 * L1 * L2), -1.0, 1.0)
-    knee = -np.arccos(cos_knee)
-    pitch = np.arctan2(-x, r) - np.arctan2(L2 * np.sin(knee), L1 + L2 * np.cos(knee))
-    return np.stack([abd, pitch, knee], axis=-1)
+    flat = p.reshape(-1, 3)
+    q = np.array([leg_inverse_kinematics(*foot) for foot in flat.tolist()])
+    return q.reshape(p.shape)
