@@ -33,16 +33,21 @@ class ResidualWalkEnv(gym.Env):
     """Residual foot-position corrections on top of the baseline trot, on rough terrain.
 
     Each control step (``frame_skip`` x 2 ms physics steps; 50 Hz by default) the action
-    ``a`` in [-1, 1]^12 is scaled by ``residual_scale`` (metres) and added to the baseline
+    ``a`` in [-1, 1]^12 passes a first-order low-pass filter, ``r <- r + action_filter * (a - r)``,
+    and the residual ``r`` is scaled by ``residual_scale`` (metres) and added to the baseline
     trot's foot targets (4 feet x (x, y, z) in each hip's frame, trunk axes, leg order FR,
     FL, RR, RL); analytic inverse kinematics turns them into the 12 position-actuator targets.
     With ``a = 0`` the env reproduces ``envs.robot_sim.run_baseline`` step for step.
+
+    Why the filter: this 0.58 kg robot's servos follow a target jump within a few
+    milliseconds, so white exploration noise of only 1 mm per step halves the trot's speed
+    even on flat ground (DIAGNOSIS.md); filtered, the same noise leaves the walk intact.
 
     ## Action space
     ``Box(-1, 1, (12,), float32)``: per leg ``(dx, dy, dz)`` foot offsets in units of
     ``residual_scale`` m (default 0.02 m, so at most 2 cm per axis). Actions are clipped.
 
-    ## Observation space (float32; 47 entries, 59 with ``terrain_samples=True``)
+    ## Observation space (float32; 59 entries, 71 with ``terrain_samples=True``)
     | slice   | entries | meaning                                                      | unit  |
     |---------|---------|--------------------------------------------------------------|-------|
     | 0:3     | 3       | gravity direction in the trunk frame (unit vector)           | -     |
@@ -52,13 +57,14 @@ class ResidualWalkEnv(gym.Env):
     | 21:33   | 12      | joint velocities                                             | rad/s |
     | 33:35   | 2       | gait phase as (sin, cos) of 2 pi t / cycle_time              | -     |
     | 35:47   | 12      | previous action                                              | -     |
-    | 47:59   | 12      | ground height minus trunk height at 3 points per leg: x -3, 0, +3 cm around each hip | m |
+    | 47:59   | 12      | filtered residual r now applied (action units)               | -     |
+    | 59:71   | 12      | ground height minus trunk height at 3 points per leg: x -3, 0, +3 cm around each hip | m |
 
     ## Reward
     ``reward = sum_k <k>_weight * sign_k * term_k`` with unscaled terms:
     - ``forward_velocity``  (+) trunk velocity along world x, m/s
     - ``lateral_stability`` (-) |trunk velocity along world y| + 0.1 |roll rate|, m/s + rad/s
-    - ``energy``            (-) mean squared action: how much residual is used
+    - ``energy``            (-) mean squared filtered residual r: how much correction is applied
     - ``smoothness``        (-) mean squared change of the action since the last step
     - ``alive``             (+) 1 per step while not fallen
     - ``height``            (-) |trunk height above ground - gait.body_height|, m
@@ -79,7 +85,8 @@ class ResidualWalkEnv(gym.Env):
 
     ## Arguments
     gait (GaitParameters(): body_height 0.05, step_length 0.06, step_height 0.04, cycle_time 0.8),
-    residual_scale (0.02 m), terrain (None = assets/hfield.png; a PNG path), frame_skip (10),
+    residual_scale (0.02 m), action_filter (0.1; 1.0 = no filter), terrain (None =
+    assets/hfield.png; a PNG path), frame_skip (10),
     the seven ``<term>_weight`` keywords above, min_body_height (0.02 m), max_tilt (1.0 rad),
     terrain_samples (True), randomize (False: when True each reset draws friction x[0.7, 1.3],
     trunk mass x[0.85, 1.15], actuator kp and torque limit x[0.85, 1.15], terrain elevation
@@ -96,6 +103,7 @@ class ResidualWalkEnv(gym.Env):
         self,
         gait: GaitParameters | None = None,
         residual_scale: float = 0.02,
+        action_filter: float = 0.1,
         terrain: str | Path | None = None,
         frame_skip: int = CONTROL_FRAME_SKIP,
         forward_velocity_weight: float = 5.0,
@@ -115,6 +123,8 @@ class ResidualWalkEnv(gym.Env):
     ):
         if residual_scale < 0:
             raise ValueError(f"residual_scale must be >= 0 m, got {residual_scale}")
+        if not 0.0 < action_filter <= 1.0:
+            raise ValueError(f"action_filter must be in (0, 1], got {action_filter}")
         if frame_skip < 1:
             raise ValueError(f"frame_skip must be >= 1, got {frame_skip}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -125,6 +135,7 @@ class ResidualWalkEnv(gym.Env):
 
         self.gait = gait if gait is not None else GaitParameters()
         self.residual_scale = float(residual_scale)
+        self.action_filter = float(action_filter)
         self.terrain = terrain
         self.frame_skip = int(frame_skip)
         self.weights = {
@@ -163,12 +174,13 @@ class ResidualWalkEnv(gym.Env):
         self._terrain_limit_x = self.sim.terrain_height.half_length - OFF_TERRAIN_MARGIN
         self._terrain_limit_y = self.sim.terrain_height.half_width - OFF_TERRAIN_MARGIN
 
-        obs_size = 47 + (12 if terrain_samples else 0)
+        obs_size = 59 + (12 if terrain_samples else 0)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(obs_size,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(12,), dtype=np.float32)
 
         self._step_count = 0
         self._prev_action = np.zeros(12)
+        self._residual = np.zeros(12)  # filtered action, the correction actually applied
         self._last_obs = np.zeros(obs_size, dtype=np.float32)
         self._renderer = None
         self._viewer = None
@@ -182,13 +194,15 @@ class ResidualWalkEnv(gym.Env):
         self.sim.place(x, y, yaw, self.controller.joint_targets(0.0))
         self._step_count = 0
         self._prev_action = np.zeros(12)
+        self._residual = np.zeros(12)
         self._last_obs = self._get_obs(self.sim.ground_samples())
         return self._last_obs, self._state_info()
 
     def step(self, action):
         action = np.clip(np.asarray(action, dtype=np.float64).reshape(12), -1.0, 1.0)
         t = self._step_count * self.dt
-        offsets = (self.residual_scale * action).reshape(4, 3)
+        self._residual += self.action_filter * (action - self._residual)
+        offsets = (self.residual_scale * self._residual).reshape(4, 3)
         self.data.ctrl[:] = self.controller.joint_targets(t, offsets)
         x_before, y_before = self.data.qpos[0], self.data.qpos[1]
         mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
@@ -257,6 +271,7 @@ class ResidualWalkEnv(gym.Env):
             d.qvel[6:18],
             (np.sin(phase), np.cos(phase)),
             self._prev_action,
+            self._residual,
         ]
         if self.terrain_samples:
             parts.append(ground - d.qpos[2])
@@ -274,8 +289,8 @@ class ResidualWalkEnv(gym.Env):
             "reward_forward_velocity": w["forward_velocity"] * float(x_velocity),
             # cost: sideways drift (m/s) and roll rate (rad/s, scaled 0.1)
             "reward_lateral_stability": -w["lateral_stability"] * (abs(y_velocity) + 0.1 * abs(self.data.qvel[3])),
-            # cost: residual effort, mean squared action
-            "reward_energy": -w["energy"] * float(action.dot(action)) / 12.0,
+            # cost: correction applied, mean squared filtered residual
+            "reward_energy": -w["energy"] * float(self._residual.dot(self._residual)) / 12.0,
             # cost: jerky residuals, mean squared change of action
             "reward_smoothness": -w["smoothness"] * float(delta.dot(delta)) / 12.0,
             # reward: one per step still standing
@@ -353,6 +368,7 @@ class ResidualWalkEnv(gym.Env):
             "time": self.data.time,
             "step_count": self._step_count,
             "prev_action": self._prev_action.copy(),
+            "residual": self._residual.copy(),
             "last_obs": self._last_obs.copy(),
             "np_random": self._np_random,
         }
@@ -366,5 +382,6 @@ class ResidualWalkEnv(gym.Env):
         mujoco.mj_forward(self.model, self.data)
         self._step_count = state["step_count"]
         self._prev_action = state["prev_action"]
+        self._residual = state["residual"]
         self._last_obs = state["last_obs"]
         self._np_random = state["np_random"]

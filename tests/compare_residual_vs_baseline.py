@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     from envs.robot_sim import TerrainFileError
     from walklab.evaluation import evaluate, zero_policy
     from walklab.files import atomic_write_json
-    from walklab.runs import RunError, find_run_dir, load_config, load_policy, make_eval_env
+    from walklab.runs import RunError, open_policy
 
     result: dict = {"episodes": args.episodes, "seconds": args.seconds,
                     "terrain": str(args.terrain) if args.terrain else None}
@@ -60,9 +60,7 @@ def main(argv=None) -> int:
             result["gait"] = gait.to_dict()
             policy = None
         else:
-            config = load_config(find_run_dir(args.model))
-            env = make_eval_env(config, terrain=args.terrain)
-            loaded = load_policy(args.model, args.normalize, env.observation_space.shape[0])
+            config, env, loaded = open_policy(args.model, args.normalize, terrain=args.terrain)
             policy = loaded.policy(deterministic=not args.stochastic)
             result["gait"] = config["gait"]
             result["model"] = str(args.model)

@@ -34,11 +34,14 @@ def test_registered_with_time_limit():
 def test_observation_layout():
     env = ResidualWalkEnv()
     obs, _ = env.reset(seed=0)
-    assert obs.shape == (59,) and obs.dtype == np.float32
+    assert obs.shape == (71,) and obs.dtype == np.float32
     np.testing.assert_allclose(obs[0:3], [0, 0, -1], atol=0.05)  # gravity points down the trunk's z
     np.testing.assert_allclose(obs[33:35], [0.0, 1.0])  # phase 0
-    assert np.all(obs[47:59] < 0) and np.all(obs[47:59] > -0.15)  # ground below the trunk
-    assert ResidualWalkEnv(terrain_samples=False).reset(seed=0)[0].shape == (47,)
+    assert np.all(obs[59:71] < 0) and np.all(obs[59:71] > -0.15)  # ground below the trunk
+    assert ResidualWalkEnv(terrain_samples=False).reset(seed=0)[0].shape == (59,)
+    obs, *_ = env.step(np.ones(12))
+    np.testing.assert_allclose(obs[35:47], 1.0)  # previous action
+    np.testing.assert_allclose(obs[47:59], 0.1, rtol=1e-6)  # filtered residual after one step
 
 
 def test_reward_is_exactly_the_sum_of_reported_terms():
@@ -69,7 +72,8 @@ def test_old_weights_are_reproducible_by_keywords():
     assert old.weights["forward_velocity"] == 1.0 and old.weights["smoothness"] == 0.2
     old.reset(seed=0)
     _, _, _, _, info = old.step(np.ones(12))
-    assert info["reward_energy"] == pytest.approx(-0.1)  # mean(a^2) = 1
+    assert info["reward_energy"] == pytest.approx(-0.1 * 0.1**2)  # mean(r^2), r = 0.1 after one filtered step
+    assert info["reward_smoothness"] == pytest.approx(-0.2)  # mean((a - a_prev)^2) = 1
 
 
 def test_zero_action_reproduces_the_baseline_walk():
@@ -94,6 +98,19 @@ def test_reset_with_seed_is_deterministic():
         return np.array(obs)
 
     np.testing.assert_array_equal(rollout(), rollout())
+
+
+def test_action_filter_smooths_the_residual():
+    env = ResidualWalkEnv(action_filter=0.5)
+    env.reset(seed=0)
+    for expected in (0.5, 0.75, 0.875):
+        obs = env.step(np.ones(12))[0]
+        np.testing.assert_allclose(obs[47:59], expected, rtol=1e-6)
+    unfiltered = ResidualWalkEnv(action_filter=1.0)
+    unfiltered.reset(seed=0)
+    np.testing.assert_allclose(unfiltered.step(-np.ones(12))[0][47:59], -1.0)
+    with pytest.raises(ValueError, match="action_filter"):
+        ResidualWalkEnv(action_filter=0.0)
 
 
 def test_residuals_change_the_walk_and_scale_0_04_works():
@@ -144,7 +161,7 @@ def test_env_pickles_and_runs_in_subprocess_vector_env():
         vec.seed(0)
         obs = vec.reset()
         obs, rewards, dones, infos = vec.step(np.zeros((2, 12), dtype=np.float32))
-        assert obs.shape == (2, 59) and np.all(np.isfinite(rewards))
+        assert obs.shape == (2, 71) and np.all(np.isfinite(rewards))
     finally:
         vec.close()
 

@@ -205,3 +205,21 @@ def load_policy(model_path: str | Path, stats_path: str | Path | None, obs_dim: 
 
 def command_line() -> str:
     return " ".join([Path(sys.executable).name, *sys.argv])
+
+
+def open_policy(model_path: str | Path, stats_path: str | Path | None = None, terrain: str | Path | None = None,
+                render_mode: str | None = None, **env_overrides):
+    """(config, env, policy) for a trained model: the env rebuilt from its run's config.json.
+
+    Without `stats_path` the statistics saved beside the model are used (vec_normalize.pkl
+    for final_model.zip, and so on).
+    """
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise RunError(f"model file not found: {model_path}")
+    config = load_config(find_run_dir(model_path))
+    env = make_eval_env(config, terrain=terrain, render_mode=render_mode, **env_overrides)
+    if stats_path is None:
+        stats_path = stats_path_for(model_path)
+    policy = load_policy(model_path, stats_path, env.observation_space.shape[0])
+    return config, env, policy

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Phase 4: replay a trained residual policy in the MuJoCo viewer (or record it offscreen).
+
+The env (gait, residual scale, terrain, reward weights) is rebuilt from the config.json of
+the run the model belongs to. The viewer runs at real-time pace with an overlay of time,
+forward speed and distance; --record renders offscreen to .mp4/.gif and needs no display.
+
+    python3 phases_test/phase4_viewer_play_policy.py --model runs/RUN/final_model.zip \\
+        --normalize runs/RUN/vec_normalize.pkl --seconds 20 --deterministic
+    python3 phases_test/phase4_viewer_play_policy.py --model runs/RUN/final_model.zip \\
+        --normalize runs/RUN/vec_normalize.pkl --record runs/RUN/walk.mp4
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from walklab.cli import fail, positive_float  # noqa: E402
+from walklab.rendering import check_video_path, has_display, prepare_rendering  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
+    p.add_argument("--normalize", type=Path, default=None,
+                   help="VecNormalize statistics (.pkl); default: the file saved beside the model")
+    p.add_argument("--seconds", type=positive_float, default=20.0, help="how long to play (s)")
+    p.add_argument("--deterministic", action="store_true", help="use the policy's mean action instead of sampling")
+    p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif instead")
+    p.add_argument("--terrain", type=Path, default=None, help="play on this heightfield PNG instead of the run's")
+    p.add_argument("--seed", type=int, default=0, help="spawn seed")
+    p.add_argument("--baseline", action="store_true", help="play the plain trot (zero residual) in the same env")
+    p.add_argument("--no-overlay", action="store_true", help="hide the time/speed/distance overlay")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.record is None and not has_display():
+        fail("no display found: add --record OUT.mp4 (or .gif) to render offscreen")
+    if args.record is not None:
+        try:
+            check_video_path(args.record)
+        except ValueError as exc:
+            fail(str(exc))
+    prepare_rendering(headless=args.record is not None)
+
+    from envs.robot_sim import TerrainFileError
+    from walklab.playback import play
+    from walklab.runs import RunError
+
+    try:
+        result = play(args.model, args.normalize, args.seconds, deterministic=args.deterministic,
+                      record=args.record, terrain=args.terrain, seed=args.seed, baseline=args.baseline,
+                      overlay=not args.no_overlay)
+    except (RunError, TerrainFileError) as exc:
+        fail(str(exc))
+    print(f"walked {result.seconds:.1f} s: {result.distance:.2f} m at {result.forward_velocity:.3f} m/s"
+          + (f" (ended: {result.termination})" if result.termination else ""))
+    if result.video is not None:
+        print(f"saved {result.video}")
+
+
+if __name__ == "__main__":
+    main()
