@@ -55,6 +55,9 @@ def build_spec(args: argparse.Namespace):
         env_kwargs={"residual_scale": 0.02, "terrain": None},
         ppo_kwargs=dict(PPO_SETTINGS),
         runs_dir=args.runs_dir,
+        eval_freq=args.eval_freq,
+        checkpoint_every=args.checkpoint_freq,
+        episode_steps=args.episode_steps,
         progress_bar=not args.no_progress,
         extra={"args": args_record(args)},
     )

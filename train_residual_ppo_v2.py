@@ -5,7 +5,7 @@ What differs from train_residual_ppo.py (v1):
 - longer rollouts (--n-steps 2048) and larger minibatches, tuned for this env (DIAGNOSIS.md);
 - every PPO setting, the residual scale, the terrain, domain randomisation and the reward
   weights are flags; --resume continues a run from a checkpoint or run directory;
-- the evaluation interval is a flag (--eval-freq).
+- network size and initial exploration noise are flags (--net-arch, --log-std-init).
 Both write the same run directory (config.json, monitors, TensorBoard, checkpoints every 100k
 steps, best_model.zip, final_model.zip + vec_normalize.pkl) through walklab.training.
 
@@ -75,8 +75,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     run_group = p.add_argument_group("run")
     run_group.add_argument("--resume", type=Path, default=None,
                            help="continue from a checkpoint .zip or a run directory (keeps its env settings)")
-    run_group.add_argument("--eval-freq", type=int, default=50_000,
-                           help="evaluate every this many environment steps and keep best_model.zip (0: never)")
     return p.parse_args(argv)
 
 
@@ -105,6 +103,8 @@ def build_spec(args: argparse.Namespace):
                     "clip_range": args.clip_range, "ent_coef": args.ent_coef,
                     "log_std_init": args.log_std_init, "net_arch": list(args.net_arch)},
         runs_dir=args.runs_dir,
+        checkpoint_every=args.checkpoint_freq,
+        episode_steps=args.episode_steps,
         eval_freq=args.eval_freq,
         resume=args.resume,
         progress_bar=not args.no_progress,

@@ -19,6 +19,12 @@ def add_common_arguments(p: argparse.ArgumentParser, default_run_name: str, defa
     p.add_argument("--seed", type=int, default=0, help="random seed for PPO and the environments")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run directories are created")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--eval-freq", type=int, default=50_000,
+                   help="evaluate every this many environment steps and keep best_model.zip (0: never)")
+    p.add_argument("--episode-steps", type=int, default=1000,
+                   help="control steps per training episode (1000 = 20 s at 50 Hz)")
+    p.add_argument("--checkpoint-freq", type=int, default=100_000,
+                   help="save model + statistics to checkpoints/ every this many environment steps (all envs)")
 
 
 def run(spec_factory, args: argparse.Namespace) -> None:

@@ -45,6 +45,7 @@ class TrainSpec:
     ppo_kwargs: dict[str, Any]
     runs_dir: Path = Path("runs")
     checkpoint_every: int = CHECKPOINT_EVERY_STEPS
+    episode_steps: int = 1000  # control steps before truncation (registration's max_episode_steps)
     eval_freq: int = 50_000  # environment steps summed over all envs; 0 disables evaluation
     eval_episodes: int = 3
     eval_seconds: float = 20.0
@@ -76,6 +77,10 @@ def validate(spec: TrainSpec) -> None:
         raise TrainingError(f"--clip-range must be in (0, 1], got {spec.ppo_kwargs['clip_range']}")
     if spec.ppo_kwargs["ent_coef"] < 0:
         raise TrainingError(f"--ent-coef must be >= 0, got {spec.ppo_kwargs['ent_coef']}")
+    if spec.episode_steps <= 0:
+        raise TrainingError(f"--episode-steps must be > 0, got {spec.episode_steps}")
+    if spec.checkpoint_every <= 0:
+        raise TrainingError(f"--checkpoint-freq must be > 0, got {spec.checkpoint_every}")
     if spec.eval_freq < 0:
         raise TrainingError(f"--eval-freq must be >= 0, got {spec.eval_freq}")
     if spec.env_kwargs.get("residual_scale", 0.02) < 0:
@@ -93,7 +98,8 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def make_env_fn(gait: GaitParameters, env_kwargs: dict, monitor_path: Path | None, worker: bool):
+def make_env_fn(gait: GaitParameters, env_kwargs: dict, episode_steps: int, monitor_path: Path | None,
+                worker: bool):
     """A picklable factory for one monitored ResidualWalk-v0."""
 
     def _init():
@@ -104,7 +110,7 @@ def make_env_fn(gait: GaitParameters, env_kwargs: dict, monitor_path: Path | Non
 
         if worker:
             _ignore_sigint()
-        env = gym.make(envs.ENV_ID, gait=gait, **env_kwargs)
+        env = gym.make(envs.ENV_ID, gait=gait, max_episode_steps=episode_steps, **env_kwargs)
         if monitor_path is None:
             return env
         return Monitor(env, filename=str(monitor_path), info_keywords=MONITOR_INFO_KEYWORDS,
@@ -117,7 +123,7 @@ def make_vec_env(spec: TrainSpec, run_dir: Path):
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     subproc = spec.n_envs > 1
-    fns = [make_env_fn(spec.gait, spec.env_kwargs, run_dir / f"monitor_{i}.csv", worker=subproc)
+    fns = [make_env_fn(spec.gait, spec.env_kwargs, spec.episode_steps, run_dir / f"monitor_{i}.csv", worker=subproc)
            for i in range(spec.n_envs)]
     vec = SubprocVecEnv(fns, start_method="fork" if sys.platform.startswith("linux") else None) if subproc \
         else DummyVecEnv(fns)
@@ -174,6 +180,7 @@ def write_config(run_dir: Path, spec: TrainSpec, status: str, **extra) -> dict:
         "env_kwargs": {**spec.env_kwargs, "terrain": runs.portable_path(spec.env_kwargs.get("terrain"))},
         "ppo_kwargs": spec.ppo_kwargs,
         "checkpoint_every": spec.checkpoint_every,
+        "max_episode_steps": spec.episode_steps,
         "eval_freq": spec.eval_freq,
         "args": spec.extra.get("args", {}),
         "versions": runs.library_versions(),
@@ -270,7 +277,8 @@ def _callbacks(spec: TrainSpec, run_dir: Path):
                 action, _ = self.model.predict(vec_normalize.normalize_obs(obs), deterministic=True)
                 return action
 
-            summary, _ = evaluate(self.env, policy, spec.eval_episodes, spec.eval_seconds, first_seed=10_000)
+            seconds = min(spec.eval_seconds, spec.episode_steps * self.env.dt)
+            summary, _ = evaluate(self.env, policy, spec.eval_episodes, seconds, first_seed=10_000)
             self.logger.record("eval/mean_reward", summary["mean_episode_reward"])
             self.logger.record("eval/forward_velocity", summary["forward_velocity_mps"])
             self.logger.record("eval/falls", summary["falls"])

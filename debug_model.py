@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Explain a training run: is the policy using its residuals, is it faster than the baseline, did it learn?
+
+Reads RUN_DIR/config.json, loads final_model.zip (or --model best|PATH) with its VecNormalize
+statistics, runs the trained policy and the baseline trot on the same seeds and terrain, reads
+every monitor CSV, and writes report.md, report.json and PNG plots into RUN_DIR/debug/.
+
+    python3 debug_model.py runs/quick_test_20251111_173611
+    python3 debug_model.py runs/RUN --model best --episodes 10 --seconds 20
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from walklab.cli import fail, positive_float, positive_int
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("run_dir", type=Path, help="a run directory written by train_residual_ppo*.py")
+    p.add_argument("--model", default="final", help="final (default; interrupted if stopped), best, or a .zip path")
+    p.add_argument("--normalize", type=Path, default=None, help="statistics .pkl (default: saved beside the model)")
+    p.add_argument("--episodes", type=positive_int, default=5, help="episodes per side (seeds 0..K-1)")
+    p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
+    p.add_argument("--terrain", type=Path, default=None, help="evaluate on this heightfield PNG instead")
+    p.add_argument("--out", type=Path, default=None, help="report folder (default RUN_DIR/debug)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+    from envs.robot_sim import TerrainFileError
+    from walklab import diagnosis
+    from walklab.evaluation import evaluate, zero_policy
+    from walklab.files import atomic_write_json, atomic_write_text
+    from walklab.runs import RunError, load_config, open_policy
+
+    try:
+        config = load_config(args.run_dir)
+        model_path = diagnosis.choose_model(args.run_dir, args.model)
+        _, env, loaded = open_policy(model_path, args.normalize, terrain=args.terrain)
+    except (RunError, TerrainFileError) as exc:
+        fail(str(exc))
+    out = args.out or args.run_dir / "debug"
+    out.mkdir(parents=True, exist_ok=True)
+
+    print(f"run {args.run_dir} ({config.get('status', '?')}, {config.get('trained_timesteps', '?')} steps); "
+          f"model {model_path.name}; {args.episodes} episodes x {args.seconds:g} s")
+    trained, trained_eps = evaluate(env, loaded.policy(deterministic=True), args.episodes, args.seconds,
+                                    record_actions=True)
+    baseline, baseline_eps = evaluate(env, zero_policy, args.episodes, args.seconds)
+    progress = diagnosis.read_monitors(args.run_dir)
+    checks = diagnosis.verdicts(config, progress, trained, baseline)
+    v_b = baseline["forward_velocity_mps"]
+    improvement = 100.0 * (trained["forward_velocity_mps"] - v_b) / abs(v_b) if v_b else None
+
+    plots = {
+        "learning_curve": diagnosis.plot_learning_curve(progress, out / "learning_curve.png"),
+        "velocity": diagnosis.plot_velocity(trained_eps[0].velocity_trace, baseline_eps[0].velocity_trace,
+                                            env.dt, out / "velocity.png"),
+        "action_histogram": diagnosis.plot_action_histogram(trained_eps[0].abs_actions + sum(
+            (e.abs_actions for e in trained_eps[1:]), []), out / "action_histogram.png"),
+    }
+    report = {
+        "run_dir": str(args.run_dir),
+        "model": str(model_path),
+        "normalize": str(loaded.stats_path) if loaded.stats_path else None,
+        "episodes": args.episodes,
+        "seconds": args.seconds,
+        "terrain": str(args.terrain) if args.terrain else config["env_kwargs"].get("terrain"),
+        "trained": trained,
+        "baseline": baseline,
+        "improvement_pct": improvement,
+        "using_residuals": trained["mean_abs_action"] > diagnosis.ACTION_USE_THRESHOLD,
+        "training_progress": None if progress is None else {
+            "episodes": progress.episodes, "first10_mean_reward": progress.first10,
+            "last100_mean_reward": progress.last100, "best_episode_reward": progress.best},
+        "verdicts": checks,
+        "plots": {k: v.name for k, v in plots.items()},
+    }
+    atomic_write_json(out / "report.json", report)
+    text = render_markdown(report)
+    atomic_write_text(out / "report.md", text)
+    print(text)
+    print(f"wrote {out / 'report.md'}, report.json and {len(plots)} plots")
+    return 0
+
+
+def render_markdown(r: dict) -> str:
+    t, b = r["trained"], r["baseline"]
+    imp = "n/a" if r["improvement_pct"] is None else f"{r['improvement_pct']:+.1f}%"
+    rows = [
+        ("forward velocity (m/s)", f"{t['forward_velocity_mps']:.4f}", f"{b['forward_velocity_mps']:.4f}"),
+        ("lateral velocity (m/s)", f"{t['lateral_velocity_mps']:+.4f}", f"{b['lateral_velocity_mps']:+.4f}"),
+        ("lateral drift (m)", f"{t['lateral_drift_m']:.3f}", f"{b['lateral_drift_m']:.3f}"),
+        ("body height (m)", f"{t['body_height_m']:.4f}", f"{b['body_height_m']:.4f}"),
+        ("mean / max tilt (rad)", f"{t['mean_tilt_rad']:.3f} / {t['max_tilt_rad']:.3f}",
+         f"{b['mean_tilt_rad']:.3f} / {b['max_tilt_rad']:.3f}"),
+        ("mean abs action", f"{t['mean_abs_action']:.3f}", f"{b['mean_abs_action']:.3f}"),
+        ("falls", f"{t['falls']}/{t['episodes']}", f"{b['falls']}/{b['episodes']}"),
+        ("mean episode reward", f"{t['mean_episode_reward']:.1f}", f"{b['mean_episode_reward']:.1f}"),
+    ]
+    lines = [f"# Debug report: {r['run_dir']}", "",
+             f"Model `{r['model']}`, {r['episodes']} episodes x {r['seconds']:g} s, deterministic actions, "
+             f"same seeds for both sides.", "",
+             "| | trained | baseline |", "|---|---|---|", *[f"| {a} | {x} | {y} |" for a, x, y in rows],
+             "", f"Improvement in forward velocity: **{imp}**. "
+             f"Using residuals (mean abs action > 0.5): **{'yes' if r['using_residuals'] else 'no'}**.", "",
+             "## Reward terms (mean per step)", "", "| term | trained | baseline |", "|---|---|---|"]
+    for k, v in t["reward_terms_per_step"].items():
+        lines.append(f"| {k} | {v:+.4f} | {b['reward_terms_per_step'][k]:+.4f} |")
+    p = r["training_progress"]
+    lines += ["", "## Training progress (monitor CSVs)", ""]
+    if p is None:
+        lines.append("No finished training episode recorded.")
+    else:
+        lines += [f"- episodes: {p['episodes']}", f"- first 10 episodes: {p['first10_mean_reward']:.2f}",
+                  f"- last 100 episodes: {p['last100_mean_reward']:.2f}",
+                  f"- best episode: {p['best_episode_reward']:.2f}"]
+    lines += ["", "## Verdicts", "", *[f"- {v}" for v in r["verdicts"]], "", "## Plots", "",
+              *[f"![{k}]({v})" for k, v in r["plots"].items()], ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

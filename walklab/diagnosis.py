@@ -1,0 +1,173 @@
+"""What debug_model.py reports about a run: training progress, trained vs baseline, verdicts, plots."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gait.parameters import WORKING_GAIT
+from walklab import runs
+
+ACTION_USE_THRESHOLD = 0.5  # mean |action| above this: the model is using its residuals
+LEARNING_GAIN_THRESHOLD = 2.0  # last-100 mean episode reward minus first-10 mean
+COLLAPSE_FRACTION = 0.5  # last-100 mean below this share of the best 20-episode mean: collapse
+
+
+@dataclass
+class TrainingProgress:
+    episodes: int
+    first10: float
+    last100: float
+    best: float
+    rewards: np.ndarray  # per episode, in time order
+    timesteps: np.ndarray  # cumulative environment steps at each episode's end
+
+
+def read_monitors(run_dir: Path) -> TrainingProgress | None:
+    """Episodes from every monitor_<i>.csv.monitor.csv (SB3 Monitor format), merged in time order."""
+    import pandas as pd
+
+    frames = []
+    for path in sorted(run_dir.glob("monitor_*.csv.monitor.csv")):
+        try:
+            frames.append(pd.read_csv(path, skiprows=1))
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            continue
+    frames = [f for f in frames if len(f) and {"r", "l", "t"} <= set(f.columns)]
+    if not frames:
+        return None
+    df = pd.concat(frames).sort_values("t")
+    r = df["r"].to_numpy(dtype=float)
+    return TrainingProgress(
+        episodes=len(r),
+        first10=float(r[:10].mean()),
+        last100=float(r[-100:].mean()),
+        best=float(r.max()),
+        rewards=r,
+        timesteps=np.cumsum(df["l"].to_numpy()),
+    )
+
+
+def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, baseline: dict) -> list[str]:
+    """The checks of TRAINING_FIXES.md's 'Debugging Failed Runs', each with what to try."""
+    out = []
+    gait = config["gait"]
+    working = WORKING_GAIT.to_dict()
+    off = [k for k in ("body_height", "step_length", "step_height", "cycle_time") if gait.get(k) != working[k]]
+    if off:
+        out.append("GAIT MISMATCH: the run trained with " + ", ".join(f"{k}={gait[k]}" for k in off)
+                   + f" instead of the working gait ({', '.join(f'{k}={working[k]}' for k in off)}); "
+                   "retrain with the explicit GaitParameters of train_residual_ppo_v2.py")
+    else:
+        out.append("OK gait: the run used the working gait parameters")
+    if trained["mean_abs_action"] > ACTION_USE_THRESHOLD:
+        out.append(f"OK residuals used: mean |action| {trained['mean_abs_action']:.2f} > {ACTION_USE_THRESHOLD}")
+    else:
+        out.append(f"LOW RESIDUALS: mean |action| {trained['mean_abs_action']:.2f} <= {ACTION_USE_THRESHOLD}: "
+                   "the model barely corrects the trot; if it is not faster, lower --energy-weight/"
+                   "--smoothness-weight or raise --forward-velocity-weight")
+    v_t, v_b = trained["forward_velocity_mps"], baseline["forward_velocity_mps"]
+    if v_t > v_b:
+        out.append(f"OK faster than baseline: {v_t:.3f} vs {v_b:.3f} m/s")
+    else:
+        out.append(f"WORSE THAN BASELINE: {v_t:.3f} vs {v_b:.3f} m/s; check the gait and reward weights in "
+                   "config.json, then train longer or with --ent-coef 0.01")
+    if trained["falls"]:
+        causes = ", ".join(f"{k} x{v}" for k, v in trained["early_terminations"].items())
+        out.append(f"EARLY TERMINATION in {trained['falls']}/{trained['episodes']} episodes ({causes}): "
+                   "raise --orientation-weight or lower --learning-rate")
+    else:
+        out.append("OK no early termination")
+    if progress is None:
+        out.append("NO MONITOR DATA: the run wrote no finished episode; train longer")
+    else:
+        gain = progress.last100 - progress.first10
+        if gain >= LEARNING_GAIN_THRESHOLD:
+            out.append(f"OK learning: last-100 mean {progress.last100:.1f} is {gain:+.1f} above the first 10")
+        else:
+            out.append(f"FLAT LEARNING: last-100 mean {progress.last100:.1f} vs first-10 {progress.first10:.1f} "
+                       f"({gain:+.1f}); the baseline may be too good for residuals to help: try harder "
+                       "terrain or --residual-scale 0.04")
+        window = 20
+        if progress.episodes >= 2 * window:
+            rolling = np.convolve(progress.rewards, np.ones(window) / window, mode="valid")
+            peak = float(rolling.max())
+            if peak > 0 and progress.last100 < COLLAPSE_FRACTION * peak:
+                out.append(f"COLLAPSE: reward peaked at {peak:.1f} (20-episode mean) and fell to "
+                           f"{progress.last100:.1f}; lower --learning-rate (1e-4) or set --clip-range 0.3")
+    return out
+
+
+def choose_model(run_dir: Path, which: str) -> Path:
+    """final (or interrupted, if the run was stopped), best, or an explicit path."""
+    if which == "best":
+        path = run_dir / runs.BEST_MODEL
+    elif which == "final":
+        path = run_dir / runs.FINAL_MODEL
+        if not path.is_file() and (run_dir / runs.INTERRUPTED_MODEL).is_file():
+            path = run_dir / runs.INTERRUPTED_MODEL
+    else:
+        path = Path(which)
+    if not path.is_file():
+        raise runs.RunError(f"no model at {path}: train to the end, or pass --model best|PATH")
+    return path
+
+
+def plot_learning_curve(progress: TrainingProgress | None, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    if progress is not None:
+        ax.plot(progress.timesteps, progress.rewards, ".", ms=2, alpha=0.4, label="episode reward")
+        if progress.episodes >= 20:
+            rolling = np.convolve(progress.rewards, np.ones(20) / 20, mode="valid")
+            ax.plot(progress.timesteps[19:], rolling, lw=2, label="20-episode mean")
+        ax.legend()
+    ax.set_xlabel("environment steps (all envs)")
+    ax.set_ylabel("episode reward")
+    ax.set_title("learning curve")
+    return _save(fig, path)
+
+
+def plot_velocity(trained_trace: list[float], baseline_trace: list[float], dt: float, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    def smooth(v):
+        v = np.asarray(v)
+        k = min(len(v), 40)  # 0.8 s at 50 Hz: one gait cycle
+        return np.convolve(v, np.ones(k) / k, mode="valid") if k else v
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for name, trace in (("trained", trained_trace), ("baseline", baseline_trace)):
+        s = smooth(trace)
+        ax.plot(np.arange(len(s)) * dt, s, label=f"{name} (mean {np.mean(trace):.3f} m/s)")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("forward velocity (m/s, 0.8 s mean)")
+    ax.set_title("velocity over time, first evaluation episode")
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_action_histogram(abs_actions: list[float], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.hist(abs_actions, bins=40, range=(0, 1))
+    ax.axvline(ACTION_USE_THRESHOLD, color="k", ls="--", label=f"{ACTION_USE_THRESHOLD} threshold")
+    ax.set_xlabel("|action| per joint-axis entry")
+    ax.set_ylabel("count")
+    ax.set_title("action magnitudes (trained policy)")
+    ax.legend()
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
