@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Training throughput: PPO steps per second on ResidualWalk-v0 for 1, 2 and 4 envs, and on
+Gymnasium's Ant-v5 with the same PPO settings, in one run on this machine.
+
+    python3 bench/train_speed.py [--updates 3]
+
+Each case builds its vector env the way training does (SubprocVecEnv above one env,
+VecNormalize), runs one warm-up PPO update, then times `--updates` more (collection and
+gradient steps together, which is what a user waits for). Settings: train_residual_ppo_v2.py's
+defaults (n_steps 2048, batch 512, 10 epochs, 64x64 MLP), one torch thread.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import gymnasium as gym  # noqa: E402
+import torch  # noqa: E402
+from stable_baselines3 import PPO  # noqa: E402
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize  # noqa: E402
+
+from train_residual_ppo_v2 import DEFAULTS, gait  # noqa: E402
+from walklab.training import _ppo_constructor_kwargs, make_env_fn  # noqa: E402
+
+PPO_SETTINGS = {k: DEFAULTS[k] for k in ("n_steps", "batch_size", "learning_rate", "n_epochs", "gamma",
+                                         "clip_range", "ent_coef", "log_std_init", "net_arch")}
+
+
+def ant_fn():
+    return gym.make("Ant-v5")
+
+
+def measure(fns, updates: int) -> float:
+    n = len(fns)
+    vec = SubprocVecEnv(fns, start_method="fork") if n > 1 else DummyVecEnv(fns)
+    vec = VecNormalize(vec, gamma=PPO_SETTINGS["gamma"])
+    model = PPO("MlpPolicy", vec, seed=0, device="cpu", verbose=0, **_ppo_constructor_kwargs(PPO_SETTINGS))
+    per_update = PPO_SETTINGS["n_steps"] * n
+    model.learn(per_update)  # warm-up: process start, first rollout
+    start = time.perf_counter()
+    model.learn(per_update * updates, reset_num_timesteps=False)
+    elapsed = time.perf_counter() - start
+    vec.close()
+    return per_update * updates / elapsed
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--updates", type=int, default=3, help="timed PPO updates per case")
+    p.add_argument("--envs", type=int, nargs="+", default=[1, 2, 4], help="env counts to measure")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+
+    results = {}
+    for n in args.envs:
+        fns = [make_env_fn(gait, {}, 1000, None, worker=n > 1) for _ in range(n)]
+        results[f"ResidualWalk-v0 x{n}"] = measure(fns, args.updates)
+        print(f"ResidualWalk-v0, {n} env(s): {results[f'ResidualWalk-v0 x{n}']:7.0f} steps/s", flush=True)
+    n_ant = max(args.envs)
+    ant = measure([ant_fn] * n_ant, args.updates)
+    print(f"Ant-v5,          {n_ant} env(s): {ant:7.0f} steps/s")
+    ours = results[f"ResidualWalk-v0 x{n_ant}"]
+    print(f"ratio ResidualWalk-v0 / Ant-v5 at {n_ant} envs: {ours / ant:.2f}")
+    print(f"1M steps at {n_ant} envs: {1e6 / ours / 60:.1f} min (target: 1700 steps/s, ~10 min)")
+
+
+if __name__ == "__main__":
+    main()
