@@ -35,6 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="spawn seed")
     p.add_argument("--baseline", action="store_true", help="play the plain trot (zero residual) in the same env")
     p.add_argument("--no-overlay", action="store_true", help="hide the time/speed/distance overlay")
+    p.add_argument("--width", type=int, default=640, help="recorded frame width (pixels)")
+    p.add_argument("--height", type=int, default=360, help="recorded frame height (pixels)")
     return p.parse_args(argv)
 
 
@@ -56,7 +58,7 @@ def main(argv=None) -> None:
     try:
         result = play(args.model, args.normalize, args.seconds, deterministic=args.deterministic,
                       record=args.record, terrain=args.terrain, seed=args.seed, baseline=args.baseline,
-                      overlay=not args.no_overlay)
+                      overlay=not args.no_overlay, width=args.width, height=args.height)
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))
     print(f"walked {result.seconds:.1f} s: {result.distance:.2f} m at {result.forward_velocity:.3f} m/s"
