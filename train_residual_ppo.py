@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from gait import GaitParameters
-from walklab.train_cli import add_common_arguments, args_record, run
+from walklab.train_cli import add_common_arguments, run, spec_from_args
 
 # The fix: explicit gait parameters of the working baseline. The old defaults (body_height 0.07,
 # step_length 0.05, step_height 0.015) stall on the ridged terrain (see DIAGNOSIS.md).
@@ -43,24 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_spec(args: argparse.Namespace):
-    from walklab.training import TrainSpec
-
-    return TrainSpec(
-        script="train_residual_ppo.py",
-        run_name=args.run_name,
-        total_timesteps=args.total_timesteps,
-        n_envs=args.n_envs,
-        seed=args.seed,
-        gait=gait,
-        env_kwargs={"residual_scale": 0.02, "terrain": None},
-        ppo_kwargs=dict(PPO_SETTINGS),
-        runs_dir=args.runs_dir,
-        eval_freq=args.eval_freq,
-        checkpoint_every=args.checkpoint_freq,
-        episode_steps=args.episode_steps,
-        progress_bar=not args.no_progress,
-        extra={"args": args_record(args)},
-    )
+    return spec_from_args(args, "train_residual_ppo.py", gait, {"residual_scale": 0.02, "terrain": None},
+                          dict(PPO_SETTINGS))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import argparse
 from pathlib import Path
 
 from gait import GaitParameters
-from walklab.train_cli import add_common_arguments, args_record, run
+from walklab.train_cli import add_common_arguments, run, spec_from_args
 
 # Explicit gait parameters of the working baseline (~0.09-0.1 m/s on the default terrain).
 gait = GaitParameters(
@@ -79,8 +79,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_spec(args: argparse.Namespace):
-    from walklab.training import TrainSpec
-
     env_kwargs = {"residual_scale": args.residual_scale,
                   "terrain": str(args.terrain) if args.terrain else None,
                   "randomize": args.randomize}
@@ -90,26 +88,11 @@ def build_spec(args: argparse.Namespace):
         value = getattr(args, f"{term}_weight")
         if value is not None:
             env_kwargs[f"{term}_weight"] = value
-    return TrainSpec(
-        script="train_residual_ppo_v2.py",
-        run_name=args.run_name,
-        total_timesteps=args.total_timesteps,
-        n_envs=args.n_envs,
-        seed=args.seed,
-        gait=gait,
-        env_kwargs=env_kwargs,
-        ppo_kwargs={"n_steps": args.n_steps, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-                    "n_epochs": args.n_epochs, "gamma": args.gamma, "gae_lambda": DEFAULTS["gae_lambda"],
-                    "clip_range": args.clip_range, "ent_coef": args.ent_coef,
-                    "log_std_init": args.log_std_init, "net_arch": list(args.net_arch)},
-        runs_dir=args.runs_dir,
-        checkpoint_every=args.checkpoint_freq,
-        episode_steps=args.episode_steps,
-        eval_freq=args.eval_freq,
-        resume=args.resume,
-        progress_bar=not args.no_progress,
-        extra={"args": args_record(args)},
-    )
+    ppo_kwargs = {"n_steps": args.n_steps, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+                  "n_epochs": args.n_epochs, "gamma": args.gamma, "gae_lambda": DEFAULTS["gae_lambda"],
+                  "clip_range": args.clip_range, "ent_coef": args.ent_coef, "log_std_init": args.log_std_init,
+                  "net_arch": list(args.net_arch)}
+    return spec_from_args(args, "train_residual_ppo_v2.py", gait, env_kwargs, ppo_kwargs, resume=args.resume)
 
 
 if __name__ == "__main__":

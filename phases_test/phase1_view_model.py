@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from walklab.cli import fail, positive_float  # noqa: E402
-from walklab.rendering import check_video_path, prepare_rendering  # noqa: E402
+from walklab.cli import model_or_fail, positive_float, video_path_or_fail  # noqa: E402
+from walklab.rendering import prepare_rendering  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,24 +35,18 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     offscreen = prepare_rendering(args.headless)
     if offscreen:
-        try:
-            check_video_path(args.out)
-        except ValueError as exc:
-            fail(str(exc))
+        video_path_or_fail(args.out)
 
     import mujoco
     import numpy as np
 
-    from envs.robot_sim import TerrainFileError, load_model
+    from envs.robot_sim import SPAWN_X_RANGE, RobotSim
     from gait import constants as C
 
-    try:
-        model = load_model(args.terrain, flat=args.flat)
-    except TerrainFileError as exc:
-        fail(str(exc))
-    data = mujoco.MjData(model)
-    mujoco.mj_resetDataKeyframe(model, data, mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, "home"))
-    mujoco.mj_forward(model, data)
+    model = model_or_fail(args.terrain, flat=args.flat)
+    sim = RobotSim(model)
+    sim.place(SPAWN_X_RANGE[0], 0.0, 0.0, sim.home_qpos[7:19])  # home pose, feet just above the ground
+    data = sim.data
     total_mass = float(np.sum(model.body_mass))
     print(f"model: {model.nbody - 1} bodies, {model.njnt} joints, {model.nu} actuators, {model.nsensor} sensors")
     print(f"mass: {total_mass:.3f} kg; timestep {model.opt.timestep * 1000:.1f} ms")

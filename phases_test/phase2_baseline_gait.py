@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from walklab.cli import add_gait_arguments, fail, gait_from_args, positive_float  # noqa: E402
-from walklab.rendering import check_video_path, prepare_rendering  # noqa: E402
+from walklab.cli import add_gait_arguments, gait_from_args, model_or_fail, positive_float, video_path_or_fail  # noqa: E402,E501
+from walklab.rendering import prepare_rendering  # noqa: E402
 
 VIDEO_FPS = 25
 
@@ -42,19 +42,11 @@ def main(argv=None) -> None:
     gait = gait_from_args(args)
     offscreen = prepare_rendering(args.headless)
     if offscreen and not args.no_video:
-        try:
-            check_video_path(args.out)
-        except ValueError as exc:
-            fail(str(exc))
+        video_path_or_fail(args.out)
 
-    import mujoco
+    from envs.robot_sim import CONTROL_FRAME_SKIP, run_baseline
 
-    from envs.robot_sim import CONTROL_FRAME_SKIP, TerrainFileError, load_model, run_baseline
-
-    try:
-        model = load_model(args.terrain, flat=args.flat)
-    except TerrainFileError as exc:
-        fail(str(exc))
+    model = model_or_fail(args.terrain, flat=args.flat)
     control_dt = model.opt.timestep * CONTROL_FRAME_SKIP
     print(f"gait: {gait}")
     print(f"ideal speed (no slip): {gait.ideal_speed:.3f} m/s")

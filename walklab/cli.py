@@ -17,6 +17,26 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
+def video_path_or_fail(path):
+    """The validated .mp4/.gif output path (folder created), or one error line and exit."""
+    from walklab.rendering import check_video_path
+
+    try:
+        return check_video_path(path)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def model_or_fail(terrain=None, flat: bool = False):
+    """The compiled scene, or one error line and exit when the terrain PNG is missing or unreadable."""
+    from envs.robot_sim import TerrainFileError, load_model
+
+    try:
+        return load_model(terrain, flat=flat)
+    except TerrainFileError as exc:
+        fail(str(exc))
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)

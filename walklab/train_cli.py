@@ -27,6 +27,30 @@ def add_common_arguments(p: argparse.ArgumentParser, default_run_name: str, defa
                    help="save model + statistics to checkpoints/ every this many environment steps (all envs)")
 
 
+def spec_from_args(args: argparse.Namespace, script: str, gait, env_kwargs: dict, ppo_kwargs: dict,
+                   resume: Path | None = None):
+    """The TrainSpec for the flags every training script shares plus its own env and PPO settings."""
+    from walklab.training import TrainSpec
+
+    return TrainSpec(
+        script=script,
+        run_name=args.run_name,
+        total_timesteps=args.total_timesteps,
+        n_envs=args.n_envs,
+        seed=args.seed,
+        gait=gait,
+        env_kwargs=env_kwargs,
+        ppo_kwargs=ppo_kwargs,
+        runs_dir=args.runs_dir,
+        checkpoint_every=args.checkpoint_freq,
+        episode_steps=args.episode_steps,
+        eval_freq=args.eval_freq,
+        resume=resume,
+        progress_bar=not args.no_progress,
+        extra={"args": args_record(args)},
+    )
+
+
 def run(spec_factory, args: argparse.Namespace) -> None:
     """Build the spec, train, and turn known errors and Ctrl-C into one line and an exit code."""
     from walklab.runs import RunError
