@@ -1,12 +1,20 @@
 """Environments for residual RL on the mini quadruped; importing registers ResidualWalk-v0."""
 from gymnasium.envs.registration import register, registry
 
-from envs.residual_walk_env import ResidualWalkEnv
-
 ENV_ID = "ResidualWalk-v0"
 MAX_EPISODE_STEPS = 1000  # 20 s at the default 50 Hz control rate
 
 if ENV_ID not in registry:
     register(id=ENV_ID, entry_point="envs.residual_walk_env:ResidualWalkEnv", max_episode_steps=MAX_EPISODE_STEPS)
+
+
+def __getattr__(name):
+    # Imported on first use, so `python -m envs.terrain` does not load the env (and MuJoCo) twice.
+    if name == "ResidualWalkEnv":
+        from envs.residual_walk_env import ResidualWalkEnv
+
+        return ResidualWalkEnv
+    raise AttributeError(f"module 'envs' has no attribute {name!r}")
+
 
 __all__ = ["ENV_ID", "MAX_EPISODE_STEPS", "ResidualWalkEnv"]

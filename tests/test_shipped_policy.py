@@ -1,0 +1,29 @@
+"""Regression: the shipped policy in assets/policies/residual_walk still beats the baseline trot."""
+import json
+
+import numpy as np
+
+from gait import constants as C
+from walklab.evaluation import run_episode, zero_policy
+from walklab.runs import open_policy
+
+SHIPPED = C.ASSETS_DIR / "policies" / "residual_walk"
+
+
+def test_shipped_run_directory_is_complete():
+    for name in ("final_model.zip", "vec_normalize.pkl", "config.json", "debug/report.md", "debug/report.json"):
+        assert (SHIPPED / name).is_file(), name
+    config = json.loads((SHIPPED / "config.json").read_text())
+    assert config["script"] == "train_residual_ppo_v2.py" and config["status"] == "finished"
+    report = json.loads((SHIPPED / "debug" / "report.json").read_text())
+    assert report["trained"]["forward_velocity_mps"] >= 1.5 * report["baseline"]["forward_velocity_mps"]
+
+
+def test_shipped_policy_beats_the_baseline_on_a_short_seeded_rollout():
+    _, env, policy = open_policy(SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl")
+    trained = [run_episode(env, policy.policy(deterministic=True), seed, 10.0) for seed in (0, 1, 2)]
+    baseline = [run_episode(env, zero_policy, seed, 10.0) for seed in (0, 1, 2)]
+    v_trained = np.mean([e.forward_velocity for e in trained])
+    v_baseline = np.mean([e.forward_velocity for e in baseline])
+    assert not any(e.fell for e in trained)
+    assert v_trained > 1.2 * v_baseline, (v_trained, v_baseline)
