@@ -42,9 +42,9 @@ def main(argv=None) -> int:
     from walklab.runs import RunError, load_config, open_policy
 
     try:
-        config = load_config(args.run_dir)
+        load_config(args.run_dir)  # a clear error for a folder that is not a run
         model_path = diagnosis.choose_model(args.run_dir, args.model)
-        _, env, loaded = open_policy(model_path, args.normalize, terrain=args.terrain)
+        config, env, loaded = open_policy(model_path, args.normalize, terrain=args.terrain)
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))
     out = args.out or args.run_dir / "debug"
@@ -64,8 +64,8 @@ def main(argv=None) -> int:
         "learning_curve": diagnosis.plot_learning_curve(progress, out / "learning_curve.png"),
         "velocity": diagnosis.plot_velocity(trained_eps[0].velocity_trace, baseline_eps[0].velocity_trace,
                                             env.dt, out / "velocity.png"),
-        "action_histogram": diagnosis.plot_action_histogram(trained_eps[0].abs_actions + sum(
-            (e.abs_actions for e in trained_eps[1:]), []), out / "action_histogram.png"),
+        "action_histogram": diagnosis.plot_action_histogram(
+            [a for e in trained_eps for a in e.abs_actions], out / "action_histogram.png"),
     }
     report = {
         "run_dir": str(args.run_dir),

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Train a residual PPO policy on ResidualWalk-v0 (v1: the original script with the gait fix).
 
-v1 keeps the original, simpler set-up: SB3's PPO defaults with short rollouts (n_steps 512,
-batch 64) and only four flags. It writes the same run directory as v2 through the same code
-(walklab.training). For real training use train_residual_ppo_v2.py.
+v1 keeps the original, simpler set-up: fixed PPO settings with short rollouts (n_steps 512,
+batch 64), the env's default residual scale (0.02 m), and only the flags every training script
+shares (steps, envs, run name, seed, resume, evaluation and checkpoint intervals). It writes the
+same run directory as v2 through the same code (walklab.training). For real training use
+train_residual_ppo_v2.py.
 
     python3 train_residual_ppo.py --total-timesteps 200000 --n-envs 4 --run-name v1_test
 """

@@ -25,7 +25,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=2000, help="control steps per round (40 s of walking: stays on the terrain)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
-    p.add_argument("--no-terrain-samples", action="store_true", help="benchmark the 47-entry observation")
+    p.add_argument("--no-terrain-samples", action="store_true", help="benchmark the 59-entry observation (no terrain samples)")
     args = p.parse_args()
 
     env = ResidualWalkEnv(terrain_samples=not args.no_terrain_samples)

@@ -166,6 +166,7 @@ class ResidualWalkEnv(gym.Env):
         self._nominal = {
             "friction": self.model.geom_friction[:, 0].copy(),
             "body_mass": self.model.body_mass.copy(),
+            "body_inertia": self.model.body_inertia.copy(),
             "gain": self.model.actuator_gainprm[:, 0].copy(),
             "bias": self.model.actuator_biasprm[:, 1].copy(),
             "force": self.model.actuator_forcerange.copy(),
@@ -342,6 +343,7 @@ class ResidualWalkEnv(gym.Env):
         m.geom_friction[:, 0] = n["friction"] * rng.uniform(*RANDOMIZE_FRICTION)
         mass_scale = rng.uniform(*RANDOMIZE_TRUNK_MASS)
         m.body_mass[self.sim.trunk_id] = n["body_mass"][self.sim.trunk_id] * mass_scale
+        m.body_inertia[self.sim.trunk_id] = n["body_inertia"][self.sim.trunk_id] * mass_scale  # same shape, heavier
         strength = rng.uniform(*RANDOMIZE_ACTUATOR_STRENGTH)
         m.actuator_gainprm[:, 0] = n["gain"] * strength
         m.actuator_biasprm[:, 1] = n["bias"] * strength

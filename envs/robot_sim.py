@@ -39,7 +39,8 @@ def load_model(terrain: str | Path | None = None, flat: bool = False) -> mujoco.
     try:
         model = spec.compile()
     except Exception as exc:  # mujoco raises ValueError with its own message
-        raise TerrainFileError(f"cannot load terrain {png}: {exc}") from exc
+        reason = " ".join(str(exc).split())  # MuJoCo's message spans lines
+        raise TerrainFileError(f"cannot load terrain {png}: {reason}") from exc
     _fill_visual_hfield(model)
     return model
 
@@ -154,7 +155,7 @@ def run_baseline(
     x0, y0, yaw = spawn_pose(np.random.default_rng(seed))
     sim.place(x0, y0, yaw, controller.joint_targets(0.0))
     dt = sim.model.opt.timestep * frame_skip
-    n_steps = int(round(seconds / dt))
+    n_steps = max(1, int(round(seconds / dt)))
     heights, max_tilt, fell, t = [], 0.0, False, 0.0
     for i in range(n_steps):
         t = i * dt

@@ -31,10 +31,6 @@ class BaselineTrotController:
         self._nominal[:, 1] = _LATERAL_SIGN * g.stance_width
         self._nominal[:, 2] = -g.stance_foot_depth
 
-    def leg_phases(self, t: float) -> np.ndarray:
-        """Phase of each leg in [0, 1); stance while phase < duty_factor."""
-        return (t / self.gait.cycle_time + C.TROT_PHASE_OFFSETS) % 1.0
-
     def foot_targets(self, t: float, offsets: np.ndarray | None = None) -> np.ndarray:
         """Foot targets (4, 3) at time t (s), plus optional per-foot offsets (4, 3) in metres."""
         g = self.gait

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from walklab.cli import fail, positive_float  # noqa: E402
-from walklab.rendering import check_video_path, has_display, prepare_rendering  # noqa: E402
+from walklab.cli import fail, positive_float, positive_int, video_path_or_fail  # noqa: E402
+from walklab.rendering import has_display, prepare_rendering  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,8 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="spawn seed")
     p.add_argument("--baseline", action="store_true", help="play the plain trot (zero residual) in the same env")
     p.add_argument("--no-overlay", action="store_true", help="hide the time/speed/distance overlay")
-    p.add_argument("--width", type=int, default=640, help="recorded frame width (pixels)")
-    p.add_argument("--height", type=int, default=360, help="recorded frame height (pixels)")
+    p.add_argument("--width", type=positive_int, default=640, help="recorded frame width (pixels)")
+    p.add_argument("--height", type=positive_int, default=360, help="recorded frame height (pixels)")
     return p.parse_args(argv)
 
 
@@ -45,10 +45,7 @@ def main(argv=None) -> None:
     if args.record is None and not has_display():
         fail("no display found: add --record OUT.mp4 (or .gif) to render offscreen")
     if args.record is not None:
-        try:
-            check_video_path(args.record)
-        except ValueError as exc:
-            fail(str(exc))
+        video_path_or_fail(args.record)
     prepare_rendering(headless=args.record is not None)
 
     from envs.robot_sim import TerrainFileError

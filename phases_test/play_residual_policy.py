@@ -11,18 +11,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from walklab.cli import fail  # noqa: E402
+from walklab.cli import fail, positive_float, video_path_or_fail  # noqa: E402
 from walklab.rendering import has_display, prepare_rendering  # noqa: E402
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("model", type=Path, help="trained model .zip (statistics and config are found beside it)")
-    p.add_argument("--seconds", type=float, default=20.0, help="how long to play (s)")
+    p.add_argument("--seconds", type=positive_float, default=20.0, help="how long to play (s)")
     p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif")
     args = p.parse_args(argv)
     if args.record is None and not has_display():
         fail("no display found: add --record OUT.mp4 (or .gif) to render offscreen")
+    if args.record is not None:
+        video_path_or_fail(args.record)
     prepare_rendering(headless=args.record is not None)
 
     from walklab.playback import play
@@ -30,7 +32,7 @@ def main(argv=None) -> None:
 
     try:
         result = play(args.model, None, args.seconds, deterministic=True, record=args.record)
-    except (RunError, ValueError) as exc:
+    except RunError as exc:
         fail(str(exc))
     print(f"{result.forward_velocity:.3f} m/s over {result.seconds:.1f} s")
 

@@ -20,12 +20,12 @@ def only_run_dir(root):
     return dirs[0]
 
 
-def assert_full_layout(run_dir, n_envs):
+def assert_full_layout(run_dir, n_envs, residual_scale):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["status"] == "finished"
     assert config["gait"] == {"body_height": 0.05, "step_length": 0.06, "step_height": 0.04, "cycle_time": 0.8,
                               "duty_factor": 0.5, "stance_width": 0.0, "stance_x_offset": 0.0}
-    assert config["env_kwargs"]["residual_scale"] == 0.02
+    assert config["env_kwargs"]["residual_scale"] == residual_scale
     assert "mujoco" in config["versions"] and config["command"]
     for name in ("final_model.zip", "vec_normalize.pkl", "best_model.zip", "best_vec_normalize.pkl"):
         assert (run_dir / name).is_file(), name
@@ -55,7 +55,7 @@ def test_v2_tiny_run_writes_the_full_run_directory(script, tmp_path):
     assert proc.returncode == 0, proc.stderr
     run_dir = only_run_dir(tmp_path)
     assert run_dir.name.startswith("tiny_")
-    config = assert_full_layout(run_dir, n_envs=2)
+    config = assert_full_layout(run_dir, n_envs=2, residual_scale=0.04)
     assert config["ppo_kwargs"]["n_steps"] == 128 and config["trained_timesteps"] >= 1024
     assert f"debug_model.py {run_dir}" in proc.stdout
     assert f"phase4_viewer_play_policy.py --model {run_dir}/final_model.zip" in proc.stdout
@@ -65,7 +65,7 @@ def test_v1_tiny_run_writes_the_full_run_directory(script, tmp_path):
     proc = script("train_residual_ppo.py", "--total-timesteps", "1024", "--n-envs", "1", "--run-name", "v1tiny",
                   "--runs-dir", str(tmp_path), "--checkpoint-freq", "512", "--episode-steps", "200", "--eval-freq", "512", "--no-progress")
     assert proc.returncode == 0, proc.stderr
-    config = assert_full_layout(only_run_dir(tmp_path), n_envs=1)
+    config = assert_full_layout(only_run_dir(tmp_path), n_envs=1, residual_scale=0.02)
     assert config["script"] == "train_residual_ppo.py" and config["ppo_kwargs"]["n_steps"] == 512
 
 
@@ -106,6 +106,10 @@ def test_interrupt_saves_then_resume_keeps_counting(tmp_path):
     (["--terrain", "missing.png"], "terrain file not found"),
     (["--n-envs", "-1"], "--n-envs must be > 0"),
     (["--resume", "runs/does_not_exist"], "not found"),
+    (["--action-filter", "1.5"], "--action-filter must be in (0, 1]"),
+    (["--seed", "-1"], "--seed must be >= 0"),
+    (["--n-epochs", "0"], "--n-epochs must be > 0"),
+    (["--terrain", "README.md"], "cannot load terrain"),
 ])
 def test_bad_arguments_are_refused_in_one_line(script, tmp_path, args, message):
     proc = script("train_residual_ppo_v2.py", "--runs-dir", str(tmp_path), "--no-progress", *args, timeout=60)

@@ -1,6 +1,7 @@
 """What debug_model.py reports about a run: training progress, trained vs baseline, verdicts, plots."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,15 +30,18 @@ def read_monitors(run_dir: Path) -> TrainingProgress | None:
     import pandas as pd
 
     frames = []
-    for path in sorted(run_dir.glob("monitor_*.csv.monitor.csv")):
+    for path in sorted(run_dir.glob("monitor_*.csv.monitor.csv")):  # resumed runs add monitor_<i>_part<k>
         try:
-            frames.append(pd.read_csv(path, skiprows=1))
-        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            header = json.loads(path.open().readline().lstrip("#"))
+            frame = pd.read_csv(path, skiprows=1)
+        except (ValueError, OSError, pd.errors.EmptyDataError, pd.errors.ParserError):
             continue
-    frames = [f for f in frames if len(f) and {"r", "l", "t"} <= set(f.columns)]
+        if len(frame) and {"r", "l", "t"} <= set(frame.columns):
+            frame["wall_time"] = float(header.get("t_start", 0.0)) + frame["t"]  # t counts from the file's start
+            frames.append(frame)
     if not frames:
         return None
-    df = pd.concat(frames).sort_values("t")
+    df = pd.concat(frames).sort_values("wall_time")
     r = df["r"].to_numpy(dtype=float)
     return TrainingProgress(
         episodes=len(r),
@@ -77,10 +81,15 @@ def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, bas
     else:
         out.append(f"WORSE THAN BASELINE: {v_t:.3f} vs {v_b:.3f} m/s; check the gait and reward weights in "
                    "config.json, then train longer or with --ent-coef 0.01")
+    causes = trained["early_terminations"]
     if trained["falls"]:
-        causes = ", ".join(f"{k} x{v}" for k, v in trained["early_terminations"].items())
-        out.append(f"EARLY TERMINATION in {trained['falls']}/{trained['episodes']} episodes ({causes}): "
+        listed = ", ".join(f"{k} x{v}" for k, v in causes.items())
+        out.append(f"EARLY TERMINATION: {trained['falls']}/{trained['episodes']} episodes fell ({listed}): "
                    "raise --orientation-weight or lower --learning-rate")
+    elif causes:
+        listed = ", ".join(f"{k} x{v}" for k, v in causes.items())
+        out.append(f"EARLY END without a fall ({listed}): the robot left the terrain sideways; "
+                   "raise --lateral-stability-weight")
     else:
         out.append("OK no early termination")
     if progress is None:
@@ -107,10 +116,9 @@ def choose_model(run_dir: Path, which: str) -> Path:
     """final (or interrupted, if the run was stopped), best, or an explicit path."""
     if which == "best":
         path = run_dir / runs.BEST_MODEL
-    elif which == "final":
-        path = run_dir / runs.FINAL_MODEL
-        if not path.is_file() and (run_dir / runs.INTERRUPTED_MODEL).is_file():
-            path = run_dir / runs.INTERRUPTED_MODEL
+    elif which == "final":  # the end of training: final, or interrupted if that is newer
+        ends = [p for p in (run_dir / runs.FINAL_MODEL, run_dir / runs.INTERRUPTED_MODEL) if p.is_file()]
+        path = max(ends, key=lambda p: p.stat().st_mtime) if ends else run_dir / runs.FINAL_MODEL
     else:
         path = Path(which)
     if not path.is_file():

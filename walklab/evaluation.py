@@ -1,7 +1,7 @@
 """Evaluation rollouts: run a policy (or the baseline) for whole episodes and summarise them."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -40,7 +40,7 @@ def run_episode(env: ResidualWalkEnv, policy: Policy, seed: int, seconds: float,
     """One episode of at most `seconds`, ended early by the env's termination."""
     obs, _ = env.reset(seed=seed)
     x0, y0 = float(env.data.qpos[0]), float(env.data.qpos[1])
-    n_steps = int(round(seconds / env.dt))
+    n_steps = max(1, int(round(seconds / env.dt)))
     heights, tilts, abs_means, velocities, abs_actions = [], [], [], [], []
     term_sums = {k: 0.0 for k in REWARD_TERMS}
     total, termination, steps = 0.0, "", 0

@@ -62,12 +62,12 @@ def play(model: Path, normalize: Path | None, seconds: float, deterministic: boo
         viewer = mj_viewer.launch_passive(env.model, env.data)
     termination, steps, speed = "", 0, 0.0
     try:
-        for steps in range(1, int(round(seconds / env.dt)) + 1):
+        for steps in range(1, max(1, int(round(seconds / env.dt))) + 1):
             tick = time.perf_counter()
             obs, _, terminated, _, info = env.step(policy(obs))
             speed = 0.9 * speed + 0.1 * info["x_velocity"]  # smoothed for display
             lines = overlay_lines(steps * env.dt, speed, float(env.data.qpos[0]) - x0, label)
-            if recorder is not None and steps % every == 0:
+            if recorder is not None and (steps == 1 or steps % every == 0):
                 frame = env.render()
                 recorder.add(_draw_overlay(frame, lines) if overlay else frame)
             if viewer is not None:

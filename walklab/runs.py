@@ -88,6 +88,8 @@ def load_config(run_dir: str | Path) -> dict[str, Any]:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path} is not valid JSON ({exc}); restore it from the training run") from exc
+    if not isinstance(config, dict) or not isinstance(config.get("env_kwargs"), dict):
+        raise RunError(f"{path} is not a run configuration (no env_kwargs object); restore it from the training run")
     for key in ("gait", "env_kwargs"):
         if key not in config:
             raise RunError(f"{path} lacks '{key}': it was not written by this toolkit's training scripts")
@@ -123,26 +125,29 @@ def make_eval_env(config: dict, terrain: str | Path | None = None, render_mode: 
     """A single ResidualWalkEnv exactly as configured for training (no time limit wrapper)."""
     from envs.residual_walk_env import ResidualWalkEnv
 
+    from envs.robot_sim import TerrainFileError
+
     kwargs = env_kwargs_from_config(config, terrain)
     kwargs.update(overrides)
-    return ResidualWalkEnv(render_mode=render_mode, **kwargs)
+    try:
+        return ResidualWalkEnv(render_mode=render_mode, **kwargs)
+    except TerrainFileError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise RunError(f"config.json's env settings do not build the env: {exc}") from exc
 
 
 # ---------------------------------------------------------------------- policy
 @dataclass
 class LoadedPolicy:
     model: Any  # stable_baselines3 PPO
-    obs_rms: Any  # RunningMeanStd of observations, or None
-    clip_obs: float
-    epsilon: float
+    vec_normalize: Any  # VecNormalize with the training statistics (no venv attached)
     model_path: Path
-    stats_path: Path | None
+    stats_path: Path
 
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        if self.obs_rms is not None:
-            obs = np.clip((obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon),
-                          -self.clip_obs, self.clip_obs)
-        action, _ = self.model.predict(obs.astype(np.float32), deterministic=deterministic)
+        action, _ = self.model.predict(self.vec_normalize.normalize_obs(obs).astype(np.float32),
+                                       deterministic=deterministic)
         return action
 
     def policy(self, deterministic: bool = True) -> Callable[[np.ndarray], np.ndarray]:
@@ -173,34 +178,32 @@ def load_policy(model_path: str | Path, stats_path: str | Path | None, obs_dim: 
     model_path = Path(model_path)
     if not model_path.is_file():
         raise RunError(f"model file not found: {model_path}")
+    if stats_path is None:
+        raise RunError(f"no normalization statistics beside {model_path}: pass --normalize PATH.pkl "
+                       "(the vec_normalize.pkl saved with this model)")
     try:
         model = PPO.load(model_path, device="cpu")
     except Exception as exc:  # zipfile.BadZipFile, pickle errors, KeyError ...
-        raise RunError(f"cannot load model {model_path} ({type(exc).__name__}: {exc}); "
+        raise RunError(f"cannot load model {model_path} ({type(exc).__name__}); "
                        "it is corrupt or not an SB3 PPO model: use another checkpoint") from exc
     model_dim = int(np.prod(model.observation_space.shape))
     if model_dim != obs_dim:
         raise RunError(f"model {model_path} expects {model_dim} observations but the env gives {obs_dim}: "
                        "it was trained on a different env configuration")
-    obs_rms, clip_obs, epsilon = None, 10.0, 1e-8
-    if stats_path is not None:
-        stats_path = Path(stats_path)
-        if not stats_path.is_file():
-            raise RunError(f"normalization file not found: {stats_path}")
-        try:
-            with open(stats_path, "rb") as fh:
-                vec_normalize = pickle.load(fh)
-            obs_rms = vec_normalize.obs_rms
-            clip_obs = float(vec_normalize.clip_obs)
-            epsilon = float(vec_normalize.epsilon)
-        except Exception as exc:
-            raise RunError(f"cannot read normalization file {stats_path} ({type(exc).__name__}); "
-                           "give the vec_normalize.pkl saved with this model") from exc
-        if tuple(np.shape(obs_rms.mean)) != (obs_dim,):
-            raise RunError(f"normalization file {stats_path} is for observations of shape "
-                           f"{tuple(np.shape(obs_rms.mean))}, but this env gives ({obs_dim},): "
-                           "it comes from a different env; use the vec_normalize.pkl of the same run")
-    return LoadedPolicy(model, obs_rms, clip_obs, epsilon, model_path, stats_path)
+    stats_path = Path(stats_path)
+    if not stats_path.is_file():
+        raise RunError(f"normalization file not found: {stats_path}")
+    try:
+        with open(stats_path, "rb") as fh:
+            vec_normalize = pickle.load(fh)
+        shape = tuple(np.shape(vec_normalize.obs_rms.mean))
+    except Exception as exc:
+        raise RunError(f"cannot read normalization file {stats_path} ({type(exc).__name__}); "
+                       "give the vec_normalize.pkl saved with this model") from exc
+    if shape != (obs_dim,):
+        raise RunError(f"normalization file {stats_path} is for observations of shape {shape}, but this env "
+                       f"gives ({obs_dim},): it comes from a different env; use the vec_normalize.pkl of the same run")
+    return LoadedPolicy(model, vec_normalize, model_path, stats_path)
 
 
 def command_line() -> str:
@@ -217,7 +220,7 @@ def open_policy(model_path: str | Path, stats_path: str | Path | None = None, te
     model_path = Path(model_path)
     if not model_path.is_file():
         raise RunError(f"model file not found: {model_path}")
-    config = load_config(find_run_dir(model_path))
+    config = load_config(find_run_dir(model_path))  # the model's own run, whatever folder was named
     env = make_eval_env(config, terrain=terrain, render_mode=render_mode, **env_overrides)
     if stats_path is None:
         stats_path = stats_path_for(model_path)

@@ -19,6 +19,9 @@ def add_common_arguments(p: argparse.ArgumentParser, default_run_name: str, defa
     p.add_argument("--seed", type=int, default=0, help="random seed for PPO and the environments")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run directories are created")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--resume", type=Path, default=None,
+                   help="continue a run from a checkpoint .zip or a run directory (its newest model); the run's "
+                        "env and PPO settings are kept, --total-timesteps is the new total")
     p.add_argument("--eval-freq", type=int, default=50_000,
                    help="evaluate every this many environment steps and keep best_model.zip (0: never)")
     p.add_argument("--episode-steps", type=int, default=1000,
@@ -27,8 +30,7 @@ def add_common_arguments(p: argparse.ArgumentParser, default_run_name: str, defa
                    help="save model + statistics to checkpoints/ every this many environment steps (all envs)")
 
 
-def spec_from_args(args: argparse.Namespace, script: str, gait, env_kwargs: dict, ppo_kwargs: dict,
-                   resume: Path | None = None):
+def spec_from_args(args: argparse.Namespace, script: str, gait, env_kwargs: dict, ppo_kwargs: dict):
     """The TrainSpec for the flags every training script shares plus its own env and PPO settings."""
     from walklab.training import TrainSpec
 
@@ -45,7 +47,7 @@ def spec_from_args(args: argparse.Namespace, script: str, gait, env_kwargs: dict
         checkpoint_every=args.checkpoint_freq,
         episode_steps=args.episode_steps,
         eval_freq=args.eval_freq,
-        resume=resume,
+        resume=args.resume,
         progress_bar=not args.no_progress,
         extra={"args": args_record(args)},
     )

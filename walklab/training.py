@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
 import signal
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from envs import ENV_ID
 from gait.parameters import GaitParameters
 from walklab import runs
 from walklab.files import atomic_write_json
@@ -25,6 +27,7 @@ from walklab.files import atomic_write_json
 CHECKPOINT_EVERY_STEPS = 100_000  # environment steps summed over all envs
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MONITOR_INFO_KEYWORDS = ("x_position", "termination")
+BEST_EVAL_NAME = "best_model_eval.json"
 
 
 class TrainingError(Exception):
@@ -71,6 +74,16 @@ def validate(spec: TrainSpec) -> None:
     if rollout % batch != 0:
         raise TrainingError(f"--batch-size {batch} does not divide n_steps x n_envs = {n_steps} x {spec.n_envs} "
                             f"= {rollout}; pick a divisor of {rollout}")
+    if spec.ppo_kwargs.get("n_epochs", 10) <= 0:
+        raise TrainingError(f"--n-epochs must be > 0, got {spec.ppo_kwargs['n_epochs']}")
+    if not 0 < spec.ppo_kwargs.get("gamma", 0.99) <= 1:
+        raise TrainingError(f"--gamma must be in (0, 1], got {spec.ppo_kwargs['gamma']}")
+    if any(size <= 0 for size in spec.ppo_kwargs.get("net_arch", [64])):
+        raise TrainingError(f"--net-arch sizes must be > 0, got {spec.ppo_kwargs['net_arch']}")
+    if spec.seed < 0:
+        raise TrainingError(f"--seed must be >= 0, got {spec.seed}")
+    if not 0 < spec.env_kwargs.get("action_filter", 0.1) <= 1:
+        raise TrainingError(f"--action-filter must be in (0, 1], got {spec.env_kwargs['action_filter']}")
     if spec.ppo_kwargs["learning_rate"] <= 0:
         raise TrainingError(f"--learning-rate must be > 0, got {spec.ppo_kwargs['learning_rate']}")
     if not 0 < spec.ppo_kwargs["clip_range"] <= 1:
@@ -86,8 +99,13 @@ def validate(spec: TrainSpec) -> None:
     if spec.env_kwargs.get("residual_scale", 0.02) < 0:
         raise TrainingError(f"--residual-scale must be >= 0 m, got {spec.env_kwargs['residual_scale']}")
     terrain = spec.env_kwargs.get("terrain")
-    if terrain is not None and not Path(terrain).is_file():
-        raise TrainingError(f"terrain file not found: {terrain}")
+    if terrain is not None:
+        from envs.robot_sim import TerrainFileError, load_model
+
+        try:
+            load_model(terrain)  # missing or unreadable PNGs fail here, not in a worker
+        except TerrainFileError as exc:
+            raise TrainingError(str(exc)) from exc
     if spec.resume is not None and not spec.resume.exists():
         raise TrainingError(f"--resume target not found: {spec.resume}")
 
@@ -113,18 +131,28 @@ def make_env_fn(gait: GaitParameters, env_kwargs: dict, episode_steps: int, moni
         env = gym.make(envs.ENV_ID, gait=gait, max_episode_steps=episode_steps, **env_kwargs)
         if monitor_path is None:
             return env
-        return Monitor(env, filename=str(monitor_path), info_keywords=MONITOR_INFO_KEYWORDS,
-                       override_existing=not monitor_path.with_name(monitor_path.name + ".monitor.csv").exists())
+        return Monitor(env, filename=str(monitor_path), info_keywords=MONITOR_INFO_KEYWORDS)
 
     return _init
+
+
+def _monitor_suffix(run_dir: Path) -> str:
+    """"" for a new run; "_part<k>" when resuming, so earlier monitor files stay as they were."""
+    if not (run_dir / "monitor_0.csv.monitor.csv").exists():
+        return ""
+    part = 1
+    while (run_dir / f"monitor_0_part{part}.csv.monitor.csv").exists():
+        part += 1
+    return f"_part{part}"
 
 
 def make_vec_env(spec: TrainSpec, run_dir: Path):
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     subproc = spec.n_envs > 1
-    fns = [make_env_fn(spec.gait, spec.env_kwargs, spec.episode_steps, run_dir / f"monitor_{i}.csv", worker=subproc)
-           for i in range(spec.n_envs)]
+    suffix = _monitor_suffix(run_dir)
+    fns = [make_env_fn(spec.gait, spec.env_kwargs, spec.episode_steps, run_dir / f"monitor_{i}{suffix}.csv",
+                       worker=subproc) for i in range(spec.n_envs)]
     vec = SubprocVecEnv(fns, start_method="fork" if sys.platform.startswith("linux") else None) if subproc \
         else DummyVecEnv(fns)
     vec.seed(spec.seed)
@@ -137,10 +165,14 @@ def save_model_and_stats(model, vec_normalize, model_path: Path, stats_path: Pat
     model_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_model = model_path.with_name(f".{model_path.stem}.tmp{os.getpid()}.zip")
     tmp_stats = stats_path.with_name(f".{stats_path.name}.tmp{os.getpid()}")
-    model.save(tmp_model)
-    vec_normalize.save(str(tmp_stats))
-    tmp_model.replace(model_path)
-    tmp_stats.replace(stats_path)
+    try:
+        model.save(tmp_model)
+        vec_normalize.save(str(tmp_stats))
+        tmp_stats.replace(stats_path)  # statistics first: a model never sits beside older statistics
+        tmp_model.replace(model_path)
+    finally:
+        tmp_model.unlink(missing_ok=True)
+        tmp_stats.unlink(missing_ok=True)
 
 
 def make_run_dir(runs_dir: Path, run_name: str) -> Path:
@@ -175,7 +207,7 @@ def write_config(run_dir: Path, spec: TrainSpec, status: str, **extra) -> dict:
         "seed": spec.seed,
         "total_timesteps": spec.total_timesteps,
         "n_envs": spec.n_envs,
-        "env_id": "ResidualWalk-v0",
+        "env_id": ENV_ID,
         "gait": spec.gait.to_dict(),
         "env_kwargs": {**spec.env_kwargs, "terrain": runs.portable_path(spec.env_kwargs.get("terrain"))},
         "ppo_kwargs": spec.ppo_kwargs,
@@ -264,6 +296,9 @@ def _callbacks(spec: TrainSpec, run_dir: Path):
 
             self.next_at = (self.num_timesteps // self.every + 1) * self.every
             self.env = make_eval_env({"gait": spec.gait.to_dict(), "env_kwargs": spec.env_kwargs})
+            previous_best = run_dir / BEST_EVAL_NAME
+            if previous_best.is_file():  # a resumed run keeps its best so far
+                self.best = json.loads(previous_best.read_text()).get("mean_episode_reward", -np.inf)
 
         def _on_step(self) -> bool:
             if self.num_timesteps < self.next_at:
@@ -286,7 +321,7 @@ def _callbacks(spec: TrainSpec, run_dir: Path):
             if summary["mean_episode_reward"] > self.best:
                 self.best = summary["mean_episode_reward"]
                 save_model_and_stats(self.model, vec_normalize, run_dir / runs.BEST_MODEL, run_dir / runs.BEST_STATS)
-                atomic_write_json(run_dir / "best_model_eval.json", {"num_timesteps": self.num_timesteps, **summary})
+                atomic_write_json(run_dir / BEST_EVAL_NAME, {"num_timesteps": self.num_timesteps, **summary})
             return True
 
     callbacks = [EpisodeTermsCallback(), CheckpointWithStats(spec.checkpoint_every)]
@@ -303,14 +338,54 @@ def _hyperparameter_text(spec: TrainSpec) -> str:
 
 
 # ---------------------------------------------------------------------- main loop
+def _load_for_resume(spec: TrainSpec, resume_model: Path, run_dir: Path, vec):
+    """The saved model and statistics on `vec`; bad files become one TrainingError."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    stats = runs.stats_path_for(resume_model)
+    if stats is None:
+        raise TrainingError(f"no VecNormalize statistics beside {resume_model}: cannot resume faithfully")
+    try:
+        vec = VecNormalize.load(str(stats), vec)
+        model = PPO.load(resume_model, env=vec, device="cpu", tensorboard_log=str(run_dir))
+    except Exception as exc:  # BadZipFile, pickle errors, space mismatch (ValueError)
+        raise TrainingError(f"cannot resume from {resume_model} ({type(exc).__name__}: {exc}); "
+                            "pick another checkpoint") from exc
+    vec.training = True
+    if model.num_timesteps >= spec.total_timesteps:
+        raise TrainingError(f"{resume_model} already has {model.num_timesteps} steps; "
+                            f"give --total-timesteps above that")
+    return vec, model
+
+
+def _stop_workers(vec) -> None:
+    """Close the vector env even when Ctrl-C left some workers' replies unread."""
+    inner = getattr(vec, "venv", vec)
+    if getattr(inner, "waiting", False):  # SubprocVecEnv mid-step: close() would wait forever
+        for process in inner.processes:
+            process.terminate()
+        inner.waiting = False
+        inner.closed = True
+        return
+    try:
+        vec.close()
+    except (EOFError, BrokenPipeError, OSError):  # workers already gone
+        pass
+
+
 def train(spec: TrainSpec) -> Path:
-    """Run PPO as `spec` says; returns the run directory. Ctrl-C saves an interrupted model."""
+    """Run PPO as `spec` says; returns the run directory. Ctrl-C saves an interrupted model.
+
+    With ``spec.resume`` the run's own env and PPO settings are kept (from its config.json);
+    only the total number of steps comes from the new command.
+    """
     validate(spec)
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecNormalize
 
-    torch.set_num_threads(1)  # more threads spin against the env workers on small MLPs (measured: bench/)
+    torch.set_num_threads(1)  # more threads spin against the env workers on small MLPs
     resume_model = None
     if spec.resume is not None:
         resume_model = find_resume_model(spec.resume)
@@ -318,52 +393,45 @@ def train(spec: TrainSpec) -> Path:
         previous = runs.load_config(run_dir)
         env_kwargs = runs.env_kwargs_from_config(previous)
         gait = env_kwargs.pop("gait")
-        spec = dataclasses.replace(spec, gait=gait, env_kwargs=env_kwargs, run_name=previous["run_name"])
+        spec = dataclasses.replace(spec, gait=gait, env_kwargs=env_kwargs, run_name=previous["run_name"],
+                                   ppo_kwargs=previous.get("ppo_kwargs", spec.ppo_kwargs),
+                                   episode_steps=previous.get("max_episode_steps", spec.episode_steps))
     else:
         run_dir = make_run_dir(spec.runs_dir, spec.run_name)
-    write_config(run_dir, spec, "running", resumed_from=runs.portable_path(resume_model))
 
     vec = make_vec_env(spec, run_dir)
-    if resume_model is not None:
-        stats = runs.stats_path_for(resume_model)
-        if stats is None:
-            vec.close()
-            raise TrainingError(f"no VecNormalize statistics beside {resume_model}: cannot resume faithfully")
-        vec = VecNormalize.load(str(stats), vec)
-        vec.training = True
-        model = PPO.load(resume_model, env=vec, device="cpu", tensorboard_log=str(run_dir))
-        remaining = spec.total_timesteps - model.num_timesteps
-        if remaining <= 0:
-            vec.close()
-            raise TrainingError(f"{resume_model} already has {model.num_timesteps} steps; "
-                                f"give --total-timesteps above that")
-        print(f"resuming {resume_model} at {model.num_timesteps} steps; {remaining} to go")
-    else:
-        vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=spec.ppo_kwargs["gamma"])
-        model = PPO("MlpPolicy", vec, seed=spec.seed, device="cpu", tensorboard_log=str(run_dir), verbose=0,
-                    **_ppo_constructor_kwargs(spec.ppo_kwargs))
-        remaining = spec.total_timesteps
+    try:
+        if resume_model is not None:
+            vec, model = _load_for_resume(spec, resume_model, run_dir, vec)
+            print(f"resuming {resume_model} at {model.num_timesteps} steps; "
+                  f"{spec.total_timesteps - model.num_timesteps} to go")
+        else:
+            vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=spec.ppo_kwargs["gamma"])
+            model = PPO("MlpPolicy", vec, seed=spec.seed, device="cpu", tensorboard_log=str(run_dir), verbose=0,
+                        **_ppo_constructor_kwargs(spec.ppo_kwargs))
+    except BaseException:
+        _stop_workers(vec)
+        raise
+    write_config(run_dir, spec, "running", resumed_from=runs.portable_path(resume_model))
 
     started, start_steps = time.time(), model.num_timesteps
-    status = "finished"
+    status = "crashed"
     try:
-        model.learn(total_timesteps=remaining, callback=_callbacks(spec, run_dir), progress_bar=spec.progress_bar,
-                    tb_log_name="tb", reset_num_timesteps=resume_model is None)
+        model.learn(total_timesteps=spec.total_timesteps - start_steps, callback=_callbacks(spec, run_dir),
+                    progress_bar=spec.progress_bar, tb_log_name="tb", reset_num_timesteps=resume_model is None)
         save_model_and_stats(model, vec, run_dir / runs.FINAL_MODEL, run_dir / runs.FINAL_STATS)
+        status = "finished"
     except KeyboardInterrupt:
         status = "interrupted"
         save_model_and_stats(model, vec, run_dir / runs.INTERRUPTED_MODEL, run_dir / runs.INTERRUPTED_STATS)
         print(f"\ninterrupted at {model.num_timesteps} steps: saved {run_dir / runs.INTERRUPTED_MODEL} "
               f"and {runs.INTERRUPTED_STATS}; continue with --resume {run_dir}")
     finally:
-        try:
-            vec.close()
-        except Exception:  # workers already gone after a hard interrupt
-            pass
-    wall = time.time() - started
-    write_config(run_dir, spec, status, resumed_from=runs.portable_path(resume_model),
-                 trained_timesteps=int(model.num_timesteps), wall_seconds=round(wall, 1),
-                 steps_per_second=round((model.num_timesteps - start_steps) / max(wall, 1e-9), 1))
+        _stop_workers(vec)
+        wall = time.time() - started
+        write_config(run_dir, spec, status, resumed_from=runs.portable_path(resume_model),
+                     trained_timesteps=int(model.num_timesteps), wall_seconds=round(wall, 1),
+                     steps_per_second=round((model.num_timesteps - start_steps) / max(wall, 1e-9), 1))
     if status == "interrupted":
         raise KeyboardInterrupt
     _print_next_steps(run_dir, wall, model.num_timesteps - start_steps)
