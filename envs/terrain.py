@@ -1,8 +1,11 @@
 """Heightfield terrain: generate terrain PNGs and look up ground height under a point.
 
-Heights are written normalised to [0, 1]; the scene's hfield ``size[2]`` (0.04 m in
-assets/scene_rough.xml) turns 1.0 into metres. Generators take heights in metres and the
-pixel size, so a terrain means the same thing whatever its resolution.
+Generators take heights in metres as if a pixel value of 1.0 were ``elevation`` (0.04 m).
+MuJoCo, however, stretches every PNG so that its darkest pixel is height 0 and its brightest is
+the hfield's ``size[2]``: a terrain whose tallest point is below ``elevation`` comes out taller
+by ``elevation / tallest``. ``main`` prints that factor. The default terrain's tallest point
+is 64 % of the elevation, so its real heights are 1.57 x the nominal ones: ridges 2.1 to 2.8 cm
+on bumps of up to 1.25 cm, 4 cm from lowest to highest point.
 
     python -m envs.terrain --kind ridges --seed 3 --out assets/hfield.png
 """
@@ -54,10 +57,8 @@ def ridged_heightmap(
     pixel_size: float = DEFAULT_PIXEL_SIZE,
     elevation: float = DEFAULT_ELEVATION,
 ) -> np.ndarray:
-    """Broken transverse ridges on gentle bumps, heights in [0, 1] of `elevation`.
-
-    Ridges between 1.35 and 1.8 cm stop a swing foot lifted 1.5 cm; a 4 cm swing clears them.
-    """
+    """Broken transverse ridges on gentle bumps, heights in [0, 1] of `elevation` (see the module doc
+    for how MuJoCo rescales them)."""
     rng = np.random.default_rng(seed)
     rows, cols = shape
     h = rough_heightmap(shape, seed, feature_px=4.0) * base_roughness / elevation
@@ -149,6 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         heights = rough_heightmap(DEFAULT_SHAPE, args.seed, feature_px=args.feature_px)
     print(f"wrote {write_heightmap_png(heights, args.out)}")
+    if heights.max() > 0:
+        print(f"MuJoCo stretches it to the hfield's full elevation: heights x {1.0 / heights.max():.2f} "
+              f"(x {DEFAULT_ELEVATION / heights.max() * 100:.2f} cm per unit at size[2] = {DEFAULT_ELEVATION} m)")
 
 
 if __name__ == "__main__":

@@ -17,16 +17,17 @@ def main() -> None:
     p.add_argument("left", type=Path, help="first video (.gif or .mp4)")
     p.add_argument("right", type=Path, help="second video (.gif or .mp4)")
     p.add_argument("--out", type=Path, required=True, help="output .gif")
-    p.add_argument("--fps", type=int, default=20, help="frames per second of the output")
+    p.add_argument("--every", type=int, default=2, help="keep every n-th frame (the output plays at input fps / n)")
+    p.add_argument("--input-fps", type=int, default=25, help="frame rate the inputs were recorded at")
     args = p.parse_args()
     left = [np.asarray(f)[..., :3] for f in imageio.mimread(args.left, memtest=False)]
     right = [np.asarray(f)[..., :3] for f in imageio.mimread(args.right, memtest=False)]
     n = min(len(left), len(right))
-    frames = [np.concatenate([left[i], right[i]], axis=1) for i in range(n)]
+    frames = [np.concatenate([left[i], right[i]], axis=1) for i in range(0, n, args.every)]
     tmp = args.out.with_name(f".{args.out.stem}.tmp.gif")
-    imageio.mimsave(tmp, frames, duration=1000.0 / args.fps, loop=0)
+    imageio.mimsave(tmp, frames, duration=1000.0 * args.every / args.input_fps, loop=0)
     tmp.replace(args.out)
-    print(f"saved {args.out} ({n} frames)")
+    print(f"saved {args.out} ({len(frames)} frames, {args.out.stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, bas
         out.append(f"OK residuals used: mean |action| {mean_abs:.2f} > {ACTION_USE_THRESHOLD}")
     elif v_t > v_b:
         out.append(f"SMALL RESIDUALS: mean |action| {mean_abs:.2f} <= {ACTION_USE_THRESHOLD}, yet faster than the "
-                   "baseline: small corrections suffice here; --residual-scale 0.04 gives room for larger ones")
+                   "baseline: small corrections suffice here (a larger --residual-scale allows larger ones)")
     else:
         out.append(f"LOW RESIDUALS: mean |action| {mean_abs:.2f} <= {ACTION_USE_THRESHOLD} and no faster than the "
                    "baseline: the model barely corrects the trot; lower --energy-weight/--smoothness-weight "

@@ -112,6 +112,18 @@ def gait_from_config(config: dict) -> GaitParameters:
         raise RunError(f"config.json has an invalid gait: {exc}") from exc
 
 
+def effective_env_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`env_kwargs` completed with ResidualWalkEnv's defaults (every reward weight, filter, thresholds)."""
+    import inspect
+
+    from envs.residual_walk_env import ResidualWalkEnv
+
+    skip = {"self", "gait", "render_mode", "width", "height"}
+    defaults = {name: p.default for name, p in inspect.signature(ResidualWalkEnv.__init__).parameters.items()
+                if name not in skip}
+    return {**defaults, **env_kwargs}
+
+
 def env_kwargs_from_config(config: dict, terrain: str | Path | None = None) -> dict[str, Any]:
     """Env keywords recorded at training time; `terrain` overrides the recorded terrain."""
     kwargs = dict(config["env_kwargs"])
