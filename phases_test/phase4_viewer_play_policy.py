@@ -18,8 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from walklab.cli import fail, positive_float, positive_int, video_path_or_fail  # noqa: E402
-from walklab.rendering import has_display, prepare_rendering  # noqa: E402
+from walklab.cli import fail, positive_float, positive_int, prepare_playback_or_fail  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -42,11 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if args.record is None and not has_display():
-        fail("no display found: add --record OUT.mp4 (or .gif) to render offscreen")
-    if args.record is not None:
-        video_path_or_fail(args.record)
-    prepare_rendering(headless=args.record is not None)
+    prepare_playback_or_fail(args.record)
 
     from envs.robot_sim import TerrainFileError
     from walklab.playback import play

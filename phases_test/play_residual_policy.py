@@ -11,8 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from walklab.cli import fail, positive_float, video_path_or_fail  # noqa: E402
-from walklab.rendering import has_display, prepare_rendering  # noqa: E402
+from walklab.cli import fail, positive_float, prepare_playback_or_fail  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -21,11 +20,7 @@ def main(argv=None) -> None:
     p.add_argument("--seconds", type=positive_float, default=20.0, help="how long to play (s)")
     p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif")
     args = p.parse_args(argv)
-    if args.record is None and not has_display():
-        fail("no display found: add --record OUT.mp4 (or .gif) to render offscreen")
-    if args.record is not None:
-        video_path_or_fail(args.record)
-    prepare_rendering(headless=args.record is not None)
+    prepare_playback_or_fail(args.record)
 
     from walklab.playback import play
     from walklab.runs import RunError

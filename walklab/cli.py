@@ -27,6 +27,17 @@ def video_path_or_fail(path):
         fail(str(exc))
 
 
+def prepare_playback_or_fail(record) -> None:
+    """Viewer or offscreen recording for a policy player: one clear line when neither can work."""
+    from walklab.rendering import has_display, prepare_rendering
+
+    if record is None and not has_display():
+        fail("no display found: add --record OUT.mp4 (or .gif) to render offscreen")
+    if record is not None:
+        video_path_or_fail(record)
+    prepare_rendering(headless=record is not None)
+
+
 def model_or_fail(terrain=None, flat: bool = False):
     """The compiled scene, or one error line and exit when the terrain PNG is missing or unreadable."""
     from envs.robot_sim import TerrainFileError, load_model
