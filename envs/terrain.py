@@ -8,6 +8,12 @@ is 64 % of the elevation, so its real heights are 1.57 x the nominal ones: ridge
 on bumps of up to 1.25 cm, 4 cm from lowest to highest point.
 
     python -m envs.terrain --kind ridges --seed 3 --out assets/hfield.png
+
+``generate(kind, difficulty, seed)`` makes terrains of every kind at a chosen difficulty and
+pins one corner pixel to 0 and the next to 1, so MuJoCo's stretch is exactly 1 and the heights
+are what they say (the corner is at the field's edge, where the robot never walks):
+
+    python -m envs.terrain --kind steps --difficulty 0.6 --seed 11 --out runs/terrains/steps.png
 """
 from __future__ import annotations
 
@@ -79,6 +85,50 @@ def ridged_heightmap(
     return np.clip(h, 0.0, 1.0)
 
 
+KINDS = ("ridges", "rough", "slopes", "steps", "hills")
+
+
+def generate(kind: str, difficulty: float = 0.5, seed: int = 0, shape: tuple[int, int] = DEFAULT_SHAPE,
+             pixel_size: float = DEFAULT_PIXEL_SIZE, elevation: float = DEFAULT_ELEVATION) -> np.ndarray:
+    """Heights in [0, 1] of `elevation` for a terrain `kind` at `difficulty` in [0, 1] (0 easy, 1 hard).
+
+    ridges: transverse ridges 1 to 3.5 cm high every ~30 cm; rough: bumps of 1 to 4 cm, 4 cm wide;
+    slopes: up-and-down ramps of 4 to 16 degrees; steps: stairs of 0.5 to 2.5 cm risers, 20 cm
+    treads; hills: smooth swells of 1 to 4 cm, 40 cm wide.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown terrain kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if not 0.0 <= difficulty <= 1.0:
+        raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
+    rng = np.random.default_rng(seed)
+    rows, cols = shape
+    x = np.arange(cols) * pixel_size  # m along the walking direction
+    if kind == "ridges":
+        metres = ridged_heightmap(shape, seed, ridge_height=0.01 + 0.025 * difficulty,
+                                  base_roughness=0.004 + 0.006 * difficulty, pixel_size=pixel_size,
+                                  elevation=elevation) * elevation
+    elif kind == "rough":
+        metres = rough_heightmap(shape, seed, feature_px=0.04 / pixel_size) * (0.01 + 0.03 * difficulty)
+    elif kind == "hills":
+        metres = rough_heightmap(shape, seed, feature_px=0.4 / pixel_size) * (0.01 + 0.03 * difficulty)
+    elif kind == "slopes":
+        grade = np.tan(np.radians(4.0 + 12.0 * difficulty))
+        run = 0.9 * elevation / grade  # m of ramp from bottom to top
+        phase = (x + rng.uniform(0, 2 * run)) % (2 * run)
+        profile = grade * np.minimum(phase, 2 * run - phase)
+        metres = np.broadcast_to(profile, shape).copy()
+    else:  # steps
+        riser = 0.005 + 0.02 * difficulty
+        levels = int(0.9 * elevation // riser)
+        tread = 0.2
+        index = ((x + rng.uniform(0, tread)) // tread).astype(int) % (2 * levels)
+        profile = riser * np.minimum(index, 2 * levels - index)
+        metres = np.broadcast_to(profile, shape).copy()
+    heights = np.clip(metres / elevation, 0.0, 1.0)
+    heights[0, 0], heights[0, 1] = 0.0, 1.0  # pin MuJoCo's min-max stretch to exactly 1
+    return heights
+
+
 def write_heightmap_png(heights: np.ndarray, path: str | Path) -> Path:
     """Save heights in [0, 1] as a 16-bit greyscale PNG (row 0 = +y edge, as MuJoCo reads it)."""
     path = Path(path)
@@ -138,13 +188,24 @@ class TerrainHeight:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write a heightfield PNG for scene_rough.xml.")
-    parser.add_argument("--kind", choices=("ridges", "rough"), default="ridges", help="terrain kind")
+    parser.add_argument("--kind", choices=KINDS, default="ridges", help="terrain kind")
+    parser.add_argument("--difficulty", type=float, default=None,
+                        help="0 (easy) to 1 (hard): use generate(), true-to-scale heights; without it, "
+                             "ridges/rough are drawn as the default terrain was")
     parser.add_argument("--seed", type=int, default=3, help="random seed")
     parser.add_argument("--out", type=Path, required=True, help="output PNG path")
     parser.add_argument("--ridge-height", type=float, default=0.018, help="ridges: tallest ridge (m)")
     parser.add_argument("--spacing", type=float, default=0.3, help="ridges: mean ridge spacing (m)")
     parser.add_argument("--feature-px", type=float, default=4.0, help="rough: bump width (pixels)")
     args = parser.parse_args(argv)
+    if args.difficulty is not None or args.kind not in ("ridges", "rough"):
+        try:
+            heights = generate(args.kind, 0.5 if args.difficulty is None else args.difficulty, args.seed)
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(f"wrote {write_heightmap_png(heights, args.out)} ({args.kind}, true to scale at size[2] = "
+              f"{DEFAULT_ELEVATION} m)")
+        return
     if args.kind == "ridges":
         heights = ridged_heightmap(seed=args.seed, ridge_height=args.ridge_height, spacing=args.spacing)
     else:

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Phase 5: evaluate a policy and the baseline trot on terrains it was not trained on.
+
+Without --terrains it writes a standard unseen set (every kind of envs.terrain at difficulty
+0.5 and 0.9, seeds never used for the default terrain) to runs/terrains/ and uses that. For
+each terrain it prints trained vs baseline velocity, falls and improvement.
+
+    python3 phases_test/phase5_unseen_terrain.py --model assets/policies/residual_walk/final_model.zip \\
+        --normalize assets/policies/residual_walk/vec_normalize.pkl --episodes 3 --json runs/unseen.json
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from walklab.cli import fail, positive_float, positive_int  # noqa: E402
+
+UNSEEN_DIFFICULTIES = (0.5, 0.9)
+UNSEEN_SEED = 101  # the default terrain is seed 3
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
+    p.add_argument("--normalize", type=Path, default=None, help="statistics .pkl (default: saved beside the model)")
+    p.add_argument("--terrains", type=Path, nargs="+", default=None,
+                   help="heightfield PNGs to evaluate on (default: the standard unseen set)")
+    p.add_argument("--terrain-dir", type=Path, default=Path("runs/terrains"), help="where the standard set is written")
+    p.add_argument("--episodes", type=positive_int, default=3, help="episodes per terrain and side (seeds 0..K-1)")
+    p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
+    p.add_argument("--json", type=Path, default=None, help="write the table as JSON here")
+    return p.parse_args(argv)
+
+
+def standard_unseen_set(folder: Path) -> list[Path]:
+    """Every terrain kind at each unseen difficulty, written once and reused."""
+    from envs.terrain import KINDS, generate, write_heightmap_png
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for kind in KINDS:
+        for difficulty in UNSEEN_DIFFICULTIES:
+            path = folder / f"{kind}_d{difficulty:.1f}_s{UNSEEN_SEED}.png"
+            if not path.is_file():
+                write_heightmap_png(generate(kind, difficulty, UNSEEN_SEED), path)
+            paths.append(path)
+    return paths
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from envs.robot_sim import TerrainFileError
+    from walklab.evaluation import evaluate, zero_policy
+    from walklab.files import atomic_write_json
+    from walklab.runs import RunError, open_policy
+
+    terrains = args.terrains or standard_unseen_set(args.terrain_dir)
+    missing = [str(t) for t in terrains if not t.is_file()]
+    if missing:
+        fail(f"terrain file(s) not found: {', '.join(missing)}")
+    rows = []
+    print(f"{args.episodes} episodes x {args.seconds:g} s per side and terrain")
+    print(f"{'terrain':28s} {'trained m/s':>11s} {'baseline m/s':>12s} {'improve':>8s} {'falls t/b':>9s}")
+    for terrain in terrains:
+        try:
+            _, env, loaded = open_policy(args.model, args.normalize, terrain=terrain)
+        except (RunError, TerrainFileError) as exc:
+            fail(str(exc))
+        trained, _ = evaluate(env, loaded.policy(deterministic=True), args.episodes, args.seconds)
+        baseline, _ = evaluate(env, zero_policy, args.episodes, args.seconds)
+        v_t, v_b = trained["forward_velocity_mps"], baseline["forward_velocity_mps"]
+        improvement = 100.0 * (v_t - v_b) / abs(v_b) if v_b else None
+        rows.append({"terrain": str(terrain), "trained": trained, "baseline": baseline, "improvement_pct": improvement})
+        shown = "n/a" if improvement is None else f"{improvement:+.0f}%"
+        print(f"{terrain.stem:28s} {v_t:11.4f} {v_b:12.4f} {shown:>8s} {trained['falls']:>4d}/{baseline['falls']}")
+    better = sum(1 for r in rows if r["trained"]["forward_velocity_mps"] > r["baseline"]["forward_velocity_mps"])
+    print(f"trained faster on {better}/{len(rows)} terrains")
+    if args.json:
+        print(f"wrote {atomic_write_json(args.json, {'model': str(args.model), 'episodes': args.episodes, 'seconds': args.seconds, 'terrains': rows})}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
