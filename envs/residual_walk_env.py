@@ -10,7 +10,7 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from envs.robot_sim import CONTROL_FRAME_SKIP, RobotSim, load_model, spawn_pose
+from envs.robot_sim import CONTROL_FRAME_SKIP, FALL_HEIGHT, FALL_TILT, RobotSim, load_model, spawn_pose
 from gait.controller import BaselineTrotController
 from gait.parameters import GaitParameters
 
@@ -113,8 +113,8 @@ class ResidualWalkEnv(gym.Env):
         alive_weight: float = 0.1,
         height_weight: float = 0.0,
         orientation_weight: float = 0.5,
-        min_body_height: float = 0.02,
-        max_tilt: float = 1.0,
+        min_body_height: float = FALL_HEIGHT,
+        max_tilt: float = FALL_TILT,
         terrain_samples: bool = True,
         randomize: bool = False,
         render_mode: str | None = None,

@@ -136,7 +136,7 @@ def spawn_pose(rng: np.random.Generator) -> tuple[float, float, float]:
     )
 
 
-FALL_HEIGHT = 0.02  # m, trunk centre closer than this to the ground counts as a fall
+FALL_HEIGHT = 0.02  # m, trunk underside closer than this to the ground around the hips counts as a fall
 FALL_TILT = 1.0  # rad (~57 deg) of trunk tilt counts as a fall
 
 

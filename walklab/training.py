@@ -375,8 +375,12 @@ def _stop_workers(vec) -> None:
         pass
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM (kill, a job scheduler) saves like Ctrl-C
+
+
 def train(spec: TrainSpec) -> Path:
-    """Run PPO as `spec` says; returns the run directory. Ctrl-C saves an interrupted model.
+    """Run PPO as `spec` says; returns the run directory. Ctrl-C or SIGTERM saves an interrupted model.
 
     With ``spec.resume`` the run's own env and PPO settings are kept (from its config.json);
     only the total number of steps comes from the new command.
@@ -414,6 +418,7 @@ def train(spec: TrainSpec) -> Path:
         _stop_workers(vec)
         raise
     write_config(run_dir, spec, "running", resumed_from=runs.portable_path(resume_model))
+    signal.signal(signal.SIGTERM, _interrupt)
 
     started, start_steps = time.time(), model.num_timesteps
     status = "crashed"
