@@ -140,3 +140,12 @@ def test_run_without_config_is_refused(tiny_run, tmp_path):
     line = one_line_error(run_script("phases_test/phase4_viewer_play_policy.py", "--model",
                                      str(run / "final_model.zip"), "--record", str(tmp_path / "x.gif")))
     assert "config.json" in line
+
+
+def test_evaluation_env_uses_nominal_physics_even_for_randomized_runs():
+    from walklab.runs import make_eval_env
+
+    config = {"gait": {}, "env_kwargs": {"randomize": True, "residual_scale": 0.03}}
+    assert make_eval_env(config).randomize is False
+    assert make_eval_env(config, randomize=True).randomize is True
+    assert make_eval_env(config).residual_scale == 0.03

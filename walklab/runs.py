@@ -134,12 +134,15 @@ def env_kwargs_from_config(config: dict, terrain: str | Path | None = None) -> d
 
 
 def make_eval_env(config: dict, terrain: str | Path | None = None, render_mode: str | None = None, **overrides):
-    """A single ResidualWalkEnv exactly as configured for training (no time limit wrapper)."""
+    """A single ResidualWalkEnv as configured for training (no time limit wrapper), but with nominal
+    physics: domain randomisation is a training aid, so evaluations compare on the same robot
+    unless `randomize=True` is passed."""
     from envs.residual_walk_env import ResidualWalkEnv
 
     from envs.robot_sim import TerrainFileError
 
     kwargs = env_kwargs_from_config(config, terrain)
+    kwargs["randomize"] = False
     kwargs.update(overrides)
     try:
         return ResidualWalkEnv(render_mode=render_mode, **kwargs)
