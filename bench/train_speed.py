@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Training throughput: PPO steps per second on ResidualWalk-v0 for 1, 2 and 4 envs, and on
+"""Training throughput: PPO steps per second on ResidualWalk-v0 for 1, 2, 4 and 8 envs, and on
 Gymnasium's Ant-v5 with the same PPO settings, in one run on this machine.
 
     python3 bench/train_speed.py [--updates 3]
@@ -51,7 +51,7 @@ def measure(fns, updates: int) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--updates", type=int, default=3, help="timed PPO updates per case")
-    p.add_argument("--envs", type=int, nargs="+", default=[1, 2, 4], help="env counts to measure")
+    p.add_argument("--envs", type=int, nargs="+", default=[1, 2, 4, 8], help="env counts to measure")
     args = p.parse_args()
     torch.set_num_threads(1)
 
