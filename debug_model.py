@@ -37,7 +37,7 @@ def main(argv=None) -> int:
 
     from envs.robot_sim import TerrainFileError
     from walklab import diagnosis
-    from walklab.evaluation import evaluate, zero_policy
+    from walklab.evaluation import evaluate, improvement_pct, zero_policy
     from walklab.files import atomic_write_json, atomic_write_text
     from walklab.runs import RunError, load_config, open_policy
 
@@ -57,8 +57,7 @@ def main(argv=None) -> int:
     baseline, baseline_eps = evaluate(env, zero_policy, args.episodes, args.seconds)
     progress = diagnosis.read_monitors(args.run_dir)
     checks = diagnosis.verdicts(config, progress, trained, baseline)
-    v_b = baseline["forward_velocity_mps"]
-    improvement = 100.0 * (trained["forward_velocity_mps"] - v_b) / abs(v_b) if v_b else None
+    improvement = improvement_pct(trained, baseline)
 
     plots = {
         "learning_curve": diagnosis.plot_learning_curve(progress, out / "learning_curve.png"),

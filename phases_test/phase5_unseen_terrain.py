@@ -54,7 +54,7 @@ def standard_unseen_set(folder: Path) -> list[Path]:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from envs.robot_sim import TerrainFileError
-    from walklab.evaluation import evaluate, zero_policy
+    from walklab.evaluation import evaluate, improvement_pct, zero_policy
     from walklab.files import atomic_write_json
     from walklab.runs import RunError, open_policy
 
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         trained, _ = evaluate(env, loaded.policy(deterministic=True), args.episodes, args.seconds)
         baseline, _ = evaluate(env, zero_policy, args.episodes, args.seconds)
         v_t, v_b = trained["forward_velocity_mps"], baseline["forward_velocity_mps"]
-        improvement = 100.0 * (v_t - v_b) / abs(v_b) if v_b else None
+        improvement = improvement_pct(trained, baseline)
         rows.append({"terrain": str(terrain), "trained": trained, "baseline": baseline, "improvement_pct": improvement})
         shown = "n/a" if improvement is None else f"{improvement:+.0f}%"
         print(f"{terrain.stem:28s} {v_t:11.4f} {v_b:12.4f} {shown:>8s} {trained['falls']:>4d}/{baseline['falls']}")

@@ -47,7 +47,7 @@ def main(argv=None) -> int:
 
     from envs.residual_walk_env import ResidualWalkEnv
     from envs.robot_sim import TerrainFileError
-    from walklab.evaluation import evaluate, zero_policy
+    from walklab.evaluation import evaluate, improvement_pct, zero_policy
     from walklab.files import atomic_write_json
     from walklab.runs import RunError, open_policy
 
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
         trained, _ = evaluate(env, policy, args.episodes, args.seconds)
         result["trained"] = trained
         base_v = baseline["forward_velocity_mps"]
-        result["improvement_pct"] = 100.0 * (trained["forward_velocity_mps"] - base_v) / abs(base_v) if base_v else None
+        result["improvement_pct"] = improvement_pct(trained, baseline)
         result["speed_ratio"] = trained["forward_velocity_mps"] / base_v if base_v else None
         rows.append(("trained", trained))
 

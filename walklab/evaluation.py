@@ -115,3 +115,9 @@ def evaluate(env: ResidualWalkEnv, policy: Policy, episodes: int, seconds: float
     """Run `episodes` episodes on seeds first_seed, first_seed+1, ... and summarise."""
     stats = [run_episode(env, policy, first_seed + i, seconds, record_actions) for i in range(episodes)]
     return summarize(stats), stats
+
+
+def improvement_pct(trained: dict, baseline: dict) -> float | None:
+    """Forward-velocity gain of `trained` over `baseline` summaries in percent (None if the baseline is 0)."""
+    v_t, v_b = trained["forward_velocity_mps"], baseline["forward_velocity_mps"]
+    return 100.0 * (v_t - v_b) / abs(v_b) if v_b else None
