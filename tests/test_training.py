@@ -95,6 +95,7 @@ def test_interrupt_saves_then_resume_keeps_counting(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     config = json.loads((run_dir / "config.json").read_text())
     assert config["status"] == "finished" and config["trained_timesteps"] >= target
+    assert "--total-timesteps 1000000" in config["original_command"] and "--resume" in config["command"]
     from stable_baselines3 import PPO
 
     assert PPO.load(run_dir / "final_model.zip").num_timesteps >= target

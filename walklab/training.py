@@ -391,13 +391,14 @@ def train(spec: TrainSpec) -> Path:
     from stable_baselines3.common.vec_env import VecNormalize
 
     torch.set_num_threads(1)  # more threads spin against the env workers on small MLPs
-    resume_model = None
+    resume_model, history = None, {}
     if spec.resume is not None:
         resume_model = find_resume_model(spec.resume)
         run_dir = runs.find_run_dir(resume_model)
         previous = runs.load_config(run_dir)
         env_kwargs = runs.env_kwargs_from_config(previous)
         gait = env_kwargs.pop("gait")
+        history = {"original_command": previous.get("original_command", previous.get("command"))}
         spec = dataclasses.replace(spec, gait=gait, env_kwargs=env_kwargs, run_name=previous["run_name"],
                                    ppo_kwargs=previous.get("ppo_kwargs", spec.ppo_kwargs),
                                    episode_steps=previous.get("max_episode_steps", spec.episode_steps))
@@ -417,7 +418,7 @@ def train(spec: TrainSpec) -> Path:
     except BaseException:
         _stop_workers(vec)
         raise
-    write_config(run_dir, spec, "running", resumed_from=runs.portable_path(resume_model))
+    write_config(run_dir, spec, "running", resumed_from=runs.portable_path(resume_model), **history)
     signal.signal(signal.SIGTERM, _interrupt)
 
     started, start_steps = time.time(), model.num_timesteps
@@ -435,7 +436,7 @@ def train(spec: TrainSpec) -> Path:
     finally:
         _stop_workers(vec)
         wall = time.time() - started
-        write_config(run_dir, spec, status, resumed_from=runs.portable_path(resume_model),
+        write_config(run_dir, spec, status, resumed_from=runs.portable_path(resume_model), **history,
                      trained_timesteps=int(model.num_timesteps), wall_seconds=round(wall, 1),
                      steps_per_second=round((model.num_timesteps - start_steps) / max(wall, 1e-9), 1))
     if status == "interrupted":
