@@ -68,6 +68,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     env.add_argument("--action-filter", type=float, default=None,
                      help="low-pass coefficient of the residual, in (0, 1] (default: the env's 0.1; 1 = off)")
     env.add_argument("--terrain", type=Path, default=None, help="heightfield PNG (default assets/hfield.png)")
+    env.add_argument("--no-terrain-samples", action="store_true",
+                     help="leave the 12 ground-height samples out of the observation (59 entries instead of 71)")
     env.add_argument("--randomize", action="store_true",
                      help="domain randomisation: friction, trunk mass, actuator strength, terrain height, obs noise")
     for term in REWARD_WEIGHT_FLAGS:
@@ -82,6 +84,8 @@ def build_spec(args: argparse.Namespace):
                   "randomize": args.randomize}
     if args.action_filter is not None:
         env_kwargs["action_filter"] = args.action_filter
+    if args.no_terrain_samples:
+        env_kwargs["terrain_samples"] = False
     for term in REWARD_WEIGHT_FLAGS:
         value = getattr(args, f"{term}_weight")
         if value is not None:
