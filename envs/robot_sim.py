@@ -88,9 +88,6 @@ class RobotSim:
         self.foot_site_ids = np.array(
             [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, n) for n in C.FOOT_SITE_NAMES]
         )
-        self.hip_body_ids = np.array(
-            [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f"{leg}_hip") for leg in C.LEG_NAMES]
-        )
         home = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, "home")
         self.home_qpos = model.key_qpos[home].copy()
 

@@ -25,12 +25,8 @@ import numpy as np
 from PIL import Image
 
 
-def rough_heightmap(shape: tuple[int, int], seed: int, feature_px: float = 3.0, flat_start_px: int = 0,
-                    start_col: int | None = None) -> np.ndarray:
-    """Smooth random bumps in [0, 1], shape (rows, cols); feature_px is the bump width in pixels.
-
-    A square of flat_start_px pixels around start_col (the spawn point) is levelled at mid-height.
-    """
+def rough_heightmap(shape: tuple[int, int], seed: int, feature_px: float = 3.0) -> np.ndarray:
+    """Smooth random bumps in [0, 1], shape (rows, cols); feature_px is the bump width in pixels."""
     rng = np.random.default_rng(seed)
     rows, cols = shape
     noise = rng.standard_normal(shape)
@@ -39,13 +35,7 @@ def rough_heightmap(shape: tuple[int, int], seed: int, feature_px: float = 3.0, 
     kernel = np.exp(-2 * (np.pi * feature_px) ** 2 * (fx**2 + fy**2))  # Gaussian blur in Fourier space
     smooth = np.real(np.fft.ifft2(np.fft.fft2(noise) * kernel))
     lo, hi = np.percentile(smooth, [0.5, 99.5])
-    heights = np.clip((smooth - lo) / (hi - lo), 0.0, 1.0)
-    if flat_start_px > 0:
-        c = cols // 2 if start_col is None else start_col
-        r = rows // 2
-        h = flat_start_px // 2
-        heights[r - h : r + h, max(c - h, 0) : c + h] = 0.5
-    return heights
+    return np.clip((smooth - lo) / (hi - lo), 0.0, 1.0)
 
 
 DEFAULT_SHAPE = (320, 1024)  # pixels (rows along y, cols along x): 1 cm per pixel on the 10.24 x 3.2 m field
