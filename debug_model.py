@@ -72,7 +72,7 @@ def main(argv=None) -> int:
         "normalize": str(loaded.stats_path) if loaded.stats_path else None,
         "episodes": args.episodes,
         "seconds": args.seconds,
-        "terrain": str(args.terrain) if args.terrain else config["env_kwargs"].get("terrain"),
+        "terrain": str(args.terrain) if args.terrain else config["env"].get("terrain"),
         "trained": trained,
         "baseline": baseline,
         "improvement_pct": improvement,

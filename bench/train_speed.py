@@ -23,11 +23,8 @@ import torch  # noqa: E402
 from stable_baselines3 import PPO  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize  # noqa: E402
 
-from train_residual_ppo_v2 import DEFAULTS, gait  # noqa: E402
-from walklab.training import _ppo_constructor_kwargs, make_env_fn  # noqa: E402
-
-PPO_SETTINGS = {k: DEFAULTS[k] for k in ("n_steps", "batch_size", "learning_rate", "n_epochs", "gamma",
-                                         "clip_range", "ent_coef", "log_std_init", "net_arch")}
+from walklab.presets import V2  # noqa: E402
+from walklab.vecenv import make_env_fn  # noqa: E402
 
 
 def ant_fn():
@@ -37,9 +34,9 @@ def ant_fn():
 def measure(fns, updates: int) -> float:
     n = len(fns)
     vec = SubprocVecEnv(fns, start_method="fork") if n > 1 else DummyVecEnv(fns)
-    vec = VecNormalize(vec, gamma=PPO_SETTINGS["gamma"])
-    model = PPO("MlpPolicy", vec, seed=0, device="cpu", verbose=0, **_ppo_constructor_kwargs(PPO_SETTINGS))
-    per_update = PPO_SETTINGS["n_steps"] * n
+    vec = VecNormalize(vec, gamma=V2.ppo.gamma)
+    model = PPO("MlpPolicy", vec, seed=0, device="cpu", verbose=0, **V2.ppo.constructor_kwargs())
+    per_update = V2.ppo.n_steps * n
     model.learn(per_update)  # warm-up: process start, first rollout
     start = time.perf_counter()
     model.learn(per_update * updates, reset_num_timesteps=False)
@@ -57,7 +54,7 @@ def main() -> None:
 
     results = {}
     for n in args.envs:
-        fns = [make_env_fn(gait, {}, 1000, None, worker=n > 1) for _ in range(n)]
+        fns = [make_env_fn(V2.env, V2.run.episode_steps, None, worker=n > 1) for _ in range(n)]
         results[f"ResidualWalk-v0 x{n}"] = measure(fns, args.updates)
         print(f"ResidualWalk-v0, {n} env(s): {results[f'ResidualWalk-v0 x{n}']:7.0f} steps/s", flush=True)
     n_ant = max(args.envs)

@@ -1,8 +1,8 @@
 """ResidualWalk-v0: a PPO policy adds small foot-position corrections to an open-loop trot."""
 from __future__ import annotations
 
+import dataclasses
 import math
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -10,11 +10,12 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from envs.robot_sim import CONTROL_FRAME_SKIP, FALL_HEIGHT, FALL_TILT, RobotSim, load_model, spawn_pose
+from envs.config import REWARD_TERMS, EnvConfig
+from envs.robot_sim import RobotSim, load_model, spawn_pose
 from gait.controller import BaselineTrotController
-from gait.parameters import GaitParameters
 
 OFF_TERRAIN_MARGIN = 0.2  # m, episode ends this close to the heightfield's edge
+ROLL_RATE_SCALE = 0.1  # m per rad: roll rate's share of the lateral_stability cost
 
 # Domain randomisation ranges (uniform, multiplicative unless noted), drawn at every reset.
 RANDOMIZE_FRICTION = (0.7, 1.3)  # x sliding friction of every geom
@@ -23,10 +24,25 @@ RANDOMIZE_ACTUATOR_STRENGTH = (0.85, 1.15)  # x position gain kp and torque limi
 RANDOMIZE_TERRAIN_HEIGHT = (0.8, 1.2)  # x heightfield elevation
 OBS_NOISE_STD = 0.02  # additive Gaussian noise on every observation entry (obs units), randomize only
 
+# Observation layout (see the class docstring's table).
+N_ACTIONS = 12  # 4 legs x (x, y, z) foot offsets
+JOINT_QPOS = slice(7, 19)  # the 12 joint angles in qpos (after the free joint's 7)
+JOINT_QVEL = slice(6, 18)  # the 12 joint velocities in qvel (after the free joint's 6)
+N_GROUND_SAMPLES = 12  # 3 per leg
+PROPRIOCEPTIVE_OBS = 3 + 3 + 3 + 12 + 12 + 2 + N_ACTIONS + N_ACTIONS  # = 59
+
+# How an episode can end, and which endings are falls (the one definition every report uses).
+TERMINATIONS = ("fell_height", "fell_tilt", "off_terrain", "physics_error", "invalid_action")
+FALL_TERMINATIONS = frozenset({"fell_height", "fell_tilt", "physics_error", "invalid_action"})
+
+
+def is_fall(termination: str) -> bool:
+    """True when an episode ended because the robot fell or the simulation (or the action) broke."""
+    return termination in FALL_TERMINATIONS
+
+
 _INSTABILITY_WARNINGS = tuple(int(w) for w in (
     mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC))
-
-REWARD_TERMS = ("forward_velocity", "lateral_stability", "energy", "smoothness", "alive", "height", "orientation")
 
 
 class ResidualWalkEnv(gym.Env):
@@ -61,37 +77,47 @@ class ResidualWalkEnv(gym.Env):
     | 59:71   | 12      | ground height minus trunk height at 3 points per leg: x -3, 0, +3 cm around each hip | m |
 
     ## Reward
-    ``reward = sum_k <k>_weight * sign_k * term_k`` with unscaled terms:
-    - ``forward_velocity``  (+) trunk velocity along world x, m/s
-    - ``lateral_stability`` (-) |trunk velocity along world y| + 0.1 |roll rate|, m/s + rad/s
-    - ``energy``            (-) mean squared filtered residual r: how much correction is applied
-    - ``smoothness``        (-) mean squared change of the action since the last step
-    - ``alive``             (+) 1 per step while not fallen
-    - ``height``            (-) |trunk height above ground - gait.body_height|, m
-    - ``orientation``       (-) 1 - cos(tilt), tilt = angle between trunk up-axis and world up
+    ``reward = sum_k weight_k * term_k``: each ``_reward_<k>`` method returns the unscaled term
+    with its sign (costs negative) and ``_get_rew`` scales them in one line. The weights are the
+    fields of ``envs.config.RewardWeights`` (defaults in brackets; the reference's original
+    weights are ``ORIGINAL_REWARD_WEIGHTS``: forward 1.0, lateral 0.5, energy 0.1, smoothness 0.2):
+    - ``forward_velocity`` [5.0]   (+) trunk velocity along world x, m/s
+    - ``lateral_stability`` [0.3]  (-) |trunk velocity along world y| + 0.1 m/rad x |roll rate|
+    - ``energy`` [0.05]            (-) mean squared filtered residual r: how much correction is applied
+    - ``smoothness`` [0.05]        (-) mean squared change of the action since the last step
+    - ``alive`` [0.1]              (+) 1 per step while not fallen
+    - ``height`` [0.0]             (-) |trunk height above ground - gait.body_height|, m
+    - ``orientation`` [0.5]        (-) 1 - cos(tilt), tilt = angle between trunk up-axis and world up
     ``info`` carries ``reward_<term>`` (weighted, signed) for every term, even zero-weighted
-    ones, and their sum equals the returned reward. Defaults follow the fixed reward:
-    forward 5.0, lateral 0.3, energy 0.05, smoothness 0.05, alive 0.1, height 0.0,
-    orientation 0.5. The original weights are ``forward_velocity_weight=1.0,
-    lateral_stability_weight=0.5, energy_weight=0.1, smoothness_weight=0.2``.
+    ones, and their sum equals the returned reward.
 
     ## Episode end
-    - terminated: trunk lower than ``min_body_height`` above the ground under it, tilt over
-      ``max_tilt``, the robot within 0.2 m of the terrain's edge, or a physics error (NaN or
-      MuJoCo instability; ``info["physics_error"] = True`` and the last finite observation).
+    - terminated (``info["termination"]`` names the cause, "" while running):
+      "fell_height" (trunk lower than ``min_body_height`` above the ground under it),
+      "fell_tilt" (tilt over ``max_tilt``), "off_terrain" (within 0.2 m of the terrain's edge),
+      "physics_error" (NaN state or a MuJoCo instability warning), "invalid_action" (an action
+      with NaN or inf entries: it is not applied, the residual filter keeps its last finite
+      state). After the last two ``info["physics_error"]`` is True, the reward 0 and the
+      observation the last finite one. ``is_fall(termination)`` is the toolkit's one
+      definition of a fall: every cause but "off_terrain".
     - truncated: by the registration's ``max_episode_steps`` (1000 steps = 20 s).
-    ``info["termination"]`` names the cause: "fell_height", "fell_tilt", "off_terrain",
-    "physics_error" or "".
 
     ## Arguments
-    gait (GaitParameters(): body_height 0.05, step_length 0.06, step_height 0.04, cycle_time 0.8),
-    residual_scale (0.02 m), action_filter (0.1; 1.0 = no filter), terrain (None =
-    assets/hfield.png; a PNG path), frame_skip (10),
-    the seven ``<term>_weight`` keywords above, min_body_height (0.02 m), max_tilt (1.0 rad),
+    ``ResidualWalkEnv(config=None, render_mode=None, width=640, height=480, **keywords)``.
+    ``config`` is an ``envs.config.EnvConfig`` (default ``EnvConfig()``); ``keywords`` change
+    single settings (``gym.make("ResidualWalk-v0", residual_scale=0.04)``): any EnvConfig field
+    or ``<term>_weight``. EnvConfig's fields, with defaults and validated ranges:
+    gait (``GaitParameters()``: body_height 0.05, step_length 0.06, step_height 0.04,
+    cycle_time 0.8), residual_scale (0.02 m, 0..0.1), action_filter (0.1, (0, 1]; 1.0 = no
+    filter), terrain (None = assets/hfield.png; a PNG path), frame_skip (10, 1..100),
+    reward_weights (``RewardWeights()``), min_body_height (0.02 m), max_tilt (1.0 rad),
     terrain_samples (True), randomize (False: when True each reset draws friction x[0.7, 1.3],
     trunk mass x[0.85, 1.15], actuator kp and torque limit x[0.85, 1.15], terrain elevation
-    x[0.8, 1.2], and adds N(0, 0.02) noise to observations), render_mode (None, "human",
-    "rgb_array"), width/height (640x480, rgb_array frames).
+    x[0.8, 1.2], and adds N(0, 0.02) noise to observations). render_mode (None, "human",
+    "rgb_array"), width/height (640x480, rgb_array frames), model (a compiled scene to use
+    instead of loading ``config.terrain``; a pickled clone reloads the terrain). terrain "flat"
+    selects the flat floor. ``metadata["render_fps"]`` follows
+    ``dt``. Invalid values raise ``envs.fields.ConfigError`` (a ValueError) naming the field.
 
     ## Version history
     - v0: first release.
@@ -99,65 +125,28 @@ class ResidualWalkEnv(gym.Env):
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 50}
 
-    def __init__(
-        self,
-        gait: GaitParameters | None = None,
-        residual_scale: float = 0.02,
-        action_filter: float = 0.1,
-        terrain: str | Path | None = None,
-        frame_skip: int = CONTROL_FRAME_SKIP,
-        forward_velocity_weight: float = 5.0,
-        lateral_stability_weight: float = 0.3,
-        energy_weight: float = 0.05,
-        smoothness_weight: float = 0.05,
-        alive_weight: float = 0.1,
-        height_weight: float = 0.0,
-        orientation_weight: float = 0.5,
-        min_body_height: float = FALL_HEIGHT,
-        max_tilt: float = FALL_TILT,
-        terrain_samples: bool = True,
-        randomize: bool = False,
-        render_mode: str | None = None,
-        width: int = 640,
-        height: int = 480,
-    ):
-        if residual_scale < 0:
-            raise ValueError(f"residual_scale must be >= 0 m, got {residual_scale}")
-        if not 0.0 < action_filter <= 1.0:
-            raise ValueError(f"action_filter must be in (0, 1], got {action_filter}")
-        if frame_skip < 1:
-            raise ValueError(f"frame_skip must be >= 1, got {frame_skip}")
+    def __init__(self, config: EnvConfig | None = None, render_mode: str | None = None, width: int = 640,
+                 height: int = 480, model: mujoco.MjModel | None = None, **keywords: Any):
+        config = (config if config is not None else EnvConfig()).replace(**keywords)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
-        self._init_kwargs = dict(locals())
-        del self._init_kwargs["self"]
-        self._init_kwargs.pop("__class__", None)
-
-        self.gait = gait if gait is not None else GaitParameters()
-        self.residual_scale = float(residual_scale)
-        self.action_filter = float(action_filter)
-        self.terrain = terrain
-        self.frame_skip = int(frame_skip)
-        self.weights = {
-            "forward_velocity": forward_velocity_weight,
-            "lateral_stability": lateral_stability_weight,
-            "energy": energy_weight,
-            "smoothness": smoothness_weight,
-            "alive": alive_weight,
-            "height": height_weight,
-            "orientation": orientation_weight,
-        }
-        self.min_body_height = min_body_height
-        self.max_tilt = max_tilt
-        self.terrain_samples = terrain_samples
-        self.randomize = randomize
+        self.config = config
         self.render_mode = render_mode
         self.width, self.height = width, height
 
-        self.sim = RobotSim(load_model(terrain))
+        self.gait = config.gait
+        self.residual_scale = config.residual_scale
+        self.action_filter = config.action_filter
+        self.frame_skip = config.frame_skip
+        self.reward_terms = type(config.reward_weights).terms()
+        self.weights = config.reward_weights.to_dict()
+        self._reward_fns = [(f"reward_{k}", self.weights[k], getattr(self, f"_reward_{k}")) for k in self.reward_terms]
+
+        self.sim = RobotSim(model if model is not None else load_model(config.terrain))
         self.model, self.data = self.sim.model, self.sim.data
         self.controller = BaselineTrotController(self.gait)
         self.dt = self.model.opt.timestep * self.frame_skip
+        self.metadata = {**self.metadata, "render_fps": int(round(1.0 / self.dt))}
         self._sensor = {
             name: slice(self.model.sensor_adr[i], self.model.sensor_adr[i] + self.model.sensor_dim[i])
             for name in ("trunk_gyro", "trunk_linvel")
@@ -175,13 +164,13 @@ class ResidualWalkEnv(gym.Env):
         self._terrain_limit_x = self.sim.terrain_height.half_length - OFF_TERRAIN_MARGIN
         self._terrain_limit_y = self.sim.terrain_height.half_width - OFF_TERRAIN_MARGIN
 
-        obs_size = 59 + (12 if terrain_samples else 0)
+        obs_size = PROPRIOCEPTIVE_OBS + (N_GROUND_SAMPLES if config.terrain_samples else 0)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(obs_size,), dtype=np.float32)
-        self.action_space = spaces.Box(-1.0, 1.0, shape=(12,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(N_ACTIONS,), dtype=np.float32)
 
         self._step_count = 0
-        self._prev_action = np.zeros(12)
-        self._residual = np.zeros(12)  # filtered action, the correction actually applied
+        self._prev_action = np.zeros(N_ACTIONS)
+        self._residual = np.zeros(N_ACTIONS)  # filtered action, the correction actually applied
         self._last_obs = np.zeros(obs_size, dtype=np.float32)
         self._renderer = None
         self._viewer = None
@@ -189,18 +178,21 @@ class ResidualWalkEnv(gym.Env):
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if self.randomize:
+        if self.config.randomize:
             self._randomize_physics()
         x, y, yaw = spawn_pose(self.np_random)
         self.sim.place(x, y, yaw, self.controller.joint_targets(0.0))
         self._step_count = 0
-        self._prev_action = np.zeros(12)
-        self._residual = np.zeros(12)
+        self._prev_action = np.zeros(N_ACTIONS)
+        self._residual = np.zeros(N_ACTIONS)
         self._last_obs = self._get_obs(self.sim.ground_samples())
         return self._last_obs, self._state_info()
 
     def step(self, action):
-        action = np.clip(np.asarray(action, dtype=np.float64).reshape(12), -1.0, 1.0)
+        action = np.asarray(action, dtype=np.float64).reshape(N_ACTIONS)
+        if not np.isfinite(action).all():
+            return self._failure_result("invalid_action", action)
+        action = np.clip(action, -1.0, 1.0)
         t = self._step_count * self.dt
         self._residual += self.action_filter * (action - self._residual)
         offsets = (self.residual_scale * self._residual).reshape(4, 3)
@@ -210,7 +202,7 @@ class ResidualWalkEnv(gym.Env):
         self._step_count += 1
 
         if not self._physics_ok():
-            return self._physics_error_result(action)
+            return self._failure_result("physics_error", action)
         x_velocity = (self.data.qpos[0] - x_before) / self.dt
         y_velocity = (self.data.qpos[1] - y_before) / self.dt
         ground = self.sim.ground_samples()
@@ -268,45 +260,52 @@ class ResidualWalkEnv(gym.Env):
             gravity_body,
             d.sensordata[self._sensor["trunk_gyro"]],
             d.sensordata[self._sensor["trunk_linvel"]],
-            d.qpos[7:19],
-            d.qvel[6:18],
+            d.qpos[JOINT_QPOS],
+            d.qvel[JOINT_QVEL],
             (np.sin(phase), np.cos(phase)),
             self._prev_action,
             self._residual,
         ]
-        if self.terrain_samples:
+        if self.config.terrain_samples:
             parts.append(ground - d.qpos[2])
         obs = np.concatenate(parts).astype(np.float32)
-        if self.randomize:
+        if self.config.randomize:
             obs += self.np_random.normal(0.0, OBS_NOISE_STD, size=obs.shape).astype(np.float32)
         return obs
 
     def _get_rew(self, x_velocity, y_velocity, body_height, tilt, action):
         """(reward, {reward_<term>: weighted signed value}); the reward is the sum of the values."""
-        w = self.weights
-        delta = action - self._prev_action
-        reward_info = {
-            # reward: progress along world x (m/s)
-            "reward_forward_velocity": w["forward_velocity"] * float(x_velocity),
-            # cost: sideways drift (m/s) and roll rate (rad/s, scaled 0.1)
-            "reward_lateral_stability": -w["lateral_stability"] * (abs(y_velocity) + 0.1 * abs(self.data.qvel[3])),
-            # cost: correction applied, mean squared filtered residual
-            "reward_energy": -w["energy"] * float(self._residual.dot(self._residual)) / 12.0,
-            # cost: jerky residuals, mean squared change of action
-            "reward_smoothness": -w["smoothness"] * float(delta.dot(delta)) / 12.0,
-            # reward: one per step still standing
-            "reward_alive": w["alive"],
-            # cost: distance from the gait's body height (m)
-            "reward_height": -w["height"] * abs(body_height - self.gait.body_height),
-            # cost: trunk tilt, 1 - cos(tilt)
-            "reward_orientation": -w["orientation"] * (1.0 - math.cos(tilt)),
-        }
+        state = _StepState(x_velocity, y_velocity, body_height, tilt, action)
+        reward_info = {key: weight * fn(state) for key, weight, fn in self._reward_fns}
         return sum(reward_info.values()), reward_info
 
+    # One method per reward term, unscaled, signed: + rewards, - costs.
+    def _reward_forward_velocity(self, s: _StepState) -> float:
+        return float(s.x_velocity)  # progress along world x, m/s
+
+    def _reward_lateral_stability(self, s: _StepState) -> float:
+        return -(abs(s.y_velocity) + ROLL_RATE_SCALE * abs(self.data.qvel[3]))  # sideways drift and roll rate
+
+    def _reward_energy(self, s: _StepState) -> float:
+        return -float(self._residual.dot(self._residual)) / N_ACTIONS  # correction applied
+
+    def _reward_smoothness(self, s: _StepState) -> float:
+        delta = s.action - self._prev_action
+        return -float(delta.dot(delta)) / N_ACTIONS  # jerky residuals
+
+    def _reward_alive(self, s: _StepState) -> float:
+        return 1.0  # one per step still standing
+
+    def _reward_height(self, s: _StepState) -> float:
+        return -abs(s.body_height - self.gait.body_height)  # distance from the gait's body height, m
+
+    def _reward_orientation(self, s: _StepState) -> float:
+        return -(1.0 - math.cos(s.tilt))  # trunk tilt
+
     def _termination(self, body_height: float, tilt: float) -> str:
-        if body_height < self.min_body_height:
+        if body_height < self.config.min_body_height:
             return "fell_height"
-        if tilt > self.max_tilt:
+        if tilt > self.config.max_tilt:
             return "fell_tilt"
         x, y = self.data.qpos[0], self.data.qpos[1]
         if abs(x) > self._terrain_limit_x or abs(y) > self._terrain_limit_y:
@@ -320,19 +319,22 @@ class ResidualWalkEnv(gym.Env):
             return False
         return bool(np.isfinite(self.data.qpos).all() and np.isfinite(self.data.qvel).all())
 
-    def _physics_error_result(self, action):
+    def _failure_result(self, termination: str, action):
+        """End the episode on a broken simulation or a non-finite action, with finite outputs."""
+        qpos_x = self.data.qpos[0]
         info = {
-            "x_position": float("nan") if not np.isfinite(self.data.qpos[0]) else float(self.data.qpos[0]),
+            "x_position": float(qpos_x) if np.isfinite(qpos_x) else float("nan"),
             "x_velocity": 0.0,
             "y_velocity": 0.0,
             "body_height": 0.0,
             "tilt": 0.0,
-            "mean_abs_action": float(np.mean(np.abs(action))),
-            "termination": "physics_error",
+            "mean_abs_action": float(np.mean(np.abs(np.nan_to_num(action, nan=0.0, posinf=1.0, neginf=1.0)))),
+            "termination": termination,
             "physics_error": True,
-            **{f"reward_{k}": 0.0 for k in REWARD_TERMS},
+            **{f"reward_{k}": 0.0 for k in self.reward_terms},
         }
-        mujoco.mj_resetData(self.model, self.data)  # leave finite state behind for render/close
+        if termination == "physics_error":
+            mujoco.mj_resetData(self.model, self.data)  # leave finite state behind for render/close
         return self._last_obs, 0.0, True, False, info
 
     def _state_info(self) -> dict[str, Any]:
@@ -351,19 +353,17 @@ class ResidualWalkEnv(gym.Env):
         m.hfield_size[:, 2] = n["hfield_size"][:, 2] * rng.uniform(*RANDOMIZE_TERRAIN_HEIGHT)
 
     def tracking_camera(self) -> mujoco.MjvCamera:
-        """A camera that follows the trunk from the side and behind."""
-        cam = mujoco.MjvCamera()
-        cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
-        cam.trackbodyid = self.sim.trunk_id
-        cam.distance = 0.6
-        cam.azimuth = 120.0
-        cam.elevation = -20.0
-        return cam
+        """A camera that follows the trunk from the side and behind (envs/camera.py, as the viewer's)."""
+        from envs.camera import tracking_camera
+
+        return tracking_camera(self.model, self.sim.trunk_id)
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self):
+        # Not gymnasium.utils.EzPickle: that rebuilds from the constructor arguments only, and a
+        # clone here must also carry the episode's state (SubprocVecEnv, tests of determinism).
         return {
-            "init_kwargs": self._init_kwargs,
+            "init": (self.config, self.render_mode, self.width, self.height),
             "qpos": self.data.qpos.copy(),
             "qvel": self.data.qvel.copy(),
             "ctrl": self.data.ctrl.copy(),
@@ -376,7 +376,7 @@ class ResidualWalkEnv(gym.Env):
         }
 
     def __setstate__(self, state):
-        self.__init__(**state["init_kwargs"])
+        self.__init__(*state["init"])
         self.data.qpos[:] = state["qpos"]
         self.data.qvel[:] = state["qvel"]
         self.data.ctrl[:] = state["ctrl"]
@@ -387,3 +387,14 @@ class ResidualWalkEnv(gym.Env):
         self._residual = state["residual"]
         self._last_obs = state["last_obs"]
         self._np_random = state["np_random"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _StepState:
+    """What the reward terms read about the step just taken."""
+
+    x_velocity: float  # m/s, world x
+    y_velocity: float  # m/s, world y
+    body_height: float  # m above the ground around the hips
+    tilt: float  # rad
+    action: np.ndarray  # the clipped action

@@ -11,12 +11,12 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from envs import assets as A
+from envs.assets import CONTROL_FRAME_SKIP, FLAT_TERRAIN
 from envs.terrain import TerrainHeight
 from gait import constants as C
-from gait.controller import BaselineTrotController
 from gait.parameters import GaitParameters
 
-CONTROL_FRAME_SKIP = 10  # physics steps per control step: 0.002 s x 10 = 50 Hz control
 SPAWN_X_RANGE = (-4.0, -3.6)  # m, spawn fore-aft band: leaves ~8 m of terrain ahead
 SPAWN_Y_RANGE = (-0.8, 0.8)  # m
 SPAWN_YAW_RANGE = (-0.05, 0.05)  # rad
@@ -28,14 +28,15 @@ class TerrainFileError(ValueError):
 
 
 def load_model(terrain: str | Path | None = None, flat: bool = False) -> mujoco.MjModel:
-    """Compile the rough scene with `terrain` (a PNG path; default assets/hfield.png), or the flat scene."""
-    if flat:
-        return mujoco.MjModel.from_xml_path(str(C.SCENE_FLAT_XML))
-    spec = mujoco.MjSpec.from_file(str(C.SCENE_ROUGH_XML))
-    png = Path(terrain) if terrain is not None else C.DEFAULT_TERRAIN_PNG
+    """Compile the rough scene with `terrain` (a PNG path; default assets/hfield.png), or the flat
+    scene (`flat=True` or terrain "flat")."""
+    if flat or (terrain is not None and str(terrain) == FLAT_TERRAIN):
+        return mujoco.MjModel.from_xml_path(str(A.SCENE_FLAT_XML))
+    spec = mujoco.MjSpec.from_file(str(A.SCENE_ROUGH_XML))
+    png = Path(terrain) if terrain is not None else A.DEFAULT_TERRAIN_PNG
     if not png.is_file():
         raise TerrainFileError(f"terrain file not found: {png} (give a greyscale PNG, e.g. assets/hfield.png)")
-    spec.hfield(C.HFIELD_NAME).file = str(png.resolve())
+    spec.hfield(A.HFIELD_NAME).file = str(png.resolve())
     try:
         model = spec.compile()
     except Exception as exc:  # mujoco raises ValueError with its own message
@@ -47,8 +48,8 @@ def load_model(terrain: str | Path | None = None, flat: bool = False) -> mujoco.
 
 def _fill_visual_hfield(model: mujoco.MjModel) -> None:
     """Copy the collision heights, resampled (nearest), into the coarser visual heightfield."""
-    src = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, C.HFIELD_NAME)
-    dst = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, C.HFIELD_VISUAL_NAME)
+    src = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, A.HFIELD_NAME)
+    dst = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, A.HFIELD_VISUAL_NAME)
     if dst < 0:
         return
     sr, sc, dr, dc = (int(v) for v in (model.hfield_nrow[src], model.hfield_ncol[src],
@@ -83,8 +84,8 @@ class RobotSim:
     def __init__(self, model: mujoco.MjModel):
         self.model = model
         self.data = mujoco.MjData(model)
-        self.terrain_height = TerrainHeight(model, C.TERRAIN_GEOM_NAME)
-        self.trunk_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, C.TRUNK_BODY_NAME)
+        self.terrain_height = TerrainHeight(model, A.TERRAIN_GEOM_NAME)
+        self.trunk_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, A.TRUNK_BODY_NAME)
         self.foot_site_ids = np.array(
             [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, n) for n in C.FOOT_SITE_NAMES]
         )
@@ -133,10 +134,6 @@ def spawn_pose(rng: np.random.Generator) -> tuple[float, float, float]:
     )
 
 
-FALL_HEIGHT = 0.02  # m, trunk underside closer than this to the ground around the hips counts as a fall
-FALL_TILT = 1.0  # rad (~57 deg) of trunk tilt counts as a fall
-
-
 def run_baseline(
     gait: GaitParameters,
     seconds: float,
@@ -146,35 +143,25 @@ def run_baseline(
     frame_skip: int = CONTROL_FRAME_SKIP,
     on_step=None,
 ) -> WalkMetrics:
-    """Walk the open-loop trot for `seconds` from the seeded spawn; `on_step(sim)` is called each control step."""
-    sim = RobotSim(model if model is not None else load_model(terrain))
-    controller = BaselineTrotController(gait)
-    x0, y0, yaw = spawn_pose(np.random.default_rng(seed))
-    sim.place(x0, y0, yaw, controller.joint_targets(0.0))
-    dt = sim.model.opt.timestep * frame_skip
-    n_steps = max(1, int(round(seconds / dt)))
-    heights, max_tilt, fell, t = [], 0.0, False, 0.0
-    for i in range(n_steps):
-        t = i * dt
-        sim.data.ctrl[:] = controller.joint_targets(t)
-        mujoco.mj_step(sim.model, sim.data, nstep=frame_skip)
-        h = sim.trunk_height_above_ground()
-        tilt = sim.trunk_tilt()
-        heights.append(h)
-        max_tilt = max(max_tilt, tilt)
-        if on_step is not None:
-            on_step(sim)
-        if h < FALL_HEIGHT or tilt > FALL_TILT:
-            fell = True
-            break
-    duration = (i + 1) * dt
-    x1, y1 = sim.data.qpos[0:2]
+    """Walk the open-loop trot for `seconds` from the seeded spawn; `on_step(sim)` is called each control step.
+
+    This is ResidualWalk-v0 with a zero residual, run by the toolkit's one rollout loop, so its
+    episode ends (falls, the terrain's edge) are the env's.
+    """
+    from envs.config import EnvConfig
+    from envs.residual_walk_env import ResidualWalkEnv
+    from envs.rollout import run_episode, zero_policy
+
+    env = ResidualWalkEnv(EnvConfig(gait=gait, terrain=None if terrain is None else str(terrain),
+                                    frame_skip=frame_skip), model=model)
+    callback = None if on_step is None else (lambda e: on_step(e.sim))
+    episode = run_episode(env, zero_policy, seed, seconds, on_step=callback)
     return WalkMetrics(
-        forward_velocity=float((x1 - x0) / duration),
-        lateral_velocity=float((y1 - y0) / duration),
-        lateral_drift=float(abs(y1 - y0)),
-        mean_height=float(np.mean(heights)),
-        max_tilt=float(max_tilt),
-        fell=fell,
-        duration=float(duration),
+        forward_velocity=episode.forward_velocity,
+        lateral_velocity=episode.lateral_velocity,
+        lateral_drift=episode.lateral_drift,
+        mean_height=episode.mean_body_height,
+        max_tilt=episode.max_tilt,
+        fell=episode.fell,
+        duration=episode.duration,
     )

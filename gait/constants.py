@@ -1,20 +1,13 @@
-"""Robot constants in one place: leg order, names, geometry and asset paths.
+"""Robot kinematics constants in one place: leg order, joint names and leg geometry.
+
+File paths, scene names and physics settings live beside the env, in ``envs/assets.py``.
 
 Every number here must agree with ``assets/quadruped.xml``; ``tests/test_kinematics.py``
 checks the analytic kinematics against MuJoCo's own foot positions, so a mismatch fails CI.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-ASSETS_DIR = REPO_ROOT / "assets"
-ROBOT_XML = ASSETS_DIR / "quadruped.xml"
-SCENE_ROUGH_XML = ASSETS_DIR / "scene_rough.xml"
-SCENE_FLAT_XML = ASSETS_DIR / "scene_flat.xml"
-DEFAULT_TERRAIN_PNG = ASSETS_DIR / "hfield.png"
 
 # Leg order used everywhere (foot-target rows, joint blocks, contact flags).
 LEG_NAMES: tuple[str, ...] = ("FR", "FL", "RR", "RL")
@@ -23,10 +16,6 @@ JOINT_NAMES: tuple[str, ...] = tuple(f"{leg}_{kind}_joint" for leg in LEG_NAMES 
 ACTUATOR_NAMES: tuple[str, ...] = tuple(f"{leg}_{kind}" for leg in LEG_NAMES for kind in JOINT_KINDS)
 FOOT_SITE_NAMES: tuple[str, ...] = LEG_NAMES  # a site named after its leg sits at each foot centre
 FOOT_GEOM_NAMES: tuple[str, ...] = LEG_NAMES
-TRUNK_BODY_NAME = "trunk"
-TERRAIN_GEOM_NAME = "terrain"
-HFIELD_NAME = "terrain"
-HFIELD_VISUAL_NAME = "terrain_visual"  # drawn-only copy of the terrain at lower resolution
 
 # Trot pairs: legs that swing together (indices into LEG_NAMES).
 TROT_PHASE_OFFSETS = np.array([0.0, 0.5, 0.5, 0.0])  # FR+RL together, FL+RR half a cycle later
@@ -52,6 +41,3 @@ THIGH_RANGE = (-1.6, 2.6)
 CALF_RANGE = (-2.8, -0.05)
 # Largest fraction of full leg extension a foot target may ask for (keeps the knee off its stop).
 MAX_REACH_FRACTION = 0.98
-
-# Simulation
-PHYSICS_TIMESTEP = 0.002  # s, must equal <option timestep> in the scenes

@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         else:
             config, env, loaded = open_policy(args.model, args.normalize, terrain=args.terrain)
             policy = loaded.policy(deterministic=not args.stochastic)
-            result["gait"] = config["gait"]
+            result["gait"] = config["env"]["gait"]
             result["model"] = str(args.model)
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))

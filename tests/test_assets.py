@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from envs.robot_sim import load_model
+from envs import assets as A
 from gait import constants as C
 
 
@@ -22,7 +23,7 @@ def test_scene_steps_one_second_with_random_controls_without_warnings(flat):
 
 
 def test_robot_file_compiles_alone_and_has_home_keyframe():
-    model = mujoco.MjModel.from_xml_path(str(C.ROBOT_XML))
+    model = mujoco.MjModel.from_xml_path(str(A.ROBOT_XML))
     assert model.nu == 12 and model.njnt == 13
     assert mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, "home") >= 0
 
@@ -39,12 +40,12 @@ def test_names_and_geometry_match_constants():
     for kind, rng in zip(C.JOINT_KINDS, (C.HIP_RANGE, C.THIGH_RANGE, C.CALF_RANGE)):
         np.testing.assert_allclose(model.joint(f"FR_{kind}_joint").range, rng)
         np.testing.assert_allclose(model.actuator(f"FR_{kind}").ctrlrange, rng)
-    assert model.opt.timestep == C.PHYSICS_TIMESTEP
+    assert model.opt.timestep == A.PHYSICS_TIMESTEP
 
 
 def test_heightfield_comes_from_png_and_bumps_are_centimetres():
     model = load_model()
-    hid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, C.HFIELD_NAME)
+    hid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, A.HFIELD_NAME)
     n = model.hfield_nrow[hid] * model.hfield_ncol[hid]
     heights = model.hfield_data[model.hfield_adr[hid]: model.hfield_adr[hid] + n] * model.hfield_size[hid][2]
     assert 0.015 < np.percentile(heights, 99.9) - np.percentile(heights, 0.1) < 0.04  # m
@@ -57,7 +58,7 @@ def test_terrain_lookup_matches_mujoco_ray_casts():
     mujoco.mj_forward(sim.model, sim.data)
     rng = np.random.default_rng(1)
     geom = np.zeros(1, dtype=np.int32)
-    terrain_id = mujoco.mj_name2id(sim.model, mujoco.mjtObj.mjOBJ_GEOM, C.TERRAIN_GEOM_NAME)
+    terrain_id = mujoco.mj_name2id(sim.model, mujoco.mjtObj.mjOBJ_GEOM, A.TERRAIN_GEOM_NAME)
     collision_group_only = np.array([0, 0, 0, 1, 0, 0], dtype=np.uint8)  # the collision terrain is group 3
     for _ in range(50):
         x, y = rng.uniform(-4.5, 4.5), rng.uniform(-1.4, 1.4)

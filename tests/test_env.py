@@ -76,7 +76,11 @@ def test_old_weights_are_reproducible_by_keywords():
     assert info["reward_smoothness"] == pytest.approx(-0.2)  # mean((a - a_prev)^2) = 1
 
 
-def test_zero_action_reproduces_the_baseline_walk():
+def test_zero_action_reproduces_the_open_loop_trot():
+    """A zero residual leaves the trot's own joint targets: the env equals a bare MuJoCo loop."""
+    from envs.robot_sim import RobotSim, spawn_pose
+    from gait import BaselineTrotController
+
     seconds = 10.0
     env = ResidualWalkEnv()
     env.reset(seed=4)
@@ -84,8 +88,16 @@ def test_zero_action_reproduces_the_baseline_walk():
     for _ in range(int(seconds / env.dt)):
         env.step(np.zeros(12))
     env_velocity = (env.data.qpos[0] - x0) / seconds
-    baseline = run_baseline(GaitParameters(), seconds, seed=4, model=load_model())
-    assert env_velocity == pytest.approx(baseline.forward_velocity, rel=0.01)
+
+    sim, controller = RobotSim(load_model()), BaselineTrotController(GaitParameters())
+    x, y, yaw = spawn_pose(np.random.default_rng(4))
+    sim.place(x, y, yaw, controller.joint_targets(0.0))
+    for i in range(int(seconds / env.dt)):
+        sim.data.ctrl[:] = controller.joint_targets(i * env.dt)
+        mujoco.mj_step(sim.model, sim.data, nstep=env.frame_skip)
+    raw_velocity = (sim.data.qpos[0] - x) / seconds
+    assert env_velocity == pytest.approx(raw_velocity, rel=1e-9)
+    assert run_baseline(GaitParameters(), seconds, seed=4).forward_velocity == pytest.approx(env_velocity, rel=1e-9)
 
 
 def test_reset_with_seed_is_deterministic():

@@ -145,7 +145,7 @@ def test_run_without_config_is_refused(tiny_run, tmp_path):
 def test_evaluation_env_uses_nominal_physics_even_for_randomized_runs():
     from walklab.runs import make_eval_env
 
-    config = {"gait": {}, "env_kwargs": {"randomize": True, "residual_scale": 0.03}}
-    assert make_eval_env(config).randomize is False
-    assert make_eval_env(config, randomize=True).randomize is True
+    config = {"env": {"gait": {}, "randomize": True, "residual_scale": 0.03}}
+    assert make_eval_env(config).config.randomize is False
+    assert make_eval_env(config, randomize=True).config.randomize is True
     assert make_eval_env(config).residual_scale == 0.03

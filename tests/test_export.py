@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from gait import constants as C
+from envs import assets as A
 from tests.conftest import run_script
 from walklab.export import export_torchscript
 from walklab.runs import open_policy
 
-SHIPPED = C.ASSETS_DIR / "policies" / "residual_walk"
+SHIPPED = A.ASSETS_DIR / "policies" / "residual_walk"
 MODEL, STATS = SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl"
 
 

@@ -3,6 +3,7 @@ import mujoco
 import numpy as np
 
 from envs.robot_sim import load_model
+from envs import assets as A
 from gait import constants as C
 from gait.kinematics import forward_kinematics, inverse_kinematics
 
@@ -38,7 +39,7 @@ def test_fk_matches_mujoco_foot_sites():
     model = load_model(flat=True)
     data = mujoco.MjData(model)
     rng = np.random.default_rng(2)
-    trunk = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, C.TRUNK_BODY_NAME)
+    trunk = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, A.TRUNK_BODY_NAME)
     for _ in range(20):
         q = random_joint_angles(rng, 4)
         data.qpos[:] = 0

@@ -3,11 +3,11 @@ import json
 
 import numpy as np
 
-from gait import constants as C
+from envs import assets as A
 from walklab.evaluation import run_episode, zero_policy
 from walklab.runs import open_policy
 
-SHIPPED = C.ASSETS_DIR / "policies" / "residual_walk"
+SHIPPED = A.ASSETS_DIR / "policies" / "residual_walk"
 
 
 def test_shipped_run_directory_is_complete():

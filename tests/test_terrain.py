@@ -7,7 +7,7 @@ import pytest
 
 from envs.robot_sim import load_model
 from envs.terrain import KINDS, generate, write_heightmap_png
-from gait import constants as C
+from envs import assets as A
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -22,7 +22,7 @@ def test_each_kind_is_deterministic_and_harder_with_difficulty(kind):
 def test_generated_heights_are_true_to_scale_in_mujoco(tmp_path):
     heights = generate("steps", 0.5, seed=1)
     model = load_model(write_heightmap_png(heights, tmp_path / "steps.png"))
-    hid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, C.HFIELD_NAME)
+    hid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, A.HFIELD_NAME)
     n = model.hfield_nrow[hid] * model.hfield_ncol[hid]
     data = model.hfield_data[model.hfield_adr[hid]: model.hfield_adr[hid] + n].reshape(heights.shape)
     # MuJoCo reads the PNG at 8 bits (0.16 mm steps at 4 cm); row 0 of the image is the +y edge
@@ -41,7 +41,7 @@ def test_unseen_terrain_command_prints_a_row_per_terrain(script, tmp_path):
             for k in ("hills", "steps")]
     out = tmp_path / "unseen.json"
     proc = script("phases_test/phase5_unseen_terrain.py", "--model",
-                  str(C.ASSETS_DIR / "policies/residual_walk/final_model.zip"), "--episodes", "1", "--seconds", "2",
+                  str(A.ASSETS_DIR / "policies/residual_walk/final_model.zip"), "--episodes", "1", "--seconds", "2",
                   "--terrains", *map(str, pngs), "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "hills" in proc.stdout and "steps" in proc.stdout and "terrains" in proc.stdout
@@ -51,5 +51,5 @@ def test_unseen_terrain_command_prints_a_row_per_terrain(script, tmp_path):
 
 def test_unseen_terrain_command_refuses_missing_terrain(script, tmp_path):
     proc = script("phases_test/phase5_unseen_terrain.py", "--model",
-                  str(C.ASSETS_DIR / "policies/residual_walk/final_model.zip"), "--terrains", "nope.png")
+                  str(A.ASSETS_DIR / "policies/residual_walk/final_model.zip"), "--terrains", "nope.png")
     assert proc.returncode == 2 and proc.stderr.strip() == "error: terrain file(s) not found: nope.png"

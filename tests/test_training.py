@@ -8,6 +8,7 @@ import time
 import pandas as pd
 import pytest
 
+from envs.config import REWARD_TERMS
 from tests.conftest import REPO
 
 TINY_V2 = ["--n-envs", "2", "--n-steps", "128", "--batch-size", "64", "--checkpoint-freq", "256",
@@ -23,9 +24,10 @@ def only_run_dir(root):
 def assert_full_layout(run_dir, n_envs, residual_scale):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["status"] == "finished"
-    assert config["gait"] == {"body_height": 0.05, "step_length": 0.06, "step_height": 0.04, "cycle_time": 0.8,
+    assert config["env"]["gait"] == {"body_height": 0.05, "step_length": 0.06, "step_height": 0.04, "cycle_time": 0.8,
                               "duty_factor": 0.5, "stance_width": 0.0, "stance_x_offset": 0.0}
-    assert config["env_kwargs"]["residual_scale"] == residual_scale
+    assert config["env"]["residual_scale"] == residual_scale
+    assert set(config["env"]["reward_weights"]) == set(REWARD_TERMS)
     assert "mujoco" in config["versions"] and config["command"]
     for name in ("final_model.zip", "vec_normalize.pkl", "best_model.zip", "best_vec_normalize.pkl"):
         assert (run_dir / name).is_file(), name
@@ -56,7 +58,7 @@ def test_v2_tiny_run_writes_the_full_run_directory(script, tmp_path):
     run_dir = only_run_dir(tmp_path)
     assert run_dir.name.startswith("tiny_")
     config = assert_full_layout(run_dir, n_envs=2, residual_scale=0.04)
-    assert config["ppo_kwargs"]["n_steps"] == 128 and config["trained_timesteps"] >= 1024
+    assert config["ppo"]["n_steps"] == 128 and config["trained_timesteps"] >= 1024
     assert f"debug_model.py {run_dir}" in proc.stdout
     assert f"phase4_viewer_play_policy.py --model {run_dir}/final_model.zip" in proc.stdout
 
@@ -66,7 +68,7 @@ def test_v1_tiny_run_writes_the_full_run_directory(script, tmp_path):
                   "--runs-dir", str(tmp_path), "--checkpoint-freq", "512", "--episode-steps", "200", "--eval-freq", "512", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     config = assert_full_layout(only_run_dir(tmp_path), n_envs=1, residual_scale=0.02)
-    assert config["script"] == "train_residual_ppo.py" and config["ppo_kwargs"]["n_steps"] == 512
+    assert config["script"] == "train_residual_ppo.py" and config["ppo"]["n_steps"] == 512
 
 
 def test_interrupt_saves_then_resume_keeps_counting(tmp_path):
@@ -102,15 +104,24 @@ def test_interrupt_saves_then_resume_keeps_counting(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--total-timesteps", "0"], "--total-timesteps must be > 0"),
-    (["--n-steps", "100", "--batch-size", "64", "--n-envs", "2"], "does not divide"),
+    (["--total-timesteps", "0"], "--total-timesteps: must be an integer >= 1, got 0"),
+    (["--n-steps", "100", "--batch-size", "64", "--n-envs", "2"], "--batch-size must be a divisor of n_steps x n_envs"),
     (["--terrain", "missing.png"], "terrain file not found"),
-    (["--n-envs", "-1"], "--n-envs must be > 0"),
+    (["--n-envs", "-1"], "--n-envs: must be an integer >= 1"),
     (["--resume", "runs/does_not_exist"], "not found"),
-    (["--action-filter", "1.5"], "--action-filter must be in (0, 1]"),
-    (["--seed", "-1"], "--seed must be >= 0"),
-    (["--n-epochs", "0"], "--n-epochs must be > 0"),
+    (["--action-filter", "1.5"], "--action-filter: must be a finite number > 0 and <= 1, got 1.5"),
+    (["--seed", "-1"], "--seed: must be an integer >= 0"),
+    (["--n-epochs", "0"], "--n-epochs: must be an integer >= 1"),
     (["--terrain", "README.md"], "cannot load terrain"),
+    # NaN and infinities are refused by the same rules as every other value
+    (["--residual-scale", "nan"], "--residual-scale: must be a finite number"),
+    (["--residual-scale", "inf"], "--residual-scale: must be a finite number"),
+    (["--learning-rate", "nan"], "--learning-rate: must be a finite number"),
+    (["--ent-coef", "inf"], "--ent-coef: must be a finite number"),
+    (["--log-std-init", "nan"], "--log-std-init: must be a finite number"),
+    (["--energy-weight=-inf"], "--energy-weight: must be a finite number"),
+    (["--eval-freq", "1"], "--eval-freq must be 0 (never) or at least one rollout"),
+    (["--net-arch", "64", "0"], "--net-arch: must be an integer >= 1"),
 ])
 def test_bad_arguments_are_refused_in_one_line(script, tmp_path, args, message):
     proc = script("train_residual_ppo_v2.py", "--runs-dir", str(tmp_path), "--no-progress", *args, timeout=60)

@@ -11,6 +11,13 @@ from gait.parameters import PRESETS, GaitParameterError, GaitParameters
 GAIT_FLAGS = ("body_height", "step_length", "step_height", "cycle_time", "duty_factor")
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (no usage block) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(f"{message} (see {self.prog} --help)")
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear line to stderr and exit non-zero."""
     print(f"error: {message}", file=sys.stderr)

@@ -56,7 +56,7 @@ def read_monitors(run_dir: Path) -> TrainingProgress | None:
 def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, baseline: dict) -> list[str]:
     """The checks of TRAINING_FIXES.md's 'Debugging Failed Runs', each with what to try."""
     out = []
-    gait = config["gait"]
+    gait = config["env"]["gait"]
     working = WORKING_GAIT.to_dict()
     off = [k for k in ("body_height", "step_length", "step_height", "cycle_time") if gait.get(k) != working[k]]
     if off:

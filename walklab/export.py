@@ -88,16 +88,16 @@ def export_torchscript(model_path: str | Path, stats_path: str | Path | None, ou
 
 
 def sample_observations(env, loaded: LoadedPolicy, n: int = 200, seed: int = 0) -> np.ndarray:
-    """`n` observations (n, obs_dim) from a seeded deterministic rollout, resetting after a fall."""
-    obs, _ = env.reset(seed=seed)
-    observations = []
-    for _ in range(n):
-        observations.append(obs)
-        obs, _, terminated, truncated, _ = env.step(loaded.act(obs, deterministic=True))
-        if terminated or truncated:
-            seed += 1
-            obs, _ = env.reset(seed=seed)
-    return np.asarray(observations, dtype=np.float32)
+    """`n` observations (n, obs_dim) from seeded deterministic rollouts, a new seed after each episode end."""
+    from envs.rollout import run_episode
+
+    observations: list[np.ndarray] = []
+    while len(observations) < n:
+        episode = run_episode(env, loaded.policy(deterministic=True), seed, seconds=(n - len(observations)) * env.dt,
+                              record_observations=True)
+        observations.extend(episode.observations)
+        seed += 1
+    return np.asarray(observations[:n], dtype=np.float32)
 
 
 def max_difference(module, loaded: LoadedPolicy, observations: np.ndarray) -> float:

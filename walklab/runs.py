@@ -1,13 +1,20 @@
 """Run directories: write and read config.json, rebuild the env, load a trained policy.
 
-A run directory is self-describing: config.json records the env keywords and gait, so
-replay, comparison and debugging rebuild exactly the env the policy was trained on.
+A run directory is self-describing: config.json holds the configuration dataclasses as dicts
+(``env``: EnvConfig with its gait and reward weights, ``ppo``: PPOConfig, ``training``:
+RunSettings), so replay, comparison and debugging rebuild exactly the env the policy was
+trained on. Records written before these dataclasses (``gait``, ``env_kwargs``,
+``ppo_kwargs`` at the top level) are migrated when read: :func:`load_config` returns every
+record in the current form.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import pickle
 import platform
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,8 +23,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gait import constants as C
-from gait.parameters import GaitParameterError, GaitParameters
+from envs import assets as A
+from envs.config import EnvConfig
+from envs.fields import ConfigError
+from walklab.files import atomic_write_json
 
 CONFIG_NAME = "config.json"
 FINAL_MODEL = "final_model.zip"
@@ -27,6 +36,12 @@ BEST_STATS = "best_vec_normalize.pkl"
 INTERRUPTED_MODEL = "interrupted_model.zip"
 INTERRUPTED_STATS = "interrupted_vec_normalize.pkl"
 CHECKPOINT_DIR = "checkpoints"
+RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MONITOR_FIRST = "monitor_0.csv.monitor.csv"
+# The scripts a finished run points its user to (relative to the repository).
+PLAYER_SCRIPT = "phases_test/phase4_viewer_play_policy.py"
+DEBUG_SCRIPT = "debug_model.py"
+COMPARE_SCRIPT = "tests/compare_residual_vs_baseline.py"
 
 
 class RunError(Exception):
@@ -40,7 +55,7 @@ def portable_path(path: str | Path | None) -> str | None:
         return None
     resolved = Path(path).resolve()
     try:
-        return str(resolved.relative_to(C.REPO_ROOT))
+        return str(resolved.relative_to(A.REPO_ROOT))
     except ValueError:
         return str(resolved)
 
@@ -49,7 +64,7 @@ def resolve_path(path: str | None) -> Path | None:
     if path is None:
         return None
     p = Path(path)
-    return p if p.is_absolute() else C.REPO_ROOT / p
+    return p if p.is_absolute() else A.REPO_ROOT / p
 
 
 # ---------------------------------------------------------------------- config
@@ -71,13 +86,32 @@ def library_versions() -> dict[str, str]:
 
 def git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=C.REPO_ROOT, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=A.REPO_ROOT, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def migrate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A record in the current layout: older ones (top-level gait, env_kwargs, ppo_kwargs) converted."""
+    if "env" in config:
+        return config
+    out = dict(config)
+    out["env"] = {**config["env_kwargs"], "gait": config["gait"]}
+    if "ppo_kwargs" in config:
+        out["ppo"] = config["ppo_kwargs"]
+    out["training"] = {k: config[k] for k in ("total_timesteps", "n_envs", "seed", "eval_freq") if k in config}
+    if "checkpoint_every" in config:
+        out["training"]["checkpoint_freq"] = config["checkpoint_every"]
+    if "max_episode_steps" in config:
+        out["training"]["episode_steps"] = config["max_episode_steps"]
+    for key in ("gait", "env_kwargs", "ppo_kwargs", "checkpoint_every", "max_episode_steps"):
+        out.pop(key, None)
+    return out
+
+
 def load_config(run_dir: str | Path) -> dict[str, Any]:
+    """A run's config.json, in the current layout, with its env settings checked."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"run directory not found: {run_dir}")
@@ -88,11 +122,12 @@ def load_config(run_dir: str | Path) -> dict[str, Any]:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path} is not valid JSON ({exc}); restore it from the training run") from exc
-    if not isinstance(config, dict) or not isinstance(config.get("env_kwargs"), dict):
-        raise RunError(f"{path} is not a run configuration (no env_kwargs object); restore it from the training run")
-    for key in ("gait", "env_kwargs"):
-        if key not in config:
-            raise RunError(f"{path} lacks '{key}': it was not written by this toolkit's training scripts")
+    if not isinstance(config, dict) or not (isinstance(config.get("env"), dict) or (
+            isinstance(config.get("env_kwargs"), dict) and isinstance(config.get("gait"), dict))):
+        raise RunError(f"{path} is not a run configuration (no env settings): it was not written by this "
+                       "toolkit's training scripts; restore it from the training run")
+    config = migrate_config(config)
+    env_config_from_record(config)  # refuse an unusable record here, with one line
     return config
 
 
@@ -105,32 +140,15 @@ def find_run_dir(model_path: str | Path) -> Path:
 
 
 # ---------------------------------------------------------------------- env
-def gait_from_config(config: dict) -> GaitParameters:
+def env_config_from_record(config: dict, terrain: str | Path | None = None) -> EnvConfig:
+    """The EnvConfig a run recorded, its terrain path resolved; `terrain` overrides the recorded one."""
     try:
-        return GaitParameters.from_dict(config["gait"])
-    except (GaitParameterError, TypeError) as exc:
-        raise RunError(f"config.json has an invalid gait: {exc}") from exc
-
-
-def effective_env_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """`env_kwargs` completed with ResidualWalkEnv's defaults (every reward weight, filter, thresholds)."""
-    import inspect
-
-    from envs.residual_walk_env import ResidualWalkEnv
-
-    skip = {"self", "gait", "render_mode", "width", "height"}
-    defaults = {name: p.default for name, p in inspect.signature(ResidualWalkEnv.__init__).parameters.items()
-                if name not in skip}
-    return {**defaults, **env_kwargs}
-
-
-def env_kwargs_from_config(config: dict, terrain: str | Path | None = None) -> dict[str, Any]:
-    """Env keywords recorded at training time; `terrain` overrides the recorded terrain."""
-    kwargs = dict(config["env_kwargs"])
-    kwargs["terrain"] = str(terrain) if terrain is not None else (
-        str(resolve_path(kwargs["terrain"])) if kwargs.get("terrain") else None)
-    kwargs["gait"] = gait_from_config(config)
-    return kwargs
+        env = EnvConfig.from_dict(config["env"])
+    except (ConfigError, TypeError) as exc:
+        raise RunError(f"config.json's env settings are invalid: {exc}") from exc
+    if terrain is not None:
+        return env.replace(terrain=str(terrain))
+    return env.with_terrain_resolved(resolve_path)
 
 
 def make_eval_env(config: dict, terrain: str | Path | None = None, render_mode: str | None = None, **overrides):
@@ -138,14 +156,11 @@ def make_eval_env(config: dict, terrain: str | Path | None = None, render_mode: 
     physics: domain randomisation is a training aid, so evaluations compare on the same robot
     unless `randomize=True` is passed."""
     from envs.residual_walk_env import ResidualWalkEnv
-
     from envs.robot_sim import TerrainFileError
 
-    kwargs = env_kwargs_from_config(config, terrain)
-    kwargs["randomize"] = False
-    kwargs.update(overrides)
+    env_config = env_config_from_record(config, terrain)
     try:
-        return ResidualWalkEnv(render_mode=render_mode, **kwargs)
+        return ResidualWalkEnv(env_config, render_mode=render_mode, **{"randomize": False, **overrides})
     except TerrainFileError:
         raise
     except (TypeError, ValueError) as exc:
@@ -241,3 +256,85 @@ def open_policy(model_path: str | Path, stats_path: str | Path | None = None, te
         stats_path = stats_path_for(model_path)
     policy = load_policy(model_path, stats_path, env.observation_space.shape[0])
     return config, env, policy
+
+
+# ---------------------------------------------------------------------- writing a run directory
+def make_run_dir(runs_dir: Path, run_name: str) -> Path:
+    """A new ``<runs_dir>/<run_name>_<YYYYMMDD_HHMMSS>/``."""
+    if not RUN_NAME_PATTERN.match(run_name):
+        raise RunError(f"--run-name {run_name!r} may use only letters, digits, '_', '-' and '.'")
+    stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+    run_dir = Path(runs_dir) / f"{run_name}_{stamp}"
+    if run_dir.exists():
+        raise RunError(f"{run_dir} already exists; wait a second or pick another --run-name")
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def monitor_paths(run_dir: Path, n_envs: int) -> list[Path]:
+    """Monitor file names for a new run, or ``_part<k>`` ones when resuming, so earlier files stay."""
+    suffix = ""
+    if (run_dir / MONITOR_FIRST).exists():
+        part = 1
+        while (run_dir / f"monitor_0_part{part}.csv.monitor.csv").exists():
+            part += 1
+        suffix = f"_part{part}"
+    return [run_dir / f"monitor_{i}{suffix}.csv" for i in range(n_envs)]
+
+
+def find_resume_model(target: Path) -> Path:
+    """A checkpoint .zip as given, or the newest saved model inside a run directory."""
+    if target.is_file():
+        return target
+    candidates = [target / INTERRUPTED_MODEL, target / FINAL_MODEL,
+                  *(target / CHECKPOINT_DIR).glob("rl_model_*_steps.zip")]
+    candidates = [c for c in candidates if c.is_file()]
+    if not candidates:
+        raise RunError(f"no model to resume in {target} (looked for {INTERRUPTED_MODEL}, "
+                       f"{FINAL_MODEL} and {CHECKPOINT_DIR}/rl_model_*_steps.zip)")
+    return max(candidates, key=lambda p: p.stat().st_mtime)
+
+
+def save_model_and_stats(model, vec_normalize, model_path: Path, stats_path: Path) -> None:
+    """Write both under temporary names, then rename: a crash never leaves a half-written file."""
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_model = model_path.with_name(f".{model_path.stem}.tmp{os.getpid()}.zip")
+    tmp_stats = stats_path.with_name(f".{stats_path.name}.tmp{os.getpid()}")
+    try:
+        model.save(tmp_model)
+        vec_normalize.save(str(tmp_stats))
+        tmp_stats.replace(stats_path)  # statistics first: a model never sits beside older statistics
+        tmp_model.replace(model_path)
+    finally:
+        tmp_model.unlink(missing_ok=True)
+        tmp_stats.unlink(missing_ok=True)
+
+
+def config_record(run_dir: Path, status: str, script: str, run_name: str, env: EnvConfig, ppo, training,
+                  args: dict | None = None, **extra) -> dict[str, Any]:
+    """The config.json of a run: what ran, the three configurations as dicts, versions, status."""
+    import envs
+
+    env_dict = env.to_dict()
+    env_dict["terrain"] = portable_path(env.terrain) if env.terrain not in (None, A.FLAT_TERRAIN) else env.terrain
+    return {
+        "status": status,
+        "script": script,
+        "command": command_line(),
+        "run_name": run_name,
+        "run_dir": portable_path(run_dir),
+        "env_id": envs.ENV_ID,
+        "env": env_dict,
+        "ppo": ppo.to_dict(),
+        "training": training.to_dict(),
+        "args": args or {},
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "written": dt.datetime.now().isoformat(timespec="seconds"),
+        **extra,
+    }
+
+
+def write_config(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    atomic_write_json(run_dir / CONFIG_NAME, record)
+    return record

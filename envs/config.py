@@ -1,0 +1,133 @@
+"""The env's configuration: one frozen, validated dataclass per concern, the single source of defaults.
+
+``RewardWeights`` has one field per reward term; the term list (``REWARD_TERMS``), the env's
+``<term>_weight`` keywords, the training flags ``--<term>-weight`` and config.json's
+``reward_weights`` all follow from its fields. ``EnvConfig`` holds every env setting, gait
+included. Ranges are checked by ``envs.fields`` when an instance is built.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from envs.assets import CONTROL_FRAME_SKIP, FLAT_TERRAIN
+from envs.fields import ConfigError, setting, to_dict, validate
+from gait.parameters import GaitParameterError, GaitParameters
+
+WEIGHT_SUFFIX = "_weight"
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """Weight of each reward term; the env pays ``weight x signed unscaled term`` per step.
+
+    Adding a term is a field here plus a ``_reward_<term>`` method on the env.
+    """
+
+    forward_velocity: float = setting(5.0, "reward weight of forward velocity (m/s along world x)", low=0)
+    lateral_stability: float = setting(0.3, "cost weight of sideways speed and roll rate", low=0)
+    energy: float = setting(0.05, "cost weight of the applied correction (mean squared residual)", low=0)
+    smoothness: float = setting(0.05, "cost weight of action changes (mean squared difference)", low=0)
+    alive: float = setting(0.1, "reward per step while standing", low=0)
+    height: float = setting(0.0, "cost weight of |body height - gait body height| (m)", low=0)
+    orientation: float = setting(0.5, "cost weight of trunk tilt, 1 - cos(tilt)", low=0)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, float]:
+        return to_dict(self)
+
+    @classmethod
+    def terms(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+
+REWARD_TERMS: tuple[str, ...] = RewardWeights.terms()
+# The reference project's original weights (DIAGNOSIS.md compares them with the defaults).
+ORIGINAL_REWARD_WEIGHTS = RewardWeights(forward_velocity=1.0, lateral_stability=0.5, energy=0.1, smoothness=0.2,
+                                        alive=0.1, height=0.0, orientation=0.5)
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Every setting of ResidualWalk-v0 (see the env's docstring for what each does)."""
+
+    gait: GaitParameters = dataclasses.field(default_factory=GaitParameters)
+    residual_scale: float = setting(0.02, "metres of foot offset per unit action", "m", low=0, high=0.1)
+    action_filter: float = setting(0.1, "low-pass coefficient of the residual (1 = no filter)", low=0, high=1,
+                                   low_open=True)
+    terrain: str | None = setting(None, "heightfield PNG (default assets/hfield.png)")
+    frame_skip: int = setting(CONTROL_FRAME_SKIP, "physics steps per control step", low=1, high=100)
+    reward_weights: RewardWeights = dataclasses.field(default_factory=RewardWeights)
+    min_body_height: float = setting(0.02, "trunk closer than this to the ground counts as a fall", "m",
+                                     low=0, high=0.2)
+    max_tilt: float = setting(1.0, "trunk tilt beyond this counts as a fall", "rad", low=0, high=math.pi,
+                              low_open=True)
+    terrain_samples: bool = setting(True, "observe 12 ground-height samples around the hips")
+    randomize: bool = setting(False, "domain randomisation: friction, trunk mass, actuator strength, terrain "
+                                     "height, observation noise")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.gait, GaitParameters):
+            raise ConfigError("EnvConfig.gait", "a GaitParameters", self.gait)
+        if not isinstance(self.reward_weights, RewardWeights):
+            raise ConfigError("EnvConfig.reward_weights", "a RewardWeights", self.reward_weights)
+        if self.terrain is not None:
+            if not isinstance(self.terrain, (str, Path)):
+                raise ConfigError("EnvConfig.terrain", "a PNG path or None", self.terrain)
+            object.__setattr__(self, "terrain", str(self.terrain))
+        validate(self)
+
+    # ------------------------------------------------------------------ conversions
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, as config.json's ``env`` holds it."""
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "EnvConfig":
+        """From :meth:`to_dict`'s form; flat ``<term>_weight`` keys (older config.json) also work."""
+        return cls().replace(**values)
+
+    def replace(self, **changes: Any) -> "EnvConfig":
+        """A copy with `changes`: field names, ``<term>_weight`` keywords, a gait dict or GaitParameters."""
+        weights = {}
+        known = {f.name for f in dataclasses.fields(self)}
+        fields_changes = {}
+        for key, value in changes.items():
+            if key.endswith(WEIGHT_SUFFIX) and key[: -len(WEIGHT_SUFFIX)] in type(self.reward_weights).terms():
+                weights[key[: -len(WEIGHT_SUFFIX)]] = value
+            elif key in known:
+                fields_changes[key] = value
+            else:
+                raise ConfigError("env keyword", f"one of {', '.join(sorted(self.keywords()))}", key)
+        gait = fields_changes.get("gait")
+        if isinstance(gait, dict):
+            try:
+                fields_changes["gait"] = GaitParameters.from_dict(gait)
+            except (GaitParameterError, TypeError) as exc:
+                raise ConfigError("EnvConfig.gait", "valid gait parameters", f"{gait} ({exc})") from exc
+        rw = fields_changes.get("reward_weights", self.reward_weights)
+        if isinstance(rw, dict):
+            unknown = set(rw) - set(type(self.reward_weights).terms())
+            if unknown:
+                raise ConfigError("reward_weights", f"terms of {', '.join(REWARD_TERMS)}", sorted(unknown))
+            rw = dataclasses.replace(self.reward_weights, **rw)
+        if weights:
+            rw = dataclasses.replace(rw, **weights)
+        fields_changes["reward_weights"] = rw
+        return dataclasses.replace(self, **fields_changes)
+
+    def keywords(self) -> list[str]:
+        """Every keyword :meth:`replace` (and the env's constructor) accepts."""
+        names = [f.name for f in dataclasses.fields(self)]
+        return names + [f"{t}{WEIGHT_SUFFIX}" for t in type(self.reward_weights).terms()]
+
+    def with_terrain_resolved(self, resolve) -> "EnvConfig":
+        """A copy whose terrain path went through `resolve` (None and "flat" stay as they are)."""
+        if self.terrain is None or self.terrain == FLAT_TERRAIN:
+            return self
+        return dataclasses.replace(self, terrain=str(resolve(self.terrain)))

@@ -1,0 +1,146 @@
+"""The training callbacks: episode reward terms, checkpoints with statistics, evaluation that keeps the best.
+
+Each is an importable stable-baselines3 ``BaseCallback`` (``walklab.training`` wires them up).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from envs.residual_walk_env import is_fall
+from walklab import runs
+from walklab.files import atomic_write_json
+
+BEST_EVAL_NAME = "best_model_eval.json"
+
+
+class EpisodeTermsCallback(BaseCallback):
+    """Logs per-episode sums of every reward term, forward velocity, mean |action| and falls.
+
+    TensorBoard: ``reward/<term>``, ``gait/forward_velocity``, ``gait/mean_abs_action``,
+    ``gait/episode_seconds``, ``gait/fell``; the hyperparameters once as ``config/hyperparameters``.
+    """
+
+    def __init__(self, reward_terms: tuple[str, ...], hyperparameter_text: str = ""):
+        super().__init__()
+        self.reward_terms = reward_terms
+        self.hyperparameter_text = hyperparameter_text
+
+    def _on_training_start(self) -> None:
+        n = self.training_env.num_envs
+        self.sums = {k: np.zeros(n) for k in self.reward_terms}
+        self.velocity = np.zeros(n)
+        self.abs_action = np.zeros(n)
+        self.steps = np.zeros(n)
+        self.control_dt = float(self.training_env.get_attr("dt")[0])
+        if self.hyperparameter_text:
+            self.logger.record("config/hyperparameters", self.hyperparameter_text,
+                               exclude=("stdout", "log", "json", "csv"))
+
+    def _on_step(self) -> bool:
+        for i, (info, done) in enumerate(zip(self.locals["infos"], self.locals["dones"])):
+            for k in self.reward_terms:
+                self.sums[k][i] += info.get(f"reward_{k}", 0.0)
+            self.velocity[i] += info.get("x_velocity", 0.0)
+            self.abs_action[i] += info.get("mean_abs_action", 0.0)
+            self.steps[i] += 1
+            if done:
+                for k in self.reward_terms:
+                    self.logger.record_mean(f"reward/{k}", self.sums[k][i])
+                    self.sums[k][i] = 0.0
+                self.logger.record_mean("gait/forward_velocity", self.velocity[i] / self.steps[i])
+                self.logger.record_mean("gait/mean_abs_action", self.abs_action[i] / self.steps[i])
+                self.logger.record_mean("gait/episode_seconds", self.steps[i] * self.control_dt)
+                self.logger.record_mean("gait/fell", float(is_fall(info.get("termination", ""))))
+                self.velocity[i] = self.abs_action[i] = self.steps[i] = 0.0
+        return True
+
+
+class _Periodic(BaseCallback):
+    """Runs `_fire` every `every` environment steps, counted over all envs, aligned to multiples."""
+
+    def __init__(self, every: int):
+        super().__init__()
+        self.every = every
+        self.next_at = 0
+
+    def _on_training_start(self) -> None:
+        self.next_at = (self.num_timesteps // self.every + 1) * self.every
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps < self.next_at:
+            return True
+        self.next_at += self.every
+        return self._fire() is not False
+
+    def _fire(self) -> bool | None:
+        raise NotImplementedError
+
+
+class CheckpointWithStats(_Periodic):
+    """Saves ``checkpoints/rl_model_<n>_steps.zip`` with its VecNormalize statistics."""
+
+    def __init__(self, run_dir: Path, every: int):
+        super().__init__(every)
+        self.run_dir = Path(run_dir)
+
+    def _fire(self) -> None:
+        folder = self.run_dir / runs.CHECKPOINT_DIR
+        runs.save_model_and_stats(self.model, self.model.get_vec_normalize_env(),
+                                  folder / f"rl_model_{self.num_timesteps}_steps.zip",
+                                  folder / f"rl_model_vecnormalize_{self.num_timesteps}_steps.pkl")
+
+
+class EvalKeepBest(_Periodic):
+    """Deterministic episodes on a separate env; keeps best_model.zip with its own statistics.
+
+    `on_evaluation(num_timesteps, summary)` (optional) hears every evaluation, e.g. a sweep's
+    pruner; if it raises, training stops with that exception.
+    """
+
+    def __init__(self, run_dir: Path, config: dict, every: int, episodes: int, seconds: float,
+                 on_evaluation: Callable[[int, dict], None] | None = None):
+        super().__init__(every)
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.episodes, self.seconds = episodes, seconds
+        self.on_evaluation = on_evaluation
+        self.best = -np.inf
+        self.env = None
+
+    def _on_training_start(self) -> None:
+        super()._on_training_start()
+        self.env = runs.make_eval_env(self.config)
+        previous_best = self.run_dir / BEST_EVAL_NAME
+        if previous_best.is_file():  # a resumed run keeps its best so far
+            self.best = json.loads(previous_best.read_text()).get("mean_episode_reward", -np.inf)
+
+    def _fire(self) -> None:
+        from walklab.evaluation import evaluate
+
+        vec_normalize = self.model.get_vec_normalize_env()
+
+        def policy(obs):
+            action, _ = self.model.predict(vec_normalize.normalize_obs(obs), deterministic=True)
+            return action
+
+        summary, _ = evaluate(self.env, policy, self.episodes, self.seconds, first_seed=10_000)
+        self.logger.record("eval/mean_reward", summary["mean_episode_reward"])
+        self.logger.record("eval/forward_velocity", summary["forward_velocity_mps"])
+        self.logger.record("eval/falls", summary["falls"])
+        self.logger.record("eval/mean_abs_action", summary["mean_abs_action"])
+        if summary["mean_episode_reward"] > self.best:
+            self.best = summary["mean_episode_reward"]
+            runs.save_model_and_stats(self.model, vec_normalize, self.run_dir / runs.BEST_MODEL,
+                                      self.run_dir / runs.BEST_STATS)
+            atomic_write_json(self.run_dir / BEST_EVAL_NAME, {"num_timesteps": self.num_timesteps, **summary})
+        if self.on_evaluation is not None:
+            self.on_evaluation(self.num_timesteps, summary)
+
+    def _on_training_end(self) -> None:
+        if self.env is not None:
+            self.env.close()

@@ -1,0 +1,100 @@
+"""Training configuration: PPO settings and run settings, frozen and validated like EnvConfig.
+
+With ``envs.config.EnvConfig`` these are the single source of every training default: the
+scripts' flags are generated from their fields (``walklab.flags``), config.json stores them
+as dicts (``env``, ``ppo``, ``training``), and a run is rebuilt from that record.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from envs.fields import ConfigError, setting, to_dict, validate
+
+SB3_LOG_STD_INIT = 0.0  # stable-baselines3's own defaults, for run records that predate these fields
+SB3_NET_ARCH = (64, 64)
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """stable-baselines3 PPO settings; every field becomes a ``--<field>`` flag of v2.
+
+    Adding a setting is one field here: its flag and config.json entry follow, and it reaches
+    ``PPO(...)`` through :meth:`constructor_kwargs` (policy settings go to policy_kwargs).
+    """
+
+    n_steps: int = setting(2048, "rollout length per env per update", low=1)
+    batch_size: int = setting(512, "minibatch size; must divide n_steps x n_envs", low=1)
+    learning_rate: float = setting(3e-4, "Adam learning rate", low=0, high=1, low_open=True)
+    n_epochs: int = setting(10, "passes over each rollout", low=1, high=1000)
+    gamma: float = setting(0.99, "discount factor", low=0, high=1, low_open=True)
+    gae_lambda: float = setting(0.95, "GAE lambda", low=0, high=1)
+    clip_range: float = setting(0.2, "PPO clip range", low=0, high=1, low_open=True)
+    ent_coef: float = setting(0.0, "entropy bonus (try 0.01 to explore)", low=0, high=1)
+    log_std_init: float = setting(-1.5, "initial log standard deviation of the Gaussian policy", low=-10, high=2)
+    net_arch: tuple = setting((64, 64), "hidden layer sizes of the policy and value networks", low=1, high=4096)
+
+    POLICY_FIELDS = ("log_std_init", "net_arch")  # go to policy_kwargs, not to PPO's own arguments
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "PPOConfig":
+        """From config.json; older records without the policy fields get SB3's defaults."""
+        values = {"log_std_init": SB3_LOG_STD_INIT, "net_arch": SB3_NET_ARCH, **values}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError("ppo", f"settings among {', '.join(sorted(known))}", sorted(unknown))
+        return cls(**values)
+
+    def constructor_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``stable_baselines3.PPO``."""
+        values = self.to_dict()
+        net = values.pop("net_arch")
+        policy_kwargs = {"net_arch": dict(pi=list(net), vf=list(net)), "log_std_init": values.pop("log_std_init")}
+        return {**values, "policy_kwargs": policy_kwargs}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How long and how wide to train, and how often to evaluate and checkpoint."""
+
+    total_timesteps: int = setting(1_000_000, "environment steps to train, summed over all envs", low=1)
+    n_envs: int = setting(4, "parallel environments (worker processes when > 1)", low=1, high=256)
+    seed: int = setting(0, "random seed for PPO and the environments", low=0, high=2**31 - 1)
+    eval_freq: int = setting(50_000, "evaluate every this many environment steps and keep best_model.zip "
+                                     "(0: never; else at least one rollout, n_steps x n_envs)", low=0)
+    eval_episodes: int = setting(3, "deterministic episodes per evaluation", low=1, high=1000)
+    eval_seconds: float = setting(20.0, "length of each evaluation episode (s)", low=0, low_open=True, high=3600)
+    checkpoint_freq: int = setting(100_000, "save model + statistics to checkpoints/ every this many "
+                                            "environment steps (all envs)", low=1)
+    episode_steps: int = setting(1000, "control steps per training episode (1000 = 20 s at 50 Hz)", low=1)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "RunSettings":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def check_combination(ppo: PPOConfig, run: RunSettings) -> None:
+    """Rules across fields: whole minibatches, and no evaluation more often than once per rollout
+    (an evaluation every few steps would stall training)."""
+    rollout = ppo.n_steps * run.n_envs
+    if rollout % ppo.batch_size != 0:
+        raise ConfigError("PPOConfig.batch_size", f"a divisor of n_steps x n_envs = {ppo.n_steps} x {run.n_envs} "
+                          f"= {rollout}", ppo.batch_size)
+    if 0 < run.eval_freq < rollout:
+        raise ConfigError("RunSettings.eval_freq", f"0 (never) or at least one rollout, n_steps x n_envs = {rollout}",
+                          run.eval_freq)

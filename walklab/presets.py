@@ -1,0 +1,46 @@
+"""The two training scripts' presets: their defaults and which flags they offer.
+
+v2 (recommended) exposes every PPO and env setting; v1 keeps the original, simpler set-up.
+Each script restates its gait explicitly and applies it with :meth:`Preset.with_gait`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from envs.config import EnvConfig
+from gait.parameters import GaitParameters
+from walklab.config import PPOConfig, RunSettings
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A training script's defaults and the flag groups it offers."""
+
+    script: str
+    run_name: str
+    env: EnvConfig
+    ppo: PPOConfig
+    run: RunSettings = RunSettings()
+    ppo_flags: bool = True
+    env_flags: bool = True
+
+    def with_gait(self, gait: GaitParameters) -> "Preset":
+        return dataclasses.replace(self, env=self.env.replace(gait=gait))
+
+
+V2 = Preset(
+    script="train_residual_ppo_v2.py",
+    run_name="residual_v2",
+    env=EnvConfig(residual_scale=0.04),  # 4 cm: the reference's suggested larger scale (DIAGNOSIS.md, exp3)
+    ppo=PPOConfig(),  # n_steps 2048, batch 512, log std -1.5: start close to the baseline
+)
+
+V1 = Preset(
+    script="train_residual_ppo.py",
+    run_name="residual_v1",
+    env=EnvConfig(),  # the env's own residual scale, 0.02 m
+    ppo=PPOConfig(n_steps=512, batch_size=64, log_std_init=0.0),  # short rollouts, SB3's initial noise
+    ppo_flags=False,
+    env_flags=False,
+)

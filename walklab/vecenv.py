@@ -1,0 +1,65 @@
+"""Vector envs for training: picklable env factories, worker processes, and closing them safely."""
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+from envs.config import EnvConfig
+
+MONITOR_INFO_KEYWORDS = ("x_position", "termination")
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the main process, which saves the model and closes them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def make_env_fn(env_config: EnvConfig, episode_steps: int, monitor_path: Path | None, worker: bool):
+    """A picklable factory for one (monitored) ResidualWalk-v0 with a time limit of `episode_steps`."""
+
+    def _init():
+        import gymnasium as gym
+        from stable_baselines3.common.monitor import Monitor
+
+        import envs  # registers ResidualWalk-v0
+
+        if worker:
+            _ignore_sigint()
+        env = gym.make(envs.ENV_ID, config=env_config, max_episode_steps=episode_steps)
+        if monitor_path is None:
+            return env
+        return Monitor(env, filename=str(monitor_path), info_keywords=MONITOR_INFO_KEYWORDS)
+
+    return _init
+
+
+def make_vec_env(env_config: EnvConfig, n_envs: int, episode_steps: int, seed: int,
+                 monitor_paths: list[Path] | None = None):
+    """`n_envs` envs: one worker process each when n_envs > 1 (SubprocVecEnv), else in-process."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    subproc = n_envs > 1
+    paths = monitor_paths if monitor_paths is not None else [None] * n_envs
+    fns = [make_env_fn(env_config, episode_steps, paths[i], worker=subproc) for i in range(n_envs)]
+    if subproc:
+        vec = SubprocVecEnv(fns, start_method="fork" if sys.platform.startswith("linux") else None)
+    else:
+        vec = DummyVecEnv(fns)
+    vec.seed(seed)
+    return vec
+
+
+def stop_workers(vec) -> None:
+    """Close the vector env even when Ctrl-C left some workers' replies unread."""
+    inner = getattr(vec, "venv", vec)
+    if getattr(inner, "waiting", False):  # SubprocVecEnv mid-step: close() would wait forever
+        for process in inner.processes:
+            process.terminate()
+        inner.waiting = False
+        inner.closed = True
+        return
+    try:
+        vec.close()
+    except (EOFError, BrokenPipeError, OSError):  # workers already gone
+        pass
