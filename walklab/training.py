@@ -25,6 +25,20 @@ class TrainingError(Exception):
     """Bad training arguments or an unusable resume target; the message says what to do."""
 
 
+class StopTraining(Exception):
+    """Raised by an ``on_evaluation`` hook to end a run early (a sweep's pruner, say).
+
+    The run directory is closed cleanly: workers stopped, the model saved as the interrupted
+    one, config.json's status set to ``status``. ``train`` then re-raises the exception.
+    """
+
+    status = "stopped"
+
+    def __init__(self, status: str = "stopped", message: str = ""):
+        super().__init__(message or status)
+        self.status = status
+
+
 @dataclass(frozen=True)
 class TrainJob:
     """Everything one training run needs: the three configurations and where to write."""
@@ -174,6 +188,10 @@ def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = Non
         runs.save_model_and_stats(model, vec, run_dir / runs.INTERRUPTED_MODEL, run_dir / runs.INTERRUPTED_STATS)
         print(f"\ninterrupted at {model.num_timesteps} steps: saved {run_dir / runs.INTERRUPTED_MODEL} "
               f"and {runs.INTERRUPTED_STATS}; continue with --resume {run_dir}")
+    except StopTraining as stop:
+        status = stop.status
+        runs.save_model_and_stats(model, vec, run_dir / runs.INTERRUPTED_MODEL, run_dir / runs.INTERRUPTED_STATS)
+        raise
     finally:
         stop_workers(vec)
         wall = time.time() - started
