@@ -2,8 +2,8 @@
 """Phase 1: load the quadruped and look at it.
 
 Prints a summary of the model (bodies, joints, actuators, sensors, mass), then holds the
-standing pose: in the interactive MuJoCo viewer when a display exists, otherwise (or with
---headless) it renders offscreen to a video.
+standing pose: in the interactive MuJoCo viewer when a display exists (the camera follows the
+trunk, framed as in recorded videos), otherwise (or with --headless) it renders offscreen to a video.
 
     python3 phases_test/phase1_view_model.py                  # viewer
     python3 phases_test/phase1_view_model.py --headless --out runs/videos/phase1.gif
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -74,15 +73,22 @@ def main(argv=None) -> None:
         print(f"saved {recorder.save()}")
         return
 
-    import mujoco.viewer
+    from walklab.rendering import LiveViewer, RealTimePacer
 
-    print("viewer open: close the window to quit")
-    with mujoco.viewer.launch_passive(model, data) as viewer:
-        while viewer.is_running():  # real-time pace until the window is closed
-            tick = time.perf_counter()
-            mujoco.mj_step(model, data)
-            viewer.sync()
-            time.sleep(max(0.0, model.opt.timestep - (time.perf_counter() - tick)))
+    print("viewer open (the camera follows the trunk; drag to move it): close the window to quit")
+    t0 = data.time
+    with LiveViewer(model, data) as viewer:
+        pacer = RealTimePacer()
+        try:
+            while viewer.is_running():  # real-time pace until the window is closed (or Ctrl-C)
+                mujoco.mj_step(model, data)
+                pace = pacer.overlay_line()  # shown only while the computer cannot keep real time
+                viewer.show([f"t {data.time - t0:5.1f} s"] + ([pace] if pace else []))
+                viewer.sync()
+                pacer.tick(data.time - t0)
+        except KeyboardInterrupt:
+            pass
+    print(f"viewer closed after {data.time - t0:.1f} s; {pacer.summary()}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 """Phase 2: run the baseline trot on the rough terrain and report how it walks.
 
 Gait parameters are flags (start from --gait working|legacy and override any field). With a
-display the walk plays in the MuJoCo viewer at real-time pace; with --headless, or when there
-is no display, it is rendered offscreen to --out (.mp4 or .gif).
+display the walk plays in the MuJoCo viewer at real-time pace, the camera following the trunk
+(the overlay and the last line say the real-time factor when the computer cannot keep up);
+with --headless, or when there is no display, it is rendered offscreen to --out (.mp4 or .gif).
 
     python3 phases_test/phase2_baseline_gait.py --headless
     python3 phases_test/phase2_baseline_gait.py --gait legacy --seconds 10 --headless --out runs/videos/legacy.gif
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -69,16 +69,14 @@ def _recorder(model, args, control_dt):
     """on_step that grabs frames at VIDEO_FPS, and a finish() that writes the video."""
     import mujoco
 
+    from envs.camera import tracking_camera
     from walklab.rendering import VideoRecorder
 
     if args.no_video:
         return None, lambda: None
     recorder = VideoRecorder(args.out, fps=VIDEO_FPS)
     renderer = mujoco.Renderer(model, 360, 640)
-    camera = mujoco.MjvCamera()
-    camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
-    camera.trackbodyid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "trunk")
-    camera.distance, camera.azimuth, camera.elevation = 0.6, 120.0, -20.0
+    camera = tracking_camera(model)
     every = max(1, int(round(1.0 / (VIDEO_FPS * control_dt))))
     count = [0]
 
@@ -96,21 +94,28 @@ def _recorder(model, args, control_dt):
 
 
 def _viewer(model, control_dt):
-    """on_step that shows each control step in the passive viewer at real-time pace."""
-    import mujoco.viewer
+    """on_step that shows each control step in the passive viewer (camera on the trunk) at
+    real-time pace, and a finish() that closes it and says the pace it kept."""
+    from walklab.rendering import LiveViewer, RealTimePacer
 
-    state = {"viewer": None, "tick": time.perf_counter()}
+    state = {"viewer": None, "pacer": None, "steps": 0}
 
     def on_step(sim):
         if state["viewer"] is None:
-            state["viewer"] = mujoco.viewer.launch_passive(sim.model, sim.data)
-        state["viewer"].sync()
-        time.sleep(max(0.0, control_dt - (time.perf_counter() - state["tick"])))
-        state["tick"] = time.perf_counter()
+            state["viewer"] = LiveViewer(sim.model, sim.data)
+            state["pacer"] = RealTimePacer()
+        viewer, pacer = state["viewer"], state["pacer"]
+        state["steps"] += 1
+        t = state["steps"] * control_dt
+        pace = pacer.overlay_line()  # shown only while the computer cannot keep real time
+        viewer.show([f"t {t:5.1f} s"] + ([pace] if pace else []))
+        viewer.sync()
+        pacer.tick(t)
 
     def finish():
         if state["viewer"] is not None:
             state["viewer"].close()
+            print(f"viewer: {state['pacer'].summary()}")
 
     return on_step, finish
 

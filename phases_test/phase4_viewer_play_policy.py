@@ -2,13 +2,19 @@
 """Phase 4: replay a trained residual policy in the MuJoCo viewer (or record it offscreen).
 
 The env (gait, residual scale, terrain, reward weights) is rebuilt from the config.json of
-the run the model belongs to. The viewer runs at real-time pace with an overlay of time,
-forward speed and distance; --record renders offscreen to .mp4/.gif and needs no display.
+the run the model belongs to. The viewer opens with the camera following the robot (the same
+framing as recorded videos; the mouse can still move it) and runs at real-time pace with an
+overlay of time, forward speed and distance. When the computer cannot keep real time the
+overlay shows the real-time factor and the last line says it ("ran at 0.09x real time").
+--side-by-side also runs the baseline trot from the same spawn and draws it in the same view
+as a translucent blue robot. --record renders offscreen to .mp4/.gif and needs no display.
 
     python3 phases_test/phase4_viewer_play_policy.py --model runs/RUN/final_model.zip \\
         --normalize runs/RUN/vec_normalize.pkl --seconds 20 --deterministic
     python3 phases_test/phase4_viewer_play_policy.py --model runs/RUN/final_model.zip \\
         --normalize runs/RUN/vec_normalize.pkl --record runs/RUN/walk.mp4
+    python3 phases_test/phase4_viewer_play_policy.py --model runs/RUN/final_model.zip \\
+        --normalize runs/RUN/vec_normalize.pkl --deterministic --seed 3 --side-by-side
 """
 from __future__ import annotations
 
@@ -33,10 +39,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--terrain", type=Path, default=None, help="play on this heightfield PNG instead of the run's")
     p.add_argument("--seed", type=int, default=0, help="spawn seed")
     p.add_argument("--baseline", action="store_true", help="play the plain trot (zero residual) in the same env")
+    p.add_argument("--side-by-side", action="store_true",
+                   help="viewer: also show the baseline trot from the same spawn (translucent blue robot)")
     p.add_argument("--no-overlay", action="store_true", help="hide the time/speed/distance overlay")
     p.add_argument("--width", type=positive_int, default=640, help="recorded frame width (pixels)")
     p.add_argument("--height", type=positive_int, default=360, help="recorded frame height (pixels)")
-    return p.parse_args(argv)
+    # for tests: save the viewer's 3D view as an image (read back from the X display) at the end
+    p.add_argument("--screenshot", type=Path, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.record is not None and (args.side_by_side or args.screenshot is not None):
+        p.error("--side-by-side and --screenshot are for the viewer; leave out --record")
+    return args
 
 
 def main(argv=None) -> None:
@@ -50,11 +63,17 @@ def main(argv=None) -> None:
     try:
         result = play(args.model, args.normalize, args.seconds, deterministic=args.deterministic,
                       record=args.record, terrain=args.terrain, seed=args.seed, baseline=args.baseline,
-                      overlay=not args.no_overlay, width=args.width, height=args.height)
+                      overlay=not args.no_overlay, width=args.width, height=args.height,
+                      side_by_side=args.side_by_side, screenshot=args.screenshot)
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))
     print(f"walked {result.seconds:.1f} s: {result.distance:.2f} m at {result.forward_velocity:.3f} m/s"
-          + (f" (ended: {result.termination})" if result.termination else ""))
+          + (f" (ended: {result.termination})" if result.termination else "")
+          + (f"; baseline trot from the same spawn: {result.baseline_distance:.2f} m"
+             if result.baseline_distance is not None else "")
+          + (f"; {result.pace}" if result.pace else ""))
+    if result.screenshot is not None:
+        print(f"screenshot {result.screenshot}")
     if result.video is not None:
         print(f"saved {result.video}")
 

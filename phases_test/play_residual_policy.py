@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Play a trained residual policy: the minimal form of phase4_viewer_play_policy.py.
 
+The viewer's camera follows the robot; the last line says the real-time factor when the
+computer could not keep real time.
+
     python3 phases_test/play_residual_policy.py runs/RUN/final_model.zip [--record walk.gif]
 """
 from __future__ import annotations
@@ -29,7 +32,8 @@ def main(argv=None) -> None:
         result = play(args.model, None, args.seconds, deterministic=True, record=args.record)
     except RunError as exc:
         fail(str(exc))
-    print(f"{result.forward_velocity:.3f} m/s over {result.seconds:.1f} s")
+    print(f"{result.forward_velocity:.3f} m/s over {result.seconds:.1f} s"
+          + (f"; {result.pace}" if result.pace else ""))
 
 
 if __name__ == "__main__":

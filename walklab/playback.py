@@ -1,11 +1,13 @@
 """Replay a trained policy: in the interactive viewer at real-time pace, or recorded offscreen.
 
+The viewer's camera follows the trunk (envs/camera.py, the same framing as the recordings);
+when the computer cannot keep real time the overlay and ``PlaybackResult.pace`` say how slow.
+
 Both playback scripts (phase4_viewer_play_policy.py and play_residual_policy.py) call
 ``play``; call ``walklab.rendering.prepare_rendering`` before importing this module.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,13 @@ class PlaybackResult:
     forward_velocity: float  # m/s
     termination: str
     video: Path | None
+    real_time_factor: float | None = None  # viewer only: simulated s per wall s over the run
+    pace: str = ""  # viewer only: "ran at real time" or "ran at 0.09x real time (...)"
+    baseline_distance: float | None = None  # side by side only: the baseline trot's distance (m)
+    screenshot: Path | None = None
+
+
+GHOST_RGBA = (0.25, 0.55, 1.0, 0.55)  # the baseline robot drawn beside the policy: translucent blue
 
 
 def overlay_lines(t: float, speed: float, distance: float, label: str) -> list[str]:
@@ -44,26 +53,35 @@ def _draw_overlay(frame: np.ndarray, lines: list[str]) -> np.ndarray:
 
 def play(model: Path, normalize: Path | None, seconds: float, deterministic: bool = True,
          record: Path | None = None, terrain: Path | None = None, seed: int = 0, baseline: bool = False,
-         overlay: bool = True, width: int = 640, height: int = 360) -> PlaybackResult:
-    """Play `model` (or, with baseline=True, the plain trot in the same env) for `seconds`."""
+         overlay: bool = True, width: int = 640, height: int = 360, side_by_side: bool = False,
+         screenshot: Path | None = None) -> PlaybackResult:
+    """Play `model` (or, with baseline=True, the plain trot in the same env) for `seconds`.
+
+    Without `record` it opens the MuJoCo viewer with the camera following the trunk
+    (envs/camera.py) and keeps real-time pace; when the computer cannot, the overlay shows the
+    real-time factor and ``result.pace`` says it. With `side_by_side` the baseline trot runs in
+    a second env from the same spawn and is drawn in the same view as a translucent blue robot.
+    `screenshot` saves the viewer's 3D view, read back from the X display, at the end.
+    """
     render_mode = "rgb_array" if record is not None else None
-    _, env, loaded = open_policy(model, normalize, terrain=terrain, render_mode=render_mode,
-                                 width=width, height=height)
+    config, env, loaded = open_policy(model, normalize, terrain=terrain, render_mode=render_mode,
+                                      width=width, height=height)
     policy = zero_policy if baseline else loaded.policy(deterministic)
     label = "baseline trot" if baseline else f"policy: {Path(model).name}"
     obs, _ = env.reset(seed=seed)
     x0 = float(env.data.qpos[0])
+    ghost = _Ghost(config, terrain, seed) if side_by_side and record is None else None
     recorder = VideoRecorder(record, fps=VIDEO_FPS) if record is not None else None
     every = max(1, int(round(1.0 / (VIDEO_FPS * env.dt))))
-    viewer = None
+    viewer = pacer = shot = None
     if record is None:
-        from mujoco import viewer as mj_viewer
+        from walklab.rendering import LiveViewer, RealTimePacer
 
-        viewer = mj_viewer.launch_passive(env.model, env.data)
+        viewer = LiveViewer(env.model, env.data)
+        pacer = RealTimePacer()
     termination, steps, speed = "", 0, 0.0
     try:
         for steps in range(1, max(1, int(round(seconds / env.dt))) + 1):
-            tick = time.perf_counter()
             obs, _, terminated, _, info = env.step(policy(obs))
             speed = 0.9 * speed + 0.1 * info["x_velocity"]  # smoothed for display
             lines = overlay_lines(steps * env.dt, speed, float(env.data.qpos[0]) - x0, label)
@@ -73,18 +91,75 @@ def play(model: Path, normalize: Path | None, seconds: float, deterministic: boo
             if viewer is not None:
                 if not viewer.is_running():
                     break
+                if ghost is not None:
+                    ghost.step()
+                    ghost.draw(viewer)
+                    lines.append(f"baseline {ghost.distance:5.2f} m (blue)")
+                pace = pacer.overlay_line()
+                if pace is not None:
+                    lines.append(pace)
                 if overlay:
-                    viewer.set_texts((None, None, "\n".join(lines[1:]), ""))
+                    viewer.show(lines[1:])
                 viewer.sync()
-                time.sleep(max(0.0, env.dt - (time.perf_counter() - tick)))
+                pacer.tick(steps * env.dt)
             if terminated:
                 termination = info["termination"]
                 break
+        if viewer is not None and screenshot is not None and viewer.is_running():
+            shot = viewer.screenshot(screenshot)
     finally:
         if viewer is not None:
             viewer.close()
+        if ghost is not None:
+            ghost.close()
         env.close()
     walked = steps * env.dt
     distance = float(env.data.qpos[0]) - x0
     video = recorder.save() if recorder is not None else None
-    return PlaybackResult(walked, distance, distance / max(walked, 1e-9), termination, video)
+    return PlaybackResult(walked, distance, distance / max(walked, 1e-9), termination, video,
+                          real_time_factor=pacer.factor if pacer is not None else None,
+                          pace=pacer.summary() if pacer is not None else "",
+                          baseline_distance=ghost.distance if ghost is not None else None,
+                          screenshot=shot)
+
+
+class _Ghost:
+    """The baseline trot in its own env, from the same spawn, drawn into a viewer's user scene."""
+
+    def __init__(self, config: dict, terrain: Path | None, seed: int):
+        import mujoco
+
+        from walklab.runs import make_eval_env
+
+        self._mujoco = mujoco
+        self.env = make_eval_env(config, terrain=terrain)
+        self.obs, _ = self.env.reset(seed=seed)
+        self.x0 = float(self.env.data.qpos[0])
+        self.done = False
+        self._opt = mujoco.MjvOption()
+        self._pert = mujoco.MjvPerturb()
+
+    @property
+    def distance(self) -> float:
+        return float(self.env.data.qpos[0]) - self.x0
+
+    def step(self) -> None:
+        if not self.done:  # after a fall or leaving the terrain it stays where it ended
+            self.obs, _, terminated, _, _ = self.env.step(zero_policy(self.obs))
+            self.done = bool(terminated)
+
+    def draw(self, viewer) -> None:
+        """Replace the viewer's user geoms with this robot's (its moving bodies only, not the terrain)."""
+        mj = self._mujoco
+        scn = viewer.user_scn
+        if scn is None:
+            return
+        with viewer.lock():
+            scn.ngeom = 0
+            mj.mjv_addGeoms(self.env.model, self.env.data, self._opt, self._pert,
+                            mj.mjtCatBit.mjCAT_DYNAMIC, scn)
+            for i in range(scn.ngeom):
+                scn.geoms[i].rgba[:] = GHOST_RGBA
+
+    def close(self) -> None:
+        self.env.close()

@@ -1,4 +1,7 @@
-"""Display detection, offscreen set-up and video recording.
+"""Display detection, offscreen set-up, video recording, and the live viewer.
+
+``LiveViewer`` opens MuJoCo's passive viewer with the tracking camera of envs/camera.py and
+``RealTimePacer`` keeps a loop at real-time pace and says when it could not.
 
 Call ``prepare_rendering()`` before importing mujoco: MuJoCo reads MUJOCO_GL when imported.
 """
@@ -58,3 +61,232 @@ class VideoRecorder:
             imageio.mimsave(tmp, self.frames, fps=self.fps, macro_block_size=8)
         tmp.replace(self.path)
         return self.path
+
+
+class RealTimePacer:
+    """Keeps a loop at real-time pace and measures the pace it really kept.
+
+    Call ``tick(sim_seconds)`` once per step with the simulated time advanced so far: it
+    sleeps when the loop is ahead of the wall clock. ``factor`` is simulated seconds per wall
+    second over the whole run (1.0 at real time; 0.1 means ten times slower), ``recent`` the
+    same over about the last second, for a live display.
+    """
+
+    #: below this the overlay and the end-of-run line say the real-time factor
+    SLOW = 0.95
+
+    def __init__(self, window: float = 1.0):
+        import time
+
+        self._clock = time.perf_counter
+        self._sleep = time.sleep
+        self.window = window
+        self.start = self._clock()
+        self.sim_time = 0.0
+        self._marks = [(self.start, 0.0)]
+
+    def tick(self, sim_time: float) -> None:
+        self.sim_time = sim_time
+        ahead = (self.start + sim_time) - self._clock()
+        if ahead > 0:
+            self._sleep(ahead)
+        now = self._clock()
+        self._marks.append((now, sim_time))
+        while len(self._marks) > 2 and now - self._marks[1][0] >= self.window:
+            self._marks.pop(0)
+
+    @property
+    def wall_time(self) -> float:
+        return self._clock() - self.start
+
+    @property
+    def factor(self) -> float:
+        return self.sim_time / max(self._marks[-1][0] - self.start, 1e-9)
+
+    @property
+    def recent(self) -> float:
+        (t0, s0), (t1, s1) = self._marks[0], self._marks[-1]
+        return (s1 - s0) / max(t1 - t0, 1e-9)
+
+    def overlay_line(self) -> str | None:
+        """'real time 0.09x' while the recent pace is slow, else None."""
+        return f"real time {self.recent:.2f}x" if len(self._marks) > 1 and self.recent < self.SLOW else None
+
+    def summary(self) -> str:
+        """The end-of-run phrase: 'ran at 1.00x real time', or when slow
+        'ran at 0.09x real time (3.0 s simulated in 33.4 s: the computer could not keep up)'."""
+        text = f"ran at {self.factor:.2f}x real time"
+        if self.factor < self.SLOW:
+            text += (f" ({self.sim_time:.1f} s simulated in {self._marks[-1][0] - self.start:.1f} s:"
+                     " the computer could not keep up)")
+        return text
+
+
+class LiveViewer:
+    """MuJoCo's passive viewer, opened with the camera following `track_body` (envs/camera.py).
+
+    The camera is set once, at launch: the user can still move it with the mouse. ``show``
+    updates the overlay text without stalling the caller (see there), ``close`` waits for the
+    viewer's thread to finish so the interpreter does not exit under it, ``screenshot`` saves
+    the 3D view as the X display shows it.
+    """
+
+    def __init__(self, model, data, track_body: str | int = "trunk"):
+        import threading
+
+        from mujoco import viewer as mj_viewer
+
+        from envs.camera import track
+
+        before = set(threading.enumerate())
+        self.handle = mj_viewer.launch_passive(model, data)
+        # launch_passive runs the window in a thread it does not return (on Linux): find it
+        self._threads = [t for t in threading.enumerate() if t not in before]
+        with self.handle.lock():
+            track(self.handle.cam, model, track_body, data)
+        self._text_interval = 0.1  # s of wall time between overlay updates; grows while it would stall
+        self._text_sent = float("-inf")
+
+    def is_running(self) -> bool:
+        return self.handle.is_running()
+
+    def sync(self) -> None:
+        self.handle.sync()
+
+    def lock(self):
+        return self.handle.lock()
+
+    @property
+    def user_scn(self):
+        return self.handle.user_scn
+
+    def show(self, lines: list[str]) -> None:
+        """Overlay `lines` (top left). The viewer takes one text update per drawn frame and a
+        second update waits for the next frame, a long wait with software rendering; so
+        updates are spaced out, further each time one had to wait (at most 1 s apart)."""
+        import time
+
+        now = time.perf_counter()
+        if now - self._text_sent < self._text_interval or not self.is_running():
+            return
+        self.handle.set_texts((None, None, "\n".join(lines), ""))
+        waited = time.perf_counter() - now
+        if waited > 0.005:
+            self._text_interval = min(1.0, self._text_interval * 1.5)
+        self._text_sent = time.perf_counter()
+
+    def screenshot(self, path: str | Path, settle: float = 0.5) -> Path:
+        """Save the 3D view as the X server shows it: the viewer's top-level window read back
+        with XGetImage, cropped to its 3D viewport. Linux/X11 (a real display or Xvfb) only.
+        Waits `settle` seconds first so the viewer has drawn the last synced state."""
+        import time
+
+        import numpy as np
+        from PIL import Image
+
+        time.sleep(settle)
+        image = x11_window_image()
+        viewport = self.handle.viewport
+        if viewport is not None and viewport.width > 0 and viewport.height > 0:
+            h = image.shape[0]
+            top = max(0, h - viewport.bottom - viewport.height)
+            image = image[top:h - viewport.bottom, viewport.left:viewport.left + viewport.width]
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.ascontiguousarray(image)).save(path)
+        return path
+
+    def close(self, timeout: float = 10.0) -> None:
+        self.handle.close()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---------------------------------------------------------------------- screenshots of a real window
+def x11_window_image():
+    """RGB pixels (H, W, 3 uint8) of the largest top-level window on $DISPLAY, via libX11."""
+    import ctypes
+    import ctypes.util
+
+    import numpy as np
+
+    lib = ctypes.util.find_library("X11")
+    if lib is None:
+        raise RuntimeError("libX11 not found: screenshots need an X11 display")
+    x = ctypes.cdll.LoadLibrary(lib)
+    x.XOpenDisplay.restype = ctypes.c_void_p
+    x.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x.XDefaultRootWindow.restype = ctypes.c_ulong
+    x.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    x.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong),
+                             ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.POINTER(ctypes.c_ulong)),
+                             ctypes.POINTER(ctypes.c_uint)]
+    x.XGetGeometry.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong),
+                               ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int),
+                               ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_uint),
+                               ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_uint)]
+    x.XGetImage.restype = ctypes.c_void_p
+    x.XGetImage.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_int, ctypes.c_uint,
+                            ctypes.c_uint, ctypes.c_ulong, ctypes.c_int]
+    x.XFree.argtypes = [ctypes.c_void_p]
+    x.XDestroyImage.argtypes = [ctypes.c_void_p]
+    x.XCloseDisplay.argtypes = [ctypes.c_void_p]
+
+    class XImage(ctypes.Structure):
+        _fields_ = [("width", ctypes.c_int), ("height", ctypes.c_int), ("xoffset", ctypes.c_int),
+                    ("format", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_ubyte)),
+                    ("byte_order", ctypes.c_int), ("bitmap_unit", ctypes.c_int),
+                    ("bitmap_bit_order", ctypes.c_int), ("bitmap_pad", ctypes.c_int), ("depth", ctypes.c_int),
+                    ("bytes_per_line", ctypes.c_int), ("bits_per_pixel", ctypes.c_int),
+                    ("red_mask", ctypes.c_ulong), ("green_mask", ctypes.c_ulong), ("blue_mask", ctypes.c_ulong)]
+
+    display = x.XOpenDisplay(None)
+    if not display:
+        raise RuntimeError(f"cannot open X display {os.environ.get('DISPLAY')!r}")
+    try:
+        root = x.XDefaultRootWindow(display)
+        root_ret, parent, children, count = ctypes.c_ulong(), ctypes.c_ulong(), \
+            ctypes.POINTER(ctypes.c_ulong)(), ctypes.c_uint()
+        x.XQueryTree(display, root, ctypes.byref(root_ret), ctypes.byref(parent), ctypes.byref(children),
+                     ctypes.byref(count))
+        best = None
+        for i in range(count.value):
+            geo = [ctypes.c_int(), ctypes.c_int(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()]
+            x.XGetGeometry(display, children[i], ctypes.byref(root_ret), *(ctypes.byref(g) for g in geo))
+            px, py, w, h = geo[0].value, geo[1].value, geo[2].value, geo[3].value
+            if best is None or w * h > best[2] * best[3]:
+                best = (px, py, w, h)
+        if children:
+            x.XFree(children)
+        geo = [ctypes.c_int(), ctypes.c_int(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()]
+        x.XGetGeometry(display, root, ctypes.byref(root_ret), *(ctypes.byref(g) for g in geo))
+        screen_w, screen_h = geo[2].value, geo[3].value
+        if best is None:
+            best = (0, 0, screen_w, screen_h)
+        # read from the root window, clipped to the screen (a window partly off-screen is fine)
+        left, top = max(0, best[0]), max(0, best[1])
+        right, bottom = min(screen_w, best[0] + best[2]), min(screen_h, best[1] + best[3])
+        ximage_p = x.XGetImage(display, root, left, top, right - left, bottom - top, 0xFFFFFFFF, 2)  # ZPixmap
+        if not ximage_p:
+            raise RuntimeError("XGetImage failed")
+        img = XImage.from_address(ximage_p)
+        if img.bits_per_pixel != 32:
+            raise RuntimeError(f"unsupported X visual: {img.bits_per_pixel} bits per pixel")
+        raw = np.ctypeslib.as_array(img.data, shape=(img.height * img.bytes_per_line,)).copy()
+        pixels = raw.reshape(img.height, img.bytes_per_line // 4, 4)[:, :img.width]
+        words = pixels.view("<u4")[..., 0] if img.byte_order == 0 else pixels.view(">u4")[..., 0]
+        rgb = np.stack([(words & m) >> _shift(m) for m in (img.red_mask, img.green_mask, img.blue_mask)], axis=-1)
+        x.XDestroyImage(ximage_p)
+        return rgb.astype(np.uint8)
+    finally:
+        x.XCloseDisplay(display)
+
+
+def _shift(mask: int) -> int:
+    return (mask & -mask).bit_length() - 1
