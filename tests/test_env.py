@@ -210,3 +210,24 @@ def test_bad_arguments_are_refused():
 
     with pytest.raises(TerrainFileError, match="not found"):
         ResidualWalkEnv(terrain="/nonexistent/terrain.png")
+
+
+def test_nan_action_ends_the_episode_instead_of_poisoning_it():
+    """Issue 13, item 2: a[0] = nan then zeros used to keep the filtered residual NaN forever."""
+    env = ResidualWalkEnv()
+    obs, _ = env.reset(seed=0)
+    action = np.zeros(12)
+    action[0] = np.nan
+    obs, reward, terminated, truncated, info = env.step(action)
+    assert terminated and not truncated
+    assert info["termination"] == "invalid_action" and info["physics_error"]
+    assert np.isfinite(reward) and np.all(np.isfinite(obs))
+    assert np.all(np.isfinite(env._residual))  # the filter state was not poisoned
+    # the caller ignores `terminated` and keeps stepping with zeros: still no NaN gets through
+    obs, reward, terminated, _, info = env.step(np.zeros(12))
+    assert np.isfinite(reward) and np.all(np.isfinite(obs))
+    # after a reset the episode is whole again
+    env.reset(seed=0)
+    for _ in range(5):
+        obs, reward, terminated, _, info = env.step(np.zeros(12))
+        assert np.isfinite(reward) and not info["physics_error"]
