@@ -8,6 +8,14 @@ Baseline only (gait flags choose the trot; the env is ResidualWalk-v0 with zero 
 Trained vs baseline (env, gait and reward rebuilt from the run's config.json):
     python3 tests/compare_residual_vs_baseline.py --model runs/RUN/final_model.zip \\
         --normalize runs/RUN/vec_normalize.pkl --episodes 10 --seconds 20 --json runs/RUN/compare.json
+
+The headline measurement, 50 episodes (seeds 0-49) in 2 processes:
+    python3 tests/compare_residual_vs_baseline.py --model ... --normalize ... --episodes 50 --workers 2
+
+Episode i of both sides starts from the same seeded spawn. The speed ratio is the ratio of
+mean forward velocities, with a 95 % paired bootstrap interval over episodes (fixed resampling
+seed, so the same episodes always give the same interval). --workers N runs the episodes in N
+processes; the results are identical to one worker's.
 """
 from __future__ import annotations
 
@@ -15,14 +23,13 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from walklab.cli import add_gait_arguments, fail, gait_from_args, positive_float, positive_int  # noqa: E402
+from walklab.cli import GAIT_FLAGS, OneLineErrorParser, add_gait_arguments, fail, gait_from_args, positive_float, \
+    positive_int
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = OneLineErrorParser(description=__doc__.splitlines()[0],
+                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--baseline-only", action="store_true", help="evaluate only the baseline trot")
     p.add_argument("--model", type=Path, help="trained model .zip (its run's config.json rebuilds the env)")
     p.add_argument("--normalize", type=Path, help="VecNormalize statistics saved with the model (.pkl)")
@@ -30,6 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
     p.add_argument("--terrain", type=Path, help="evaluate both sides on this heightfield PNG instead")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the deterministic mean")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="run the episodes in this many processes (same results as one)")
     p.add_argument("--json", type=Path, help="write the results as JSON here")
     add_gait_arguments(p)
     args = p.parse_args(argv)
@@ -37,6 +46,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("give --model (and --normalize) or --baseline-only")
     if args.baseline_only and args.model is not None:
         p.error("--baseline-only and --model exclude each other")
+    if args.model is not None:
+        given = [f"--{n.replace('_', '-')}" for n in GAIT_FLAGS if getattr(args, n) is not None]
+        if given or args.gait != "working":
+            p.error(f"{', '.join(given) or '--gait'} cannot be combined with --model: the gait is the one the "
+                    "model was trained with (its config.json)")
     return args
 
 
@@ -45,47 +59,67 @@ def main(argv=None) -> int:
     if args.terrain is not None and not args.terrain.is_file():
         fail(f"terrain file not found: {args.terrain}")
 
-    from envs.residual_walk_env import ResidualWalkEnv
+    from envs.config import EnvConfig
     from envs.robot_sim import TerrainFileError
-    from walklab.evaluation import evaluate, improvement_pct, zero_policy
+    from walklab.evaluation import PolicySource, improvement_pct, ratio_with_ci, run_episodes, summarize
     from walklab.files import atomic_write_json
-    from walklab.runs import RunError, open_policy
+    from walklab.runs import RunError
 
-    result: dict = {"episodes": args.episodes, "seconds": args.seconds,
-                    "terrain": str(args.terrain) if args.terrain else None}
+    terrain = str(args.terrain) if args.terrain else None
+    result: dict = {"episodes": args.episodes, "seconds": args.seconds, "seeds": [0, args.episodes - 1],
+                    "terrain": terrain}
+    if args.baseline_only:
+        gait = gait_from_args(args)
+        baseline_source = PolicySource(env=EnvConfig(gait=gait).to_dict(), terrain=terrain)
+        trained_source = None
+        result["gait"] = gait.to_dict()
+    else:
+        trained_source = PolicySource(model=str(args.model), normalize=str(args.normalize) if args.normalize else None,
+                                      terrain=terrain, deterministic=not args.stochastic)
+        baseline_source = PolicySource(model=trained_source.model, normalize=trained_source.normalize,
+                                       terrain=terrain, baseline=True)
+        result["model"] = str(args.model)
+    seeds = list(range(args.episodes))
     try:
-        if args.baseline_only:
-            gait = gait_from_args(args)
-            env = ResidualWalkEnv(gait=gait, terrain=args.terrain)
-            result["gait"] = gait.to_dict()
-            policy = None
-        else:
-            config, env, loaded = open_policy(args.model, args.normalize, terrain=args.terrain)
-            policy = loaded.policy(deterministic=not args.stochastic)
-            result["gait"] = config["env"]["gait"]
-            result["model"] = str(args.model)
+        check_env, _ = (trained_source or baseline_source).build()  # bad files fail here, in one line
+        if trained_source is not None:
+            from walklab.runs import find_run_dir, load_config
+
+            result["gait"] = load_config(find_run_dir(args.model))["env"]["gait"]
+        check_env.close()
+        baseline_eps = run_episodes(baseline_source, seeds, args.seconds, args.workers)
+        trained_eps = run_episodes(trained_source, seeds, args.seconds, args.workers) if trained_source else None
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))
 
-    baseline, _ = evaluate(env, zero_policy, args.episodes, args.seconds)
+    baseline = summarize(baseline_eps)
     result["baseline"] = baseline
     rows = [("baseline", baseline)]
-    if policy is not None:
-        trained, _ = evaluate(env, policy, args.episodes, args.seconds)
+    if trained_eps is not None:
+        trained = summarize(trained_eps)
         result["trained"] = trained
-        base_v = baseline["forward_velocity_mps"]
         result["improvement_pct"] = improvement_pct(trained, baseline)
-        result["speed_ratio"] = trained["forward_velocity_mps"] / base_v if base_v else None
+        if baseline["forward_velocity_mps"] > 0:
+            ratio, ci = ratio_with_ci([e.forward_velocity for e in trained_eps],
+                                      [e.forward_velocity for e in baseline_eps])
+            result["ratio"], result["ratio_ci95"] = ratio, ci
+        else:
+            result["ratio"], result["ratio_ci95"] = None, None
+        result["speed_ratio"] = result["ratio"]  # the earlier name of the same figure
         rows.append(("trained", trained))
 
     print(f"{args.episodes} episodes x {args.seconds:g} s, seeds 0..{args.episodes - 1}")
-    header = f"{'':10s} {'fwd m/s':>9s} {'lat m/s':>9s} {'drift m':>8s} {'height m':>9s} {'tilt rad':>9s} {'|a|':>6s} {'falls':>6s}"
+    header = (f"{'':10s} {'fwd m/s':>9s} {'lat m/s':>9s} {'drift m':>8s} {'height m':>9s} {'tilt rad':>9s} "
+              f"{'|a|':>6s} {'falls':>6s} {'off-terrain':>12s}")
     print(header)
     for name, s in rows:
-        print(f"{name:10s} {s['forward_velocity_mps']:9.4f} {s['lateral_velocity_mps']:+9.4f} {s['lateral_drift_m']:8.3f} "
-              f"{s['body_height_m']:9.4f} {s['mean_tilt_rad']:9.3f} {s['mean_abs_action']:6.3f} {s['falls']:>3d}/{s['episodes']}")
-    if result.get("improvement_pct") is not None:
-        print(f"improvement: {result['improvement_pct']:+.1f}% forward velocity ({result['speed_ratio']:.2f}x baseline)")
+        print(f"{name:10s} {s['forward_velocity_mps']:9.4f} {s['lateral_velocity_mps']:+9.4f} "
+              f"{s['lateral_drift_m']:8.3f} {s['body_height_m']:9.4f} {s['mean_tilt_rad']:9.3f} "
+              f"{s['mean_abs_action']:6.3f} {s['falls']:>3d}/{s['episodes']} {s['off_terrain']:>8d}/{s['episodes']}")
+    if result.get("ratio") is not None:
+        low, high = result["ratio_ci95"]
+        print(f"speed ratio: {result['ratio']:.2f}x baseline (95% CI {low:.2f}-{high:.2f}x), "
+              f"{result['improvement_pct']:+.1f}% forward velocity")
     if args.json:
         print(f"wrote {atomic_write_json(args.json, result)}")
     return 0

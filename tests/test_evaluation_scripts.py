@@ -5,7 +5,7 @@ import shutil
 import imageio.v2 as imageio
 import pytest
 
-from tests.conftest import run_script
+from tests.conftest import REPO, run_script
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,41 @@ def test_compare_trained_vs_baseline_json(tiny_run, tmp_path):
     for key in ("forward_velocity_mps", "lateral_velocity_mps", "falls", "episodes"):
         assert key in result["baseline"]
     assert isinstance(result["improvement_pct"], float)
-    assert "improvement:" in proc.stdout
+    for side in ("trained", "baseline"):
+        assert isinstance(result[side]["falls"], int) and isinstance(result[side]["off_terrain"], int)
+    low, high = result["ratio_ci95"]
+    assert low <= result["ratio"] <= high
+    assert "speed ratio:" in proc.stdout and "95% CI" in proc.stdout
+
+
+def test_compare_with_workers_gives_the_same_json(tmp_path):
+    shipped = REPO / "assets/policies/residual_walk"
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}.json"
+        proc = run_script("tests/compare_residual_vs_baseline.py", "--model", str(shipped / "final_model.zip"),
+                          "--normalize", str(shipped / "vec_normalize.pkl"), "--episodes", "3", "--seconds", "2",
+                          "--workers", workers, "--json", str(out))
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_compare_refuses_gait_flags_with_a_model(tiny_run):
+    line = one_line_error(run_script("tests/compare_residual_vs_baseline.py", "--model",
+                                     str(tiny_run / "final_model.zip"), "--step-length", "0.08"))
+    assert "--step-length cannot be combined with --model" in line
+
+
+def test_ratio_confidence_interval_is_paired_and_reproducible():
+    from walklab.evaluation import ratio_with_ci
+
+    baseline = [0.10, 0.05, 0.12, 0.09]
+    ratio, ci = ratio_with_ci([2 * v for v in baseline], baseline)
+    assert ratio == pytest.approx(2.0) and ci == pytest.approx([2.0, 2.0])  # paired: no spread at all
+    noisy = [0.2, 0.08, 0.3, 0.15]
+    r1, ci1 = ratio_with_ci(noisy, baseline)
+    assert ci1[0] < r1 < ci1[1] and ratio_with_ci(noisy, baseline) == (r1, ci1)
 
 
 def test_compare_on_another_terrain(tiny_run, tmp_path):

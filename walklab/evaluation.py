@@ -1,11 +1,19 @@
 """Evaluation rollouts: run a policy (or the baseline) for whole episodes and summarise them."""
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from envs.rollout import EpisodeStats, Policy, run_episode, zero_policy
 
-__all__ = ["EpisodeStats", "Policy", "evaluate", "improvement_pct", "run_episode", "summarize", "zero_policy"]
+__all__ = ["EpisodeStats", "Policy", "PolicySource", "evaluate", "improvement_pct", "ratio_with_ci", "run_episode",
+           "run_episodes", "summarize", "zero_policy"]
+
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0  # fixed: the same episodes always give the same interval
 
 
 def summarize(episodes: list[EpisodeStats]) -> dict:
@@ -26,6 +34,7 @@ def summarize(episodes: list[EpisodeStats]) -> dict:
         "max_tilt_rad": float(np.max([e.max_tilt for e in episodes])),
         "mean_abs_action": float(np.mean([e.mean_abs_action for e in episodes])),
         "falls": int(sum(e.fell for e in episodes)),
+        "off_terrain": int(sum(e.termination == "off_terrain" for e in episodes)),
         "early_terminations": causes,
         "mean_episode_reward": float(np.mean([e.reward for e in episodes])),
         "reward_terms_per_step": terms,
@@ -44,3 +53,86 @@ def improvement_pct(trained: dict, baseline: dict) -> float | None:
     """Forward-velocity gain of `trained` over `baseline` summaries in percent (None if the baseline is 0)."""
     v_t, v_b = trained["forward_velocity_mps"], baseline["forward_velocity_mps"]
     return 100.0 * (v_t - v_b) / abs(v_b) if v_b else None
+
+
+def ratio_with_ci(trained: list[float], baseline: list[float], confidence: float = 0.95,
+                  resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, list[float]]:
+    """mean(trained) / mean(baseline) and its paired percentile-bootstrap interval over episodes.
+
+    Episode i of both sides shares a seed (spawn), so episodes are resampled in pairs.
+    """
+    t, b = np.asarray(trained, dtype=float), np.asarray(baseline, dtype=float)
+    if t.shape != b.shape or t.size == 0:
+        raise ValueError("need the same non-zero number of episodes on both sides")
+    ratio = float(t.mean() / b.mean())
+    idx = np.random.default_rng(seed).integers(0, t.size, size=(resamples, t.size))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = t[idx].mean(axis=1) / b[idx].mean(axis=1)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.nanpercentile(ratios, [tail, 100 - tail])
+    return ratio, [float(low), float(high)]
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """How to build an (env, policy) pair, in this process or a worker: picklable, no live objects.
+
+    With ``model`` the env comes from the model's run (config.json); ``baseline`` swaps in the
+    zero policy on that same env. Without a model, ``env`` (an EnvConfig dict) builds the env
+    and the policy is the baseline trot.
+    """
+
+    model: str | None = None
+    normalize: str | None = None
+    terrain: str | None = None
+    env: dict | None = None
+    baseline: bool = False
+    deterministic: bool = True
+
+    def build(self) -> tuple[Any, Policy]:
+        if self.model is None:
+            from envs.config import EnvConfig
+            from envs.residual_walk_env import ResidualWalkEnv
+
+            config = EnvConfig.from_dict(self.env or {})
+            if self.terrain is not None:
+                config = config.replace(terrain=self.terrain)
+            return ResidualWalkEnv(config), zero_policy
+        from walklab.runs import open_policy
+
+        _, env, loaded = open_policy(self.model, self.normalize, terrain=self.terrain)
+        return env, zero_policy if self.baseline else loaded.policy(self.deterministic)
+
+
+_WORKER_CACHE: dict[PolicySource, tuple[Any, Policy]] = {}
+
+
+def _worker_episodes(source: PolicySource, seeds: list[int], seconds: float) -> list[EpisodeStats]:
+    if source not in _WORKER_CACHE:
+        import torch
+
+        torch.set_num_threads(1)
+        _WORKER_CACHE[source] = source.build()
+    env, policy = _WORKER_CACHE[source]
+    return [run_episode(env, policy, seed, seconds) for seed in seeds]
+
+
+def run_episodes(source: PolicySource, seeds: list[int], seconds: float, workers: int = 1) -> list[EpisodeStats]:
+    """One episode per seed, in seed order; with workers > 1 in that many processes. Each episode
+    is seeded and starts from a full reset, so the results equal one worker's to the last bit."""
+    if workers <= 1 or len(seeds) <= 1:
+        env, policy = source.build()
+        try:
+            return [run_episode(env, policy, seed, seconds) for seed in seeds]
+        finally:
+            env.close()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(workers, len(seeds))
+    chunks = [seeds[i::workers] for i in range(workers)]
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = list(pool.map(_worker_episodes, [source] * workers, chunks, [seconds] * workers))
+    by_seed = {e.seed: e for chunk in results for e in chunk}
+    return [by_seed[s] for s in seeds]
