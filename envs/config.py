@@ -34,6 +34,7 @@ class RewardWeights:
     alive: float = setting(0.1, "reward per step while standing", low=0)
     height: float = setting(0.0, "cost weight of |body height - gait body height| (m)", low=0)
     orientation: float = setting(0.5, "cost weight of trunk tilt, 1 - cos(tilt)", low=0)
+    heading: float = setting(0.0, "cost weight of heading error, 1 - cos(yaw)", low=0)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -49,7 +50,7 @@ class RewardWeights:
 REWARD_TERMS: tuple[str, ...] = RewardWeights.terms()
 # The reference project's original weights (DIAGNOSIS.md compares them with the defaults).
 ORIGINAL_REWARD_WEIGHTS = RewardWeights(forward_velocity=1.0, lateral_stability=0.5, energy=0.1, smoothness=0.2,
-                                        alive=0.1, height=0.0, orientation=0.5)
+                                        alive=0.1, height=0.0, orientation=0.5, heading=0.0)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,13 @@ class EnvConfig:
     terrain_samples: bool = setting(True, "observe 12 ground-height samples around the hips")
     randomize: bool = setting(False, "domain randomisation: friction, trunk mass, actuator strength, terrain "
                                      "height, observation noise")
+    gait_modulation: bool = setting(False, "two more action entries modulate the trot's stride length and "
+                                           "frequency (Policies Modulating Trajectory Generators)")
+    stride_range: float = setting(0.6, "stride length may change by this fraction either way (gait_modulation)",
+                                  low=0, high=0.9)
+    frequency_range: float = setting(0.4, "gait frequency may change by this fraction either way (gait_modulation)",
+                                     low=0, high=0.8)
+    heading_observation: bool = setting(False, "observe the heading (sin, cos of yaw) and the lateral position")
 
     def __post_init__(self) -> None:
         if not isinstance(self.gait, GaitParameters):

@@ -24,12 +24,19 @@ RANDOMIZE_ACTUATOR_STRENGTH = (0.85, 1.15)  # x position gain kp and torque limi
 RANDOMIZE_TERRAIN_HEIGHT = (0.8, 1.2)  # x heightfield elevation
 OBS_NOISE_STD = 0.02  # additive Gaussian noise on every observation entry (obs units), randomize only
 
-# Observation layout (see the class docstring's table).
-N_ACTIONS = 12  # 4 legs x (x, y, z) foot offsets
+# Action and observation layout (see the class docstring's tables).
+N_ACTIONS = 12  # 4 legs x (x, y, z) foot offsets: the residual part of every action
+N_MODULATION = 2  # stride and frequency, with gait_modulation
 JOINT_QPOS = slice(7, 19)  # the 12 joint angles in qpos (after the free joint's 7)
 JOINT_QVEL = slice(6, 18)  # the 12 joint velocities in qvel (after the free joint's 6)
 N_GROUND_SAMPLES = 12  # 3 per leg
-PROPRIOCEPTIVE_OBS = 3 + 3 + 3 + 12 + 12 + 2 + N_ACTIONS + N_ACTIONS  # = 59
+N_HEADING_OBS = 3  # sin yaw, cos yaw, lateral position
+
+
+def observation_size(n_actions: int, terrain_samples: bool, heading_observation: bool) -> int:
+    """3 gravity + 3 gyro + 3 velocity + 12 joints + 12 joint speeds + 2 phase + 2 x actions (+ extras)."""
+    return (35 + 2 * n_actions + (N_GROUND_SAMPLES if terrain_samples else 0)
+            + (N_HEADING_OBS if heading_observation else 0))
 
 # How an episode can end, and which endings are falls (the one definition every report uses).
 TERMINATIONS = ("fell_height", "fell_tilt", "off_terrain", "physics_error", "invalid_action")
@@ -60,10 +67,16 @@ class ResidualWalkEnv(gym.Env):
     even on flat ground (DIAGNOSIS.md); filtered, the same noise leaves the walk intact.
 
     ## Action space
-    ``Box(-1, 1, (12,), float32)``: per leg ``(dx, dy, dz)`` foot offsets in units of
-    ``residual_scale`` m (default 0.02 m, so at most 2 cm per axis). Actions are clipped.
+    ``Box(-1, 1, (12,), float32)``, or ``(14,)`` with ``gait_modulation``. Entries 0:12 are per
+    leg ``(dx, dy, dz)`` foot offsets in units of ``residual_scale`` m (default 0.02 m, so at
+    most 2 cm per axis). With ``gait_modulation`` (Policies Modulating Trajectory Generators,
+    Iscen et al. 2018) entry 12 scales the stride, ``step_length x (1 + stride_range x r12)``,
+    and entry 13 the frequency, the phase advancing ``(1 + frequency_range x r13) x dt /
+    cycle_time`` per step: the policy may walk past the trot's own no-slip speed
+    (2 x step_length / cycle_time) while staying a correction on top of the trot. Actions are
+    clipped to [-1, 1]; every entry passes the low-pass filter.
 
-    ## Observation space (float32; 59 entries, 71 with ``terrain_samples=True``)
+    ## Observation space (float32; 59 entries + 12 ground samples + 4 with gait_modulation + 3 heading)
     | slice   | entries | meaning                                                      | unit  |
     |---------|---------|--------------------------------------------------------------|-------|
     | 0:3     | 3       | gravity direction in the trunk frame (unit vector)           | -     |
@@ -71,10 +84,13 @@ class ResidualWalkEnv(gym.Env):
     | 6:9     | 3       | trunk linear velocity, trunk frame (velocimeter)             | m/s   |
     | 9:21    | 12      | joint positions                                              | rad   |
     | 21:33   | 12      | joint velocities                                             | rad/s |
-    | 33:35   | 2       | gait phase as (sin, cos) of 2 pi t / cycle_time              | -     |
-    | 35:47   | 12      | previous action                                              | -     |
-    | 47:59   | 12      | filtered residual r now applied (action units)               | -     |
-    | 59:71   | 12      | ground height minus trunk height at 3 points per leg: x -3, 0, +3 cm around each hip | m |
+    | 33:35   | 2       | gait phase as (sin, cos) of 2 pi x cycles walked             | -     |
+    | 35:35+A | A       | previous action (A = 12, or 14 with gait_modulation)         | -     |
+    | next A  | A       | filtered action r now applied (action units)                 | -     |
+    | next 12 | 12      | ground height minus trunk height at 3 points per leg: x -3, 0, +3 cm around each hip (``terrain_samples``) | m |
+    | last 3  | 3       | sin yaw, cos yaw, world y of the trunk (``heading_observation``) | -, -, m |
+    Without gait modulation the phase is ``t / cycle_time`` (time-based, as the plain trot).
+    ``info`` also reports ``stride_scale`` and ``frequency_scale`` (1.0 without modulation).
 
     ## Reward
     ``reward = sum_k weight_k * term_k``: each ``_reward_<k>`` method returns the unscaled term
@@ -83,11 +99,12 @@ class ResidualWalkEnv(gym.Env):
     weights are ``ORIGINAL_REWARD_WEIGHTS``: forward 1.0, lateral 0.5, energy 0.1, smoothness 0.2):
     - ``forward_velocity`` [5.0]   (+) trunk velocity along world x, m/s
     - ``lateral_stability`` [0.3]  (-) |trunk velocity along world y| + 0.1 m/rad x |roll rate|
-    - ``energy`` [0.05]            (-) mean squared filtered residual r: how much correction is applied
+    - ``energy`` [0.05]            (-) mean squared filtered foot residual r[0:12]: how much correction is applied
     - ``smoothness`` [0.05]        (-) mean squared change of the action since the last step
     - ``alive`` [0.1]              (+) 1 per step while not fallen
     - ``height`` [0.0]             (-) |trunk height above ground - gait.body_height|, m
     - ``orientation`` [0.5]        (-) 1 - cos(tilt), tilt = angle between trunk up-axis and world up
+    - ``heading`` [0.0]            (-) 1 - cos(yaw), yaw = heading of the trunk's forward axis off world +x
     ``info`` carries ``reward_<term>`` (weighted, signed) for every term, even zero-weighted
     ones, and their sum equals the returned reward.
 
@@ -111,7 +128,8 @@ class ResidualWalkEnv(gym.Env):
     cycle_time 0.8), residual_scale (0.02 m, 0..0.1), action_filter (0.1, (0, 1]; 1.0 = no
     filter), terrain (None = assets/hfield.png; a PNG path), frame_skip (10, 1..100),
     reward_weights (``RewardWeights()``), min_body_height (0.02 m), max_tilt (1.0 rad),
-    terrain_samples (True), randomize (False: when True each reset draws friction x[0.7, 1.3],
+    terrain_samples (True), gait_modulation (False), stride_range (0.6, 0..0.9), frequency_range
+    (0.4, 0..0.8), heading_observation (False), randomize (False: when True each reset draws friction x[0.7, 1.3],
     trunk mass x[0.85, 1.15], actuator kp and torque limit x[0.85, 1.15], terrain elevation
     x[0.8, 1.2], and adds N(0, 0.02) noise to observations). render_mode (None, "human",
     "rgb_array"), width/height (640x480, rgb_array frames), model (a compiled scene to use
@@ -164,13 +182,15 @@ class ResidualWalkEnv(gym.Env):
         self._terrain_limit_x = self.sim.terrain_height.half_length - OFF_TERRAIN_MARGIN
         self._terrain_limit_y = self.sim.terrain_height.half_width - OFF_TERRAIN_MARGIN
 
-        obs_size = PROPRIOCEPTIVE_OBS + (N_GROUND_SAMPLES if config.terrain_samples else 0)
+        self.n_actions = N_ACTIONS + (N_MODULATION if config.gait_modulation else 0)
+        obs_size = observation_size(self.n_actions, config.terrain_samples, config.heading_observation)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(obs_size,), dtype=np.float32)
-        self.action_space = spaces.Box(-1.0, 1.0, shape=(N_ACTIONS,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(self.n_actions,), dtype=np.float32)
 
         self._step_count = 0
-        self._prev_action = np.zeros(N_ACTIONS)
-        self._residual = np.zeros(N_ACTIONS)  # filtered action, the correction actually applied
+        self._cycles = 0.0  # gait cycles walked (advanced at the modulated frequency with gait_modulation)
+        self._prev_action = np.zeros(self.n_actions)
+        self._residual = np.zeros(self.n_actions)  # filtered action, the correction actually applied
         self._last_obs = np.zeros(obs_size, dtype=np.float32)
         self._renderer = None
         self._viewer = None
@@ -183,20 +203,25 @@ class ResidualWalkEnv(gym.Env):
         x, y, yaw = spawn_pose(self.np_random)
         self.sim.place(x, y, yaw, self.controller.joint_targets(0.0))
         self._step_count = 0
-        self._prev_action = np.zeros(N_ACTIONS)
-        self._residual = np.zeros(N_ACTIONS)
+        self._cycles = 0.0
+        self._prev_action = np.zeros(self.n_actions)
+        self._residual = np.zeros(self.n_actions)
         self._last_obs = self._get_obs(self.sim.ground_samples())
         return self._last_obs, self._state_info()
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float64).reshape(N_ACTIONS)
+        action = np.asarray(action, dtype=np.float64).reshape(self.n_actions)
         if not np.isfinite(action).all():
             return self._failure_result("invalid_action", action)
         action = np.clip(action, -1.0, 1.0)
-        t = self._step_count * self.dt
         self._residual += self.action_filter * (action - self._residual)
-        offsets = (self.residual_scale * self._residual).reshape(4, 3)
-        self.data.ctrl[:] = self.controller.joint_targets(t, offsets)
+        offsets = (self.residual_scale * self._residual[:N_ACTIONS]).reshape(4, 3)
+        stride_scale, frequency_scale = self._modulation()
+        if self.config.gait_modulation:
+            self.data.ctrl[:] = self.controller.joint_targets_at(self._cycles, offsets, stride_scale)
+            self._cycles += frequency_scale * self.dt / self.gait.cycle_time
+        else:  # time-based, bit for bit as the plain trot
+            self.data.ctrl[:] = self.controller.joint_targets(self._step_count * self.dt, offsets)
         x_before, y_before = self.data.qpos[0], self.data.qpos[1]
         mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
         self._step_count += 1
@@ -219,6 +244,8 @@ class ResidualWalkEnv(gym.Env):
             "body_height": body_height,
             "tilt": tilt,
             "mean_abs_action": float(np.mean(np.abs(action))),
+            "stride_scale": stride_scale,
+            "frequency_scale": frequency_scale,
             "termination": termination,
             "physics_error": False,
             **reward_info,
@@ -255,7 +282,10 @@ class ResidualWalkEnv(gym.Env):
         d = self.data
         rot = d.xmat[self.sim.trunk_id]
         gravity_body = -rot[6:9]  # world -z in the trunk frame (row 2 of the rotation matrix)
-        phase = 2 * np.pi * self._step_count * self.dt / self.gait.cycle_time
+        if self.config.gait_modulation:
+            phase = 2 * np.pi * self._cycles
+        else:
+            phase = 2 * np.pi * self._step_count * self.dt / self.gait.cycle_time
         parts = [
             gravity_body,
             d.sensordata[self._sensor["trunk_gyro"]],
@@ -268,6 +298,9 @@ class ResidualWalkEnv(gym.Env):
         ]
         if self.config.terrain_samples:
             parts.append(ground - d.qpos[2])
+        if self.config.heading_observation:
+            yaw = self._yaw()
+            parts.append((math.sin(yaw), math.cos(yaw), d.qpos[1]))
         obs = np.concatenate(parts).astype(np.float32)
         if self.config.randomize:
             obs += self.np_random.normal(0.0, OBS_NOISE_STD, size=obs.shape).astype(np.float32)
@@ -287,20 +320,37 @@ class ResidualWalkEnv(gym.Env):
         return -(abs(s.y_velocity) + ROLL_RATE_SCALE * abs(self.data.qvel[3]))  # sideways drift and roll rate
 
     def _reward_energy(self, s: _StepState) -> float:
-        return -float(self._residual.dot(self._residual)) / N_ACTIONS  # correction applied
+        feet = self._residual[:N_ACTIONS]
+        return -float(feet.dot(feet)) / N_ACTIONS  # foot correction applied
 
     def _reward_smoothness(self, s: _StepState) -> float:
         delta = s.action - self._prev_action
-        return -float(delta.dot(delta)) / N_ACTIONS  # jerky residuals
+        return -float(delta.dot(delta)) / self.n_actions  # jerky actions
 
     def _reward_alive(self, s: _StepState) -> float:
         return 1.0  # one per step still standing
+
+    def _reward_heading(self, s: _StepState) -> float:
+        return -(1.0 - math.cos(self._yaw()))  # walking off the +x direction
 
     def _reward_height(self, s: _StepState) -> float:
         return -abs(s.body_height - self.gait.body_height)  # distance from the gait's body height, m
 
     def _reward_orientation(self, s: _StepState) -> float:
         return -(1.0 - math.cos(s.tilt))  # trunk tilt
+
+    def _modulation(self) -> tuple[float, float]:
+        """(stride scale, frequency scale) from the filtered modulation actions; (1, 1) without."""
+        if not self.config.gait_modulation:
+            return 1.0, 1.0
+        r = self._residual
+        return (1.0 + self.config.stride_range * float(r[N_ACTIONS]),
+                1.0 + self.config.frequency_range * float(r[N_ACTIONS + 1]))
+
+    def _yaw(self) -> float:
+        """Heading (rad) of the trunk's forward axis in the world's horizontal plane; 0 = +x."""
+        rot = self.data.xmat[self.sim.trunk_id]
+        return math.atan2(rot[3], rot[0])
 
     def _termination(self, body_height: float, tilt: float) -> str:
         if body_height < self.config.min_body_height:
@@ -329,6 +379,8 @@ class ResidualWalkEnv(gym.Env):
             "body_height": 0.0,
             "tilt": 0.0,
             "mean_abs_action": float(np.mean(np.abs(np.nan_to_num(action, nan=0.0, posinf=1.0, neginf=1.0)))),
+            "stride_scale": 1.0,
+            "frequency_scale": 1.0,
             "termination": termination,
             "physics_error": True,
             **{f"reward_{k}": 0.0 for k in self.reward_terms},
@@ -369,6 +421,7 @@ class ResidualWalkEnv(gym.Env):
             "ctrl": self.data.ctrl.copy(),
             "time": self.data.time,
             "step_count": self._step_count,
+            "cycles": self._cycles,
             "prev_action": self._prev_action.copy(),
             "residual": self._residual.copy(),
             "last_obs": self._last_obs.copy(),
@@ -383,6 +436,7 @@ class ResidualWalkEnv(gym.Env):
         self.data.time = state["time"]
         mujoco.mj_forward(self.model, self.data)
         self._step_count = state["step_count"]
+        self._cycles = state["cycles"]
         self._prev_action = state["prev_action"]
         self._residual = state["residual"]
         self._last_obs = state["last_obs"]

@@ -20,7 +20,7 @@ Policy = Callable[[np.ndarray], np.ndarray]  # observation -> action
 
 
 def zero_policy(obs: np.ndarray) -> np.ndarray:
-    """The baseline trot: no residual."""
+    """The baseline trot: no residual (and, with gait modulation, the gait's own stride and frequency)."""
     return np.zeros(N_ACTIONS, dtype=np.float32)
 
 
@@ -61,7 +61,9 @@ def run_episode(env: ResidualWalkEnv, policy: Policy, seed: int, seconds: float,
     for _ in range(n_steps):
         if record_observations:
             observations.append(np.array(obs, copy=True))
-        action = np.asarray(policy(obs), dtype=np.float32).reshape(N_ACTIONS)
+        action = np.asarray(policy(obs), dtype=np.float32).ravel()
+        if action.size < env.n_actions:  # the zero policy's residual only: no gait modulation either
+            action = np.concatenate([action, np.zeros(env.n_actions - action.size, dtype=np.float32)])
         obs, reward, terminated, _, info = env.step(action)
         steps += 1
         total += reward

@@ -33,17 +33,27 @@ class BaselineTrotController:
 
     def foot_targets(self, t: float, offsets: np.ndarray | None = None) -> np.ndarray:
         """Foot targets (4, 3) at time t (s), plus optional per-foot offsets (4, 3) in metres."""
+        return self.foot_targets_at(t / self.gait.cycle_time, offsets)
+
+    def foot_targets_at(self, cycles: float, offsets: np.ndarray | None = None,
+                        stride_scale: float = 1.0) -> np.ndarray:
+        """Foot targets (4, 3) after `cycles` gait cycles, the stride scaled by `stride_scale`.
+
+        A policy that modulates the gait advances `cycles` at its own rate (frequency) and
+        lengthens or shortens the stride; stride_scale 1 is the plain trot.
+        """
         g = self.gait
         targets = self._nominal.copy()
-        cycles = t / g.cycle_time
+        step_length = g.step_length * stride_scale
+        half_step = self._half_step * stride_scale
         for leg, offset in enumerate(_PHASE_OFFSETS):  # scalar maths: 4 legs are too few for numpy to pay
             phase = (cycles + offset) % 1.0
             if phase < g.duty_factor:
-                targets[leg, 0] += self._half_step - g.step_length * phase / g.duty_factor
+                targets[leg, 0] += half_step - step_length * phase / g.duty_factor
             else:
                 s = (phase - g.duty_factor) / (1.0 - g.duty_factor)
                 angle = 2.0 * math.pi * s
-                targets[leg, 0] += g.step_length * (s - math.sin(angle) / (2.0 * math.pi)) - self._half_step
+                targets[leg, 0] += step_length * (s - math.sin(angle) / (2.0 * math.pi)) - half_step
                 targets[leg, 2] += g.step_height * 0.5 * (1.0 - math.cos(angle))
         if offsets is not None:
             targets += np.asarray(offsets, dtype=float).reshape(4, 3)
@@ -51,6 +61,11 @@ class BaselineTrotController:
 
     def joint_targets(self, t: float, offsets: np.ndarray | None = None) -> np.ndarray:
         """The 12 joint targets (rad) in actuator order, clipped to the joint ranges."""
-        feet = self.foot_targets(t, offsets).tolist()
+        return self.joint_targets_at(t / self.gait.cycle_time, offsets)
+
+    def joint_targets_at(self, cycles: float, offsets: np.ndarray | None = None,
+                         stride_scale: float = 1.0) -> np.ndarray:
+        """The 12 joint targets after `cycles` gait cycles (see foot_targets_at), clipped to the ranges."""
+        feet = self.foot_targets_at(cycles, offsets, stride_scale).tolist()
         q = np.array([angle for foot in feet for angle in leg_inverse_kinematics(*foot)])
         return np.clip(q, _JOINT_LOW, _JOINT_HIGH)

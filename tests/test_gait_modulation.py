@@ -1,0 +1,59 @@
+"""Gait modulation (stride and frequency as actions) and the heading the policy sees and pays for."""
+import math
+
+import numpy as np
+import pytest
+
+from envs import ResidualWalkEnv
+from envs.rollout import run_episode, zero_policy
+
+
+def test_modulation_adds_two_actions_and_heading_three_observations():
+    plain = ResidualWalkEnv()
+    modulated = ResidualWalkEnv(gait_modulation=True, heading_observation=True)
+    assert plain.action_space.shape == (12,) and modulated.action_space.shape == (14,)
+    assert modulated.observation_space.shape[0] == plain.observation_space.shape[0] + 2 + 2 + 3
+    obs, _ = modulated.reset(seed=0)
+    assert modulated.observation_space.contains(obs)
+
+
+def test_zero_modulation_is_the_plain_trot():
+    plain, modulated = ResidualWalkEnv(), ResidualWalkEnv(gait_modulation=True)
+    plain.reset(seed=2)
+    modulated.reset(seed=2)
+    for _ in range(50):
+        plain.step(np.zeros(12))
+        _, _, _, _, info = modulated.step(np.zeros(14))
+        np.testing.assert_allclose(modulated.data.ctrl, plain.data.ctrl, atol=1e-9)
+    assert info["stride_scale"] == 1.0 and info["frequency_scale"] == 1.0
+
+
+def test_frequency_action_quickens_the_gait_and_stride_action_lengthens_the_step():
+    env = ResidualWalkEnv(gait_modulation=True, frequency_range=0.4, stride_range=0.5)
+    env.reset(seed=0)
+    action = np.zeros(14)
+    action[12], action[13] = 1.0, 1.0
+    for _ in range(200):
+        _, _, _, _, info = env.step(action)
+    assert info["frequency_scale"] == pytest.approx(1.4, abs=1e-6)  # the filter has converged
+    assert info["stride_scale"] == pytest.approx(1.5, abs=1e-6)
+    plain_cycles = 200 * env.dt / env.gait.cycle_time
+    assert env._cycles > 1.3 * plain_cycles
+    feet = env.controller.foot_targets_at(0.0, stride_scale=1.5)[:, 0] - env.controller.foot_targets_at(0.0)[:, 0]
+    assert np.abs(feet).max() == pytest.approx(0.25 * env.gait.step_length)  # half the extra stride
+
+
+def test_heading_is_observed_and_costs_when_turned():
+    env = ResidualWalkEnv(heading_observation=True, heading_weight=1.0)
+    obs, _ = env.reset(seed=0)
+    yaw = env._yaw()
+    assert obs[-3] == pytest.approx(math.sin(yaw), abs=1e-6) and obs[-2] == pytest.approx(math.cos(yaw), abs=1e-6)
+    assert obs[-1] == pytest.approx(env.data.qpos[1], abs=1e-6)
+    _, _, _, _, info = env.step(np.zeros(12))
+    assert info["reward_heading"] == pytest.approx(-(1 - math.cos(env._yaw())))
+
+
+def test_the_baseline_rollout_runs_on_a_modulated_env():
+    env = ResidualWalkEnv(gait_modulation=True)
+    episode = run_episode(env, zero_policy, seed=0, seconds=1.0)
+    assert episode.duration == pytest.approx(1.0) and episode.forward_velocity > 0
