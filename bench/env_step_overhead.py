@@ -9,16 +9,12 @@ machine noise hits both alike; the ratio is the figure to quote (target <= 1.3).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import mujoco
+import numpy as np
 
-import mujoco  # noqa: E402
-import numpy as np  # noqa: E402
-
-from envs.residual_walk_env import ResidualWalkEnv  # noqa: E402
+from envs.residual_walk_env import ResidualWalkEnv
 
 
 def main() -> None:

@@ -12,19 +12,15 @@ defaults (n_steps 2048, batch 512, 10 epochs, 64x64 MLP), one torch thread.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import gymnasium as gym
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
-import gymnasium as gym  # noqa: E402
-import torch  # noqa: E402
-from stable_baselines3 import PPO  # noqa: E402
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize  # noqa: E402
-
-from walklab.presets import V2  # noqa: E402
-from walklab.vecenv import make_env_fn  # noqa: E402
+from walklab.presets import V2
+from walklab.vecenv import make_env_fn
 
 
 def ant_fn():

@@ -1,4 +1,8 @@
-"""Shared test set-up: repository on sys.path, offscreen rendering, helpers to run scripts."""
+"""Shared test set-up: offscreen rendering and a helper to run the repository's scripts.
+
+The packages are installed (``pip install -e .``); pytest's ``pythonpath`` setting in
+pyproject.toml makes ``tests`` importable.
+"""
 from __future__ import annotations
 
 import os
@@ -9,8 +13,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 
