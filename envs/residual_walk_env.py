@@ -264,7 +264,11 @@ class ResidualWalkEnv(gym.Env):
             if self._viewer is None:
                 from mujoco import viewer
 
+                from envs.camera import track
+
                 self._viewer = viewer.launch_passive(self.model, self.data)
+                with self._viewer.lock():
+                    track(self._viewer.cam, self.model, self.sim.trunk_id, self.data)
             self._viewer.sync()
         return None
 
