@@ -24,14 +24,31 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
-def video_path_or_fail(path):
-    """The validated .mp4/.gif output path (folder created), or one error line and exit."""
+def output_or_fail(path, kind: str = "file", label: str | None = None):
+    """`path` when it can be written (see walklab.files.writable_output), else one line and exit 2.
+
+    Every script that writes calls this for each output place before any heavy work."""
+    from walklab.files import OutputError, writable_output
+
+    if path is None:
+        return None
+    try:
+        return writable_output(path, kind, label)
+    except OutputError as exc:
+        fail(str(exc))
+
+
+def video_path_or_fail(path, label: str | None = None):
+    """The validated, writable .mp4/.gif output path (folder created), or one error line and exit."""
     from walklab.rendering import check_video_path
 
+    output_or_fail(path, "file", label)
     try:
         return check_video_path(path)
     except ValueError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {path} ({exc.strerror or exc})")
 
 
 def prepare_playback_or_fail(record) -> None:
@@ -41,7 +58,7 @@ def prepare_playback_or_fail(record) -> None:
     if record is None and not has_display():
         fail("no display found: add --record OUT.mp4 (or .gif) to render offscreen")
     if record is not None:
-        video_path_or_fail(record)
+        video_path_or_fail(record, "--record")
     prepare_rendering(headless=record is not None)
 
 

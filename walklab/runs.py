@@ -26,7 +26,7 @@ import numpy as np
 from envs import assets as A
 from envs.config import EnvConfig
 from envs.fields import ConfigError
-from walklab.files import atomic_write_json
+from walklab.files import atomic_write_json, remove_quietly
 
 CONFIG_NAME = "config.json"
 FINAL_MODEL = "final_model.zip"
@@ -36,6 +36,7 @@ BEST_STATS = "best_vec_normalize.pkl"
 INTERRUPTED_MODEL = "interrupted_model.zip"
 INTERRUPTED_STATS = "interrupted_vec_normalize.pkl"
 CHECKPOINT_DIR = "checkpoints"
+LOCK_NAME = ".lock"  # flock'ed by the process training the run; holds its pid
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MONITOR_FIRST = "monitor_0.csv.monitor.csv"
 # The scripts a finished run points its user to (relative to the repository).
@@ -265,10 +266,132 @@ def make_run_dir(runs_dir: Path, run_name: str) -> Path:
         raise RunError(f"--run-name {run_name!r} may use only letters, digits, '_', '-' and '.'")
     stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
     run_dir = Path(runs_dir) / f"{run_name}_{stamp}"
-    if run_dir.exists():
-        raise RunError(f"{run_dir} already exists; wait a second or pick another --run-name")
-    run_dir.mkdir(parents=True)
+    try:
+        Path(runs_dir).mkdir(parents=True, exist_ok=True)
+        run_dir.mkdir()
+    except FileExistsError:
+        raise RunError(f"{run_dir} already exists; wait a second or pick another --run-name") from None
+    except OSError as exc:
+        raise RunError(f"cannot create {run_dir} ({exc.strerror or exc}); give a writable --runs-dir") from exc
     return run_dir
+
+
+# ---------------------------------------------------------------------- ownership
+_HELD_LOCKS: list[int] = []  # lock fds of this process, closed in forked env workers
+
+
+class RunLock:
+    """The owner of a run directory: an exclusive ``flock`` on ``<run_dir>/.lock``, which holds its pid.
+
+    Only the training process holds it (``train`` for a new run and for ``--resume``), so a
+    second writer is refused with one line. The kernel drops the lock when the owner dies,
+    however it dies (kill -9 included), so a crashed owner never holds a run forever.
+    """
+
+    def __init__(self, run_dir: Path):
+        import fcntl
+
+        self.run_dir = Path(run_dir)
+        path = self.run_dir / LOCK_NAME
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise RunError(f"cannot lock {self.run_dir} ({exc.strerror or exc}): the run directory must be "
+                           "writable") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            owner = lock_owner(self.run_dir)
+            who = f"pid {owner}" if owner else "another process"
+            raise RunError(f"run {self.run_dir} is being trained by {who}; wait for it to finish or stop it "
+                           f"(kill -INT {owner or 'PID'}), then resume it") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+        _HELD_LOCKS.append(fd)
+
+    def release(self) -> None:
+        import fcntl
+
+        if self.fd is None:
+            return
+        _HELD_LOCKS.remove(self.fd)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def close_inherited_locks() -> None:
+    """In a forked child: drop this copy of the parent's lock fds (the lock stays the parent's)."""
+    while _HELD_LOCKS:
+        try:
+            os.close(_HELD_LOCKS.pop())
+        except OSError:
+            pass
+
+
+def lock_owner(run_dir: Path) -> int | None:
+    """The pid written in the run's lock file (the current or last owner), if readable."""
+    try:
+        return int((Path(run_dir) / LOCK_NAME).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def is_locked(run_dir: Path) -> bool:
+    """True while a process holds the run's lock (is training it)."""
+    import fcntl
+
+    try:
+        fd = os.open(Path(run_dir) / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def run_status(run_dir: str | Path) -> str:
+    """What a run directory's state really is, from config.json's status and its lock.
+
+    "running (pid N)" while its trainer holds the lock; "killed" when config.json still says
+    running but nobody holds the lock (the trainer died without writing a status: kill -9,
+    power loss, out of memory); otherwise config.json's status ("finished", "interrupted",
+    "failed: disk full", ...), or "no config" when there is none.
+    """
+    run_dir = Path(run_dir)
+    try:
+        status = json.loads((run_dir / CONFIG_NAME).read_text()).get("status", "unknown")
+    except (OSError, ValueError, AttributeError):
+        status = "no config"
+    if is_locked(run_dir):
+        owner = lock_owner(run_dir)
+        return f"running (pid {owner})" if owner else "running"
+    if status == "running":
+        return "killed"
+    return str(status)
+
+
+def describe_status(run_dir: str | Path) -> str:
+    """run_status with what it means for the user, for messages."""
+    status = run_status(run_dir)
+    if status == "killed":
+        return ("killed (its trainer ended without saving; the steps since its last checkpoint are lost, "
+                "resume continues from the newest saved model)")
+    return status
 
 
 def monitor_paths(run_dir: Path, n_envs: int) -> list[Path]:
@@ -305,9 +428,9 @@ def save_model_and_stats(model, vec_normalize, model_path: Path, stats_path: Pat
         vec_normalize.save(str(tmp_stats))
         tmp_stats.replace(stats_path)  # statistics first: a model never sits beside older statistics
         tmp_model.replace(model_path)
-    finally:
-        tmp_model.unlink(missing_ok=True)
-        tmp_stats.unlink(missing_ok=True)
+    finally:  # on any error (a full disk, Ctrl-C) no temporary file stays behind
+        remove_quietly(tmp_model)
+        remove_quietly(tmp_stats)
 
 
 def config_record(run_dir: Path, status: str, script: str, run_name: str, env: EnvConfig, ppo, training,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from envs.fields import ConfigError
-from walklab.cli import OneLineErrorParser, fail
+from walklab.cli import OneLineErrorParser, fail, output_or_fail
 from walklab.flags import add_dataclass_flags, add_env_flags, env_from_args, label_for, values_from_args
 from walklab.presets import Preset
 
@@ -51,13 +51,20 @@ def job_from_args(preset: Preset, args: argparse.Namespace):
 
 def main(preset: Preset, description: str, epilog: str = "", argv=None) -> None:
     """Parse, build the job, train; known errors and Ctrl-C become one line and an exit code."""
+    from walklab import training
     from walklab.runs import RunError
     from walklab.training import TrainingError, train
 
     args = build_parser(preset, description, epilog).parse_args(argv)
+    job = job_from_args(preset, args)
+    if job.resume is None:
+        output_or_fail(job.runs_dir, "directory", "--runs-dir")
+    training.KEEP_SIGNALS_IGNORED_AFTER_INTERRUPT = True  # a late Ctrl-C cannot cut the exit short
     try:
-        train(job_from_args(preset, args))
-    except (TrainingError, RunError) as exc:
+        train(job)
+    except TrainingError as exc:
+        fail(str(exc), code=exc.exit_code)
+    except RunError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         sys.exit(130)

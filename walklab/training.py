@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,14 @@ from walklab.config import PPOConfig, RunSettings, check_combination
 
 class TrainingError(Exception):
     """Bad training arguments or an unusable resume target; the message says what to do."""
+
+    exit_code = 2
+
+
+class TrainingFailed(TrainingError):
+    """A fault that is not the user's mistake (a full disk, a dead worker); the run is marked failed."""
+
+    exit_code = 1
 
 
 class StopTraining(Exception):
@@ -74,6 +83,13 @@ def validate(job: TrainJob) -> None:
             raise TrainingError(str(exc)) from exc
     if job.resume is not None and not job.resume.exists():
         raise TrainingError(f"--resume target not found: {job.resume}")
+    if job.resume is None:
+        from walklab.files import OutputError, writable_output
+
+        try:
+            writable_output(job.runs_dir, "directory", "--runs-dir")
+        except OutputError as exc:
+            raise TrainingError(str(exc)) from exc
 
 
 def hyperparameter_text(job: TrainJob) -> str:
@@ -117,8 +133,51 @@ def _job_for_resume(job: TrainJob, resume_model: Path) -> tuple[TrainJob, Path, 
     return dataclasses.replace(job, env=env, ppo=ppo, run=run, run_name=previous["run_name"]), run_dir, history
 
 
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The command line sets this: after a Ctrl-C the process is on its way out, and a later press
+# must not kill it before it exits with its own code. In-process callers get their handlers back.
+KEEP_SIGNALS_IGNORED_AFTER_INTERRUPT = False
+
+
 def _interrupt(signum, frame):
+    # The first Ctrl-C or SIGTERM stops training; from here on both are ignored so that a
+    # second press a few milliseconds later cannot cut the save or the config write short.
+    _ignore_signals()
     raise KeyboardInterrupt  # SIGTERM (kill, a job scheduler) saves like Ctrl-C
+
+
+def _ignore_signals() -> None:
+    if threading.current_thread() is threading.main_thread():
+        for sig in _SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def _check_terrain(env: EnvConfig, prefix: str = "") -> None:
+    """The env's terrain PNG loads here, in this process, not later in a worker."""
+    if env.terrain is None:
+        return
+    from envs.robot_sim import TerrainFileError, load_model
+
+    try:
+        load_model(env.terrain)
+    except TerrainFileError as exc:
+        raise TrainingError(f"{prefix}{exc}") from exc
+
+
+def _preflight_resume(job: TrainJob, resume_model: Path) -> None:
+    """Every refusal of a resume target, before workers start (and before monitor files exist)."""
+    from stable_baselines3 import PPO
+
+    if runs.stats_path_for(resume_model) is None:
+        raise TrainingError(f"no VecNormalize statistics beside {resume_model}: cannot resume faithfully")
+    try:
+        model = PPO.load(resume_model, device="cpu")
+    except Exception as exc:  # BadZipFile, pickle errors, ...
+        raise TrainingError(f"cannot resume from {resume_model} ({type(exc).__name__}: {exc}); "
+                            "pick another checkpoint") from exc
+    if model.num_timesteps >= job.run.total_timesteps:
+        raise TrainingError(f"{resume_model} already has {model.num_timesteps} steps; "
+                            f"give --total-timesteps above that")
 
 
 def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = None) -> Path:
@@ -127,79 +186,147 @@ def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = Non
     With ``job.resume`` the run's own env and PPO settings are kept (from its config.json);
     only the total number of steps comes from the new command. `on_evaluation(steps, summary)`
     hears every periodic evaluation.
+
+    The run directory is locked (``runs.RunLock``) from before anything is written in it until
+    its final status is in config.json: a second writer gets a TrainingError. A failed write
+    (a full disk) ends the run with ``TrainingFailed`` and the status "failed: disk full".
     """
     validate(job)
     import torch
+
+    torch.set_num_threads(1)  # more threads spin against the env workers on small MLPs
+    resume_model, history, lock, previous_status = None, {}, None, None
+    try:
+        if job.resume is not None:
+            resume_model = runs.find_resume_model(job.resume)
+            run_dir = runs.find_run_dir(resume_model)
+            previous_status = runs.describe_status(run_dir)
+            lock = runs.RunLock(run_dir)
+            job, run_dir, history = _job_for_resume(job, resume_model)
+            _check_terrain(job.env, f"cannot resume {run_dir}: its recorded terrain does not load: ")
+            _preflight_resume(job, resume_model)
+        else:
+            run_dir = runs.make_run_dir(job.runs_dir, job.run_name)
+            lock = runs.RunLock(run_dir)
+    except runs.RunError as exc:
+        if lock is not None:
+            lock.release()
+        raise TrainingError(str(exc)) from exc
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    with lock:
+        return _train_locked(job, run_dir, resume_model, history, previous_status, on_evaluation)
+
+
+def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, history: dict,
+                  previous_status: str | None, on_evaluation) -> Path:
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecNormalize
 
     from walklab.callbacks import CheckpointWithStats, EpisodeTermsCallback, EvalKeepBest
+    from walklab.files import describe_os_error
     from walklab.vecenv import make_vec_env, stop_workers
-
-    torch.set_num_threads(1)  # more threads spin against the env workers on small MLPs
-    resume_model, history = None, {}
-    try:
-        if job.resume is not None:
-            resume_model = runs.find_resume_model(job.resume)
-            job, run_dir, history = _job_for_resume(job, resume_model)
-        else:
-            run_dir = runs.make_run_dir(job.runs_dir, job.run_name)
-    except runs.RunError as exc:
-        raise TrainingError(str(exc)) from exc
-
-    vec = make_vec_env(job.env, job.run.n_envs, job.run.episode_steps, job.run.seed,
-                       runs.monitor_paths(run_dir, job.run.n_envs))
-    try:
-        if resume_model is not None:
-            vec, model = _load_for_resume(job, resume_model, run_dir, vec)
-            print(f"resuming {resume_model} at {model.num_timesteps} steps; "
-                  f"{job.run.total_timesteps - model.num_timesteps} to go")
-        else:
-            vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=job.ppo.gamma)
-            model = PPO("MlpPolicy", vec, seed=job.run.seed, device="cpu", tensorboard_log=str(run_dir), verbose=0,
-                        **job.ppo.constructor_kwargs())
-    except BaseException:
-        stop_workers(vec)
-        raise
 
     def record(status: str, **extra) -> dict:
         return runs.write_config(run_dir, runs.config_record(
             run_dir, status, job.script, job.run_name, job.env, job.ppo, job.run, job.args,
             resumed_from=runs.portable_path(resume_model), **history, **extra))
 
-    config = record("running")
-    signal.signal(signal.SIGTERM, _interrupt)
-    callbacks = [EpisodeTermsCallback(job.env.reward_weights.terms(), hyperparameter_text(job)),
-                 CheckpointWithStats(run_dir, job.run.checkpoint_freq)]
-    if job.run.eval_freq > 0:
-        seconds = min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * PHYSICS_TIMESTEP)
-        callbacks.append(EvalKeepBest(run_dir, config, job.run.eval_freq, job.run.eval_episodes, seconds,
-                                      on_evaluation))
-
-    started, start_steps = time.time(), model.num_timesteps
-    status = "crashed"
+    main_thread = threading.current_thread() is threading.main_thread()
+    handlers = {sig: signal.getsignal(sig) for sig in _SIGNALS} if main_thread else {}
+    for sig in handlers:
+        signal.signal(sig, _interrupt)
+    vec = model = None
+    wrote_config = False
+    started, start_steps = time.time(), 0
+    status, outcome = "crashed", None
     try:
-        model.learn(total_timesteps=job.run.total_timesteps - start_steps, callback=callbacks,
-                    progress_bar=job.progress_bar, tb_log_name="tb", reset_num_timesteps=resume_model is None)
-        runs.save_model_and_stats(model, vec, run_dir / runs.FINAL_MODEL, run_dir / runs.FINAL_STATS)
-        status = "finished"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        runs.save_model_and_stats(model, vec, run_dir / runs.INTERRUPTED_MODEL, run_dir / runs.INTERRUPTED_STATS)
-        print(f"\ninterrupted at {model.num_timesteps} steps: saved {run_dir / runs.INTERRUPTED_MODEL} "
-              f"and {runs.INTERRUPTED_STATS}; continue with --resume {run_dir}")
-    except StopTraining as stop:
-        status = stop.status
-        runs.save_model_and_stats(model, vec, run_dir / runs.INTERRUPTED_MODEL, run_dir / runs.INTERRUPTED_STATS)
-        raise
+        try:
+            if resume_model is None:
+                record("running")  # from the start a new run says what it is
+                wrote_config = True
+            vec = make_vec_env(job.env, job.run.n_envs, job.run.episode_steps, job.run.seed,
+                               runs.monitor_paths(run_dir, job.run.n_envs))
+            if resume_model is not None:
+                vec, model = _load_for_resume(job, resume_model, run_dir, vec)
+                print(f"resuming {resume_model} at {model.num_timesteps} steps (run {previous_status}); "
+                      f"{job.run.total_timesteps - model.num_timesteps} to go")
+            else:
+                vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=job.ppo.gamma)
+                model = PPO("MlpPolicy", vec, seed=job.run.seed, device="cpu", tensorboard_log=str(run_dir),
+                            verbose=0, **job.ppo.constructor_kwargs())
+            config = record("running")
+            wrote_config = True
+        except KeyboardInterrupt:
+            _ignore_signals()
+            status = "interrupted before training started (nothing saved)"
+            outcome = KeyboardInterrupt()
+            raise
+        callbacks = [EpisodeTermsCallback(job.env.reward_weights.terms(), hyperparameter_text(job)),
+                     CheckpointWithStats(run_dir, job.run.checkpoint_freq)]
+        if job.run.eval_freq > 0:
+            seconds = min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * PHYSICS_TIMESTEP)
+            callbacks.append(EvalKeepBest(run_dir, config, job.run.eval_freq, job.run.eval_episodes, seconds,
+                                          on_evaluation))
+        started, start_steps = time.time(), model.num_timesteps
+        ended: str | StopTraining
+        try:
+            model.learn(total_timesteps=job.run.total_timesteps - start_steps, callback=callbacks,
+                        progress_bar=job.progress_bar, tb_log_name="tb", reset_num_timesteps=resume_model is None)
+            ended = "finished"
+        except KeyboardInterrupt:
+            ended = "interrupted"
+        except StopTraining as stop:
+            ended = stop
+        _ignore_signals()  # the save and the config write below run to the end
+        if ended == "finished":
+            runs.save_model_and_stats(model, vec, run_dir / runs.FINAL_MODEL, run_dir / runs.FINAL_STATS)
+            status = "finished"
+        else:
+            runs.save_model_and_stats(model, vec, run_dir / runs.INTERRUPTED_MODEL, run_dir / runs.INTERRUPTED_STATS)
+            if isinstance(ended, StopTraining):
+                status, outcome = ended.status, ended
+            else:
+                status, outcome = "interrupted", KeyboardInterrupt()
+                print(f"\ninterrupted at {model.num_timesteps} steps: saved {run_dir / runs.INTERRUPTED_MODEL} "
+                      f"and {runs.INTERRUPTED_STATS}; continue with --resume {run_dir}")
+    except OSError as exc:  # a full disk, a folder gone read-only: one line, the run marked
+        _ignore_signals()
+        status = f"failed: {describe_os_error(exc)}"
+        steps = model.num_timesteps if model is not None else 0
+        where = exc.filename or run_dir
+        outcome = TrainingFailed(f"training stopped at {steps} steps: cannot write {where} "
+                                 f"({describe_os_error(exc)}); earlier checkpoints are kept: free space, then "
+                                 f"continue with --resume {run_dir}")
+    except EOFError:  # a worker process died (its own error is printed above)
+        _ignore_signals()
+        status = "failed: an env worker process died"
+        outcome = TrainingFailed(f"an env worker process died (see its error above); earlier checkpoints are "
+                                 f"kept: continue with --resume {run_dir}")
     finally:
-        stop_workers(vec)
-        wall = time.time() - started
-        record(status, trained_timesteps=int(model.num_timesteps), wall_seconds=round(wall, 1),
-               steps_per_second=round((model.num_timesteps - start_steps) / max(wall, 1e-9), 1))
-    if status == "interrupted":
-        raise KeyboardInterrupt
-    _print_next_steps(run_dir, wall, model.num_timesteps - start_steps)
+        _ignore_signals()
+        if vec is not None:
+            stop_workers(vec)
+        if wrote_config:
+            wall = time.time() - started
+            steps = model.num_timesteps if model is not None else 0
+            try:
+                record(status, trained_timesteps=int(steps), wall_seconds=round(wall, 1),
+                       steps_per_second=round((steps - start_steps) / max(wall, 1e-9), 1))
+            except OSError as exc:
+                note = f"config.json could not be updated to {status!r} ({describe_os_error(exc)})"
+                if isinstance(outcome, TrainingFailed):
+                    outcome = TrainingFailed(f"{outcome}; {note}")
+                elif outcome is None or isinstance(outcome, KeyboardInterrupt):
+                    outcome = TrainingFailed(f"{note}; the saved models are complete")
+        if not (KEEP_SIGNALS_IGNORED_AFTER_INTERRUPT and isinstance(outcome, KeyboardInterrupt)):
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+    if outcome is not None:
+        raise outcome
+    _print_next_steps(run_dir, time.time() - started, model.num_timesteps - start_steps)
     return run_dir
 
 

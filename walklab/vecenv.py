@@ -1,6 +1,7 @@
 """Vector envs for training: picklable env factories, worker processes, and closing them safely."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -10,22 +11,52 @@ from envs.config import EnvConfig
 MONITOR_INFO_KEYWORDS = ("x_position", "termination")
 
 
+PR_SET_PDEATHSIG = 1
+
+
 def _ignore_sigint() -> None:
     """Workers leave Ctrl-C to the main process, which saves the model and closes them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def make_env_fn(env_config: EnvConfig, episode_steps: int, monitor_path: Path | None, worker: bool):
+def die_with_parent(parent_pid: int | None) -> None:
+    """Make the kernel SIGKILL this worker when its parent dies (kill -9 of the trainer included).
+
+    Linux only (prctl PR_SET_PDEATHSIG); elsewhere workers still end when their pipe closes.
+    A parent that died before the call is caught by the getppid() check that follows it.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # the trainer is already gone
+
+
+def worker_init(parent_pid: int | None) -> None:
+    """Everything a worker does first: die with the trainer, leave signals to it, drop its run lock."""
+    die_with_parent(parent_pid)
+    _ignore_sigint()
+    from walklab.runs import close_inherited_locks
+
+    close_inherited_locks()
+
+
+def make_env_fn(env_config: EnvConfig, episode_steps: int, monitor_path: Path | None, worker: bool,
+                parent_pid: int | None = None):
     """A picklable factory for one (monitored) ResidualWalk-v0 with a time limit of `episode_steps`."""
 
     def _init():
+        if worker:
+            worker_init(parent_pid)
         import gymnasium as gym
         from stable_baselines3.common.monitor import Monitor
 
         import envs  # registers ResidualWalk-v0
-
-        if worker:
-            _ignore_sigint()
         env = gym.make(envs.ENV_ID, config=env_config, max_episode_steps=episode_steps)
         if monitor_path is None:
             return env
@@ -41,7 +72,8 @@ def make_vec_env(env_config: EnvConfig, n_envs: int, episode_steps: int, seed: i
 
     subproc = n_envs > 1
     paths = monitor_paths if monitor_paths is not None else [None] * n_envs
-    fns = [make_env_fn(env_config, episode_steps, paths[i], worker=subproc) for i in range(n_envs)]
+    fns = [make_env_fn(env_config, episode_steps, paths[i], worker=subproc, parent_pid=os.getpid())
+           for i in range(n_envs)]
     if subproc:
         vec = SubprocVecEnv(fns, start_method="fork" if sys.platform.startswith("linux") else None)
     else:
