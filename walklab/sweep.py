@@ -535,7 +535,7 @@ def open_study(storage, settings: SweepSettings, space: dict[str, Param], sample
 
 
 # ---------------------------------------------------------------------- results
-def write_results(study, settings: SweepSettings, shown_url: str) -> None:
+def write_results(study, settings: SweepSettings, url: str) -> None:
     """trials.csv, the two plots, the best trial's command and the dashboard command."""
     import warnings
 
@@ -591,7 +591,7 @@ def write_results(study, settings: SweepSettings, shown_url: str) -> None:
     else:
         print("no trial has finished yet: no best trial")
     print("live view (pip install optuna-dashboard):")
-    print(f"  optuna-dashboard {shlex.quote(shown_url)}")
+    print(f"  optuna-dashboard {shlex.quote(_shown_url(driver_url(url)))}")
 
 
 # ---------------------------------------------------------------------- command line
@@ -769,7 +769,7 @@ def main(argv: list[str] | None = None) -> None:
         done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
         if done >= args.study_trials:
             print(f"the study already has {done} finished trials (--study-trials {args.study_trials}): nothing to run")
-            write_results(study, settings, shown)
+            write_results(study, settings, url)
             return
         callbacks.append(MaxTrialsCallback(args.study_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)))
     started = time.time()
@@ -783,4 +783,4 @@ def main(argv: list[str] | None = None) -> None:
               "continues when you run the same command again", file=sys.stderr)
         raise SystemExit(130)
     print(f"\nthis worker: {args.n_trials} trials in {(time.time() - started) / 60:.1f} min")
-    write_results(study, settings, shown)
+    write_results(study, settings, url)
