@@ -15,11 +15,11 @@ import os
 import sys
 from pathlib import Path
 
-from walklab.cli import fail, positive_float, positive_int
+from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float, positive_int
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    p = OneLineErrorParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("run_dir", type=Path, help="a run directory written by train_residual_ppo*.py")
     p.add_argument("--model", default="final", help="final (default; interrupted if stopped), best, or a .zip path")
@@ -34,12 +34,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
+    out = output_or_fail(args.out or args.run_dir / "debug", "directory", "--out" if args.out else None)
 
     from envs.robot_sim import TerrainFileError
     from walklab import diagnosis
     from walklab.evaluation import evaluate, improvement_pct, zero_policy
     from walklab.files import atomic_write_json, atomic_write_text
-    from walklab.runs import RunError, load_config, open_policy
+    from walklab.runs import RunError, describe_status, load_config, open_policy
 
     try:
         load_config(args.run_dir)  # a clear error for a folder that is not a run
@@ -47,10 +48,13 @@ def main(argv=None) -> int:
         config, env, loaded = open_policy(model_path, args.normalize, terrain=args.terrain)
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))
-    out = args.out or args.run_dir / "debug"
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot create {out} ({exc.strerror or exc})")
 
-    print(f"run {args.run_dir} ({config.get('status', '?')}, {config.get('trained_timesteps', '?')} steps); "
+    status = describe_status(args.run_dir)  # "killed" when config.json says running but nobody trains it
+    print(f"run {args.run_dir} ({status}, {config.get('trained_timesteps', '?')} steps); "
           f"model {model_path.name}; {args.episodes} episodes x {args.seconds:g} s")
     trained, trained_eps = evaluate(env, loaded.policy(deterministic=True), args.episodes, args.seconds,
                                     record_actions=True)

@@ -16,14 +16,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from walklab.cli import fail, positive_float, positive_int  # noqa: E402
+from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float, positive_int  # noqa: E402
 
 UNSEEN_DIFFICULTIES = (0.5, 0.9)
 UNSEEN_SEED = 101  # the default terrain is seed 3
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    p = OneLineErrorParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
     p.add_argument("--normalize", type=Path, default=None, help="statistics .pkl (default: saved beside the model)")
@@ -52,35 +52,60 @@ def standard_unseen_set(folder: Path) -> list[Path]:
 
 
 def main(argv=None) -> int:
+    """Exit 0 when every terrain was evaluated; 1 when one failed (the others are still reported)."""
     args = parse_args(argv)
+    output_or_fail(args.json, "file", "--json")  # before any rollout
+    if args.terrains is None:
+        output_or_fail(args.terrain_dir, "directory", "--terrain-dir")
     from envs.robot_sim import TerrainFileError
     from walklab.evaluation import evaluate, improvement_pct, zero_policy
     from walklab.files import atomic_write_json
     from walklab.runs import RunError, open_policy
 
-    terrains = args.terrains or standard_unseen_set(args.terrain_dir)
+    try:
+        open_policy(args.model, args.normalize)[1].close()  # a bad model fails once, here, before any terrain
+    except (RunError, TerrainFileError) as exc:
+        fail(str(exc))
+    try:
+        terrains = args.terrains or standard_unseen_set(args.terrain_dir)
+    except OSError as exc:
+        fail(f"cannot write the unseen terrains to {args.terrain_dir} ({exc.strerror or exc})")
     missing = [str(t) for t in terrains if not t.is_file()]
     if missing:
         fail(f"terrain file(s) not found: {', '.join(missing)}")
-    rows = []
+    rows, failed = [], []
     print(f"{args.episodes} episodes x {args.seconds:g} s per side and terrain")
     print(f"{'terrain':28s} {'trained m/s':>11s} {'baseline m/s':>12s} {'improve':>8s} {'falls t/b':>9s}")
     for terrain in terrains:
+        # a bad terrain is reported and skipped: the finished ones are kept and written
         try:
             _, env, loaded = open_policy(args.model, args.normalize, terrain=terrain)
         except (RunError, TerrainFileError) as exc:
-            fail(str(exc))
+            rows.append({"terrain": str(terrain), "error": str(exc)})
+            failed.append(terrain)
+            print(f"{terrain.stem:28s} error: {exc}")
+            continue
         trained, _ = evaluate(env, loaded.policy(deterministic=True), args.episodes, args.seconds)
         baseline, _ = evaluate(env, zero_policy, args.episodes, args.seconds)
+        env.close()
         v_t, v_b = trained["forward_velocity_mps"], baseline["forward_velocity_mps"]
         improvement = improvement_pct(trained, baseline)
         rows.append({"terrain": str(terrain), "trained": trained, "baseline": baseline, "improvement_pct": improvement})
         shown = "n/a" if improvement is None else f"{improvement:+.0f}%"
         print(f"{terrain.stem:28s} {v_t:11.4f} {v_b:12.4f} {shown:>8s} {trained['falls']:>4d}/{baseline['falls']}")
-    better = sum(1 for r in rows if r["trained"]["forward_velocity_mps"] > r["baseline"]["forward_velocity_mps"])
-    print(f"trained faster on {better}/{len(rows)} terrains")
+    done = [r for r in rows if "error" not in r]
+    better = sum(1 for r in done if r["trained"]["forward_velocity_mps"] > r["baseline"]["forward_velocity_mps"])
+    print(f"trained faster on {better}/{len(done)} terrains")
     if args.json:
-        print(f"wrote {atomic_write_json(args.json, {'model': str(args.model), 'episodes': args.episodes, 'seconds': args.seconds, 'terrains': rows})}")
+        record = {"model": str(args.model), "episodes": args.episodes, "seconds": args.seconds, "terrains": rows}
+        try:
+            print(f"wrote {atomic_write_json(args.json, record)}")
+        except OSError as exc:
+            fail(f"cannot write --json {args.json} ({exc.strerror or exc})", code=1)
+    if failed:
+        print(f"error: {len(failed)} of {len(terrains)} terrains could not be evaluated: "
+              f"{', '.join(str(t) for t in failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

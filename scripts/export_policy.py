@@ -8,17 +8,16 @@ load it with torch.jit.load, no SB3 needed.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from walklab.cli import fail, positive_int  # noqa: E402
+from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_int  # noqa: E402
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineErrorParser(description=__doc__.splitlines()[0])
     p.add_argument("model", type=Path, help="trained model .zip (its run's config.json must be beside it or above)")
     p.add_argument("--normalize", type=Path, default=None,
                    help="VecNormalize statistics .pkl (default: the one saved beside the model)")
@@ -26,6 +25,7 @@ def main(argv=None) -> None:
     p.add_argument("--check-steps", type=positive_int, default=200,
                    help="observations from a seeded rollout to compare the export against the SB3 model on")
     args = p.parse_args(argv)
+    output_or_fail(args.out, "file", "--out")  # before loading anything
 
     import torch
 

@@ -56,6 +56,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from walklab.cli import output_or_fail
+
+    output_or_fail(args.json, "file", "--json")  # before any rollout
     if args.terrain is not None and not args.terrain.is_file():
         fail(f"terrain file not found: {args.terrain}")
 
@@ -121,7 +124,10 @@ def main(argv=None) -> int:
         print(f"speed ratio: {result['ratio']:.2f}x baseline (95% CI {low:.2f}-{high:.2f}x), "
               f"{result['improvement_pct']:+.1f}% forward velocity")
     if args.json:
-        print(f"wrote {atomic_write_json(args.json, result)}")
+        try:
+            print(f"wrote {atomic_write_json(args.json, result)}")
+        except OSError as exc:
+            fail(f"cannot write --json {args.json} ({exc.strerror or exc})", code=1)
     return 0
 
 

@@ -8,12 +8,14 @@ in Python: `torch.jit.load("policy.pt")(torch.as_tensor(obs[None]))`.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from walklab.files import atomic_write_bytes, describe_os_error
 from walklab.runs import LoadedPolicy, RunError, open_policy
 
 
@@ -76,14 +78,16 @@ def export_torchscript(model_path: str | Path, stats_path: str | Path | None, ou
     env.close()
     scripted = torch.jit.script(policy_module(loaded))
     out_path = Path(out_path)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    # Serialise in memory first: torch.jit.save straight to a file aborts the whole process
+    # (a C++ exception, exit 134) when the disk fills. Python then writes the bytes atomically,
+    # so a failed write is one OSError and leaves neither a partial file nor a temporary one.
+    buffer = io.BytesIO()
+    torch.jit.save(scripted, buffer)
     try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        torch.jit.save(scripted, str(tmp))
-        tmp.replace(out_path)
-    except (OSError, RuntimeError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise RunError(f"cannot write {out_path} ({exc}); choose a writable output path") from exc
+        atomic_write_bytes(out_path, buffer.getvalue())
+    except OSError as exc:
+        raise RunError(f"cannot write {out_path} ({describe_os_error(exc)}); choose a writable output path "
+                       "with free space") from exc
     return out_path
 
 

@@ -39,27 +39,89 @@ def check_video_path(path: str | Path) -> Path:
 
 
 class VideoRecorder:
-    """Collects RGB frames and writes an MP4 or GIF atomically (temporary file, then rename)."""
+    """Streams RGB frames to an MP4 or GIF, written atomically (temporary file, then rename).
+
+    Each ``add`` hands the frame to the encoder at once (imageio ``get_writer`` /
+    ``append_data``), so an MP4 recording keeps no frames in memory whatever its length
+    (ffmpeg encodes as it goes). A GIF is encoded by Pillow, which needs every frame at the
+    end: frames are kept palette-converted (1 byte per pixel, a third of RGB). The file is
+    written under ``.NAME.tmp<pid>.EXT`` and renamed by ``save``; on any error, and when the
+    recorder is dropped without ``save``, the temporary file is removed.
+    """
 
     def __init__(self, path: str | Path, fps: int = 25):
+        import weakref
+
         self.path = check_video_path(path)
         self.fps = fps
-        self.frames: list = []
+        self.frames_written = 0
+        self._tmp = self.path.with_name(f".{self.path.stem}.tmp{os.getpid()}{self.path.suffix}")
+        self._gif = self.path.suffix.lower() == ".gif"
+        self._gif_frames: list = []
+        self._writer = None
+        self._cleanup = weakref.finalize(self, VideoRecorder._discard, None, self._tmp)
+
+    @staticmethod
+    def _discard(writer, tmp: Path) -> None:
+        if writer is not None:
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - already failing; the file goes anyway
+                pass
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+    def _fail(self) -> None:
+        writer, self._writer = self._writer, None
+        self._gif_frames = []
+        self._cleanup.detach()
+        VideoRecorder._discard(writer, self._tmp)
 
     def add(self, frame) -> None:
-        self.frames.append(frame)
+        try:
+            if self._gif:
+                from PIL import Image
+
+                self._gif_frames.append(Image.fromarray(frame).convert("P", palette=Image.Palette.ADAPTIVE))
+            else:
+                if self._writer is None:
+                    import weakref
+
+                    import imageio.v2 as imageio
+
+                    self._writer = imageio.get_writer(self._tmp, fps=self.fps, macro_block_size=8)
+                    self._cleanup.detach()  # from now on a dropped recorder also closes ffmpeg
+                    self._cleanup = weakref.finalize(self, VideoRecorder._discard, self._writer, self._tmp)
+                self._writer.append_data(frame)
+        except BaseException:
+            self._fail()
+            raise
+        self.frames_written += 1
+
+    @property
+    def frames(self) -> int:
+        """How many frames were added (the frames themselves are not kept)."""
+        return self.frames_written
 
     def save(self) -> Path:
-        import imageio.v2 as imageio
-
-        if not self.frames:
+        if not self.frames_written:
             raise RuntimeError("no frames recorded")
-        tmp = self.path.with_name(f".{self.path.stem}.tmp{self.path.suffix}")
-        if self.path.suffix.lower() == ".gif":
-            imageio.mimsave(tmp, self.frames, duration=1000.0 / self.fps, loop=0)
-        else:
-            imageio.mimsave(tmp, self.frames, fps=self.fps, macro_block_size=8)
-        tmp.replace(self.path)
+        try:
+            if self._gif:
+                first, *rest = self._gif_frames
+                first.save(self._tmp, format="GIF", save_all=True, append_images=rest,
+                           duration=1000.0 / self.fps, loop=0)
+                self._gif_frames = []
+            else:
+                writer, self._writer = self._writer, None
+                writer.close()
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self._fail()
+            raise
+        self._cleanup.detach()
         return self.path
 
 
