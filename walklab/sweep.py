@@ -51,12 +51,13 @@ class Param:
     """
 
     name: str
-    kind: str  # "float", "int" or "choice"
+    kind: str  # "float", "int", "choice" or "bool" (a choice of False, True)
     low: float | None = None
     high: float | None = None
     log: bool = False
     choices: tuple = ()
     fixed: Any = None  # not None: not searched, always this value
+    when: str | None = None  # searched (and given to v2) only when this bool parameter is True
 
     def to_dict(self) -> dict:
         if self.fixed is not None:
@@ -68,14 +69,16 @@ class Param:
     def describe(self) -> str:
         if self.fixed is not None:
             return f"fixed {self.fixed}"
-        if self.kind == "choice":
-            return "one of " + " | ".join(map(str, self.choices))
-        return f"{self.low:g}..{self.high:g}{' (log)' if self.log else ''}"
+        if self.kind in ("choice", "bool"):
+            text = "one of " + " | ".join(map(str, self.choices))
+        else:
+            text = f"{self.low:g}..{self.high:g}{' (log)' if self.log else ''}"
+        return text + (f" (when {self.when})" if self.when else "")
 
     def suggest(self, trial) -> Any:
         if self.fixed is not None:
             return self.fixed
-        if self.kind == "choice":
+        if self.kind in ("choice", "bool"):
             return trial.suggest_categorical(self.name, list(self.choices))
         if self.kind == "int":
             return trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log)
@@ -92,6 +95,15 @@ class Param:
                 return ",".join(str(int(p)) for p in parts if p != "")
             except ValueError:
                 raise SpaceError(f"net_arch: expected layer sizes like 64,64, got {text!r}") from None
+        if self.kind == "bool":
+            if isinstance(text, bool):
+                return text
+            word = str(text).strip().lower()
+            if word in ("true", "yes", "on", "1"):
+                return True
+            if word in ("false", "no", "off", "0"):
+                return False
+            raise SpaceError(f"{self.name}: expected true or false, got {text!r}")
         if self.kind == "choice":
             sample = self.choices[0]
             kind = type(sample)
@@ -112,6 +124,8 @@ class Param:
         flag = "--" + self.name.replace("_", "-")
         if self.name == "net_arch":
             return [flag, *str(value).split(",")]
+        if self.kind == "bool":  # v2's flag turns on a setting that is off by default
+            return [flag] if value else []
         return [flag, repr(value) if isinstance(value, float) else str(value)]
 
 
@@ -132,7 +146,10 @@ SEARCH_SPACE: dict[str, Param] = {p.name: p for p in (
     # residual
     Param("residual_scale", "float", 0.02, 0.06),  # m per unit action
     Param("action_filter", "float", 0.05, 0.5, log=True),  # low-pass coefficient (1 = none)
-    # The gait-modulation options join here once v2 has flags for them.
+    # gait modulation (PMTG-style stride and frequency actions): on or off, and how far it may go
+    Param("gait_modulation", "bool", choices=(False, True)),
+    Param("stride_range", "float", 0.2, 0.8, when="gait_modulation"),  # fraction of the stride, either way
+    Param("frequency_range", "float", 0.1, 0.6, when="gait_modulation"),  # fraction of the frequency
 )}
 
 
@@ -141,7 +158,7 @@ class SpaceError(ValueError):
 
 
 def _range(param: Param, low: Any, high: Any) -> Param:
-    if param.kind == "choice":
+    if param.kind in ("choice", "bool"):
         raise SpaceError(f"{param.name} is a choice, not a range: use --choices {param.name} V1 V2 ... or --fix")
     low, high = param.parse_value(low), param.parse_value(high)
     if low > high:
@@ -154,7 +171,7 @@ def _range(param: Param, low: Any, high: Any) -> Param:
 
 
 def _choices(param: Param, values: list) -> Param:
-    if param.kind != "choice":
+    if param.kind not in ("choice", "bool"):
         raise SpaceError(f"{param.name} is a range: use --range {param.name}=LOW:HIGH or --fix")
     parsed = tuple(dict.fromkeys(param.parse_value(v) for v in values))
     if not parsed:
@@ -249,6 +266,19 @@ def fit_batch_sizes(space: dict[str, Param], n_envs: int) -> dict[str, Param]:
             else dataclasses.replace(batch, fixed=kept[0])}
 
 
+def active(param: Param, values: dict[str, Any]) -> bool:
+    return param.when is None or bool(values.get(param.when))
+
+
+def sample(space: dict[str, Param], trial) -> dict[str, Any]:
+    """The trial's values; a conditional parameter only when its condition is on (else v2's default)."""
+    values: dict[str, Any] = {}
+    for name, param in space.items():
+        if active(param, values):
+            values[name] = param.suggest(trial)
+    return values
+
+
 def space_record(space: dict[str, Param]) -> dict:
     """JSON form stored in the study (compared when a worker joins)."""
     return json.loads(json.dumps({name: p.to_dict() for name, p in space.items()}))
@@ -298,7 +328,8 @@ def trial_argv(settings: SweepSettings, space: dict[str, Param], values: dict[st
     argv = ["--total-timesteps", str(settings.trial_timesteps), "--n-envs", str(settings.n_envs),
             "--seed", str(seed)]
     for name, param in space.items():
-        argv += param.flag_argv(values[name])
+        if name in values:
+            argv += param.flag_argv(values[name])
     return argv + list(settings.pass_through)
 
 
@@ -380,7 +411,7 @@ class Objective:
 
         s = self.settings
         self.current = trial.number
-        values = {name: p.suggest(trial) for name, p in self.space.items()}
+        values = sample(self.space, trial)
         ratios = []
         for k, seed in enumerate(s.seeds):
             argv = trial_argv(s, self.space, values, seed)
@@ -680,17 +711,21 @@ def validate_space(settings: SweepSettings, space: dict[str, Param], preset) -> 
     from walklab.training import TrainingError, validate
 
     parser = v2_parser(preset)
-    base = {name: (p.fixed if p.fixed is not None else p.choices[0] if p.kind == "choice" else p.low)
+    base = {name: (p.fixed if p.fixed is not None else p.choices[0] if p.kind in ("choice", "bool") else p.low)
             for name, p in space.items()}
     variants = [base]
     for name, p in space.items():
+        on = {p.when: True} if p.when else {}
         if p.fixed is None:
-            options = list(p.choices) if p.kind == "choice" else [p.low, p.high]
-            variants += [{**base, name: v} for v in options]
+            options = list(p.choices) if p.kind in ("choice", "bool") else [p.low, p.high]
+            variants += [{**base, **on, name: v} for v in options]
+        elif on:
+            variants.append({**base, **on})
     steps = space["n_steps"]
     for n in ([steps.fixed] if steps.fixed is not None else steps.choices):  # the largest rollout vs eval_freq
         variants.append({**base, "n_steps": n})
     for values in variants:
+        values = {k: v for k, v in values.items() if active(space[k], values)}
         argv = trial_argv(settings, space, values, settings.seeds[0]) + ["--no-progress"]
         try:
             job = job_from_args(preset, parse_trial_args(parser, argv))
