@@ -279,8 +279,12 @@ def test_a_run_whose_terrain_file_is_gone_is_refused_in_one_line_on_resume_and_r
     assert sorted(p.name for p in run_dir.iterdir()) == [".lock", *files]  # only the lock file
     assert run_status(run_dir) == record["status"]
 
-    replay = run("debug_model.py", str(run_dir), "--episodes", "1", "--seconds", "1", timeout=120)
-    assert replay.returncode == 2 and "gone.png" in one_line(replay.stderr)
+    for replay in (["debug_model.py", str(run_dir), "--episodes", "1", "--seconds", "1"],
+                   ["phases_test/play_residual_policy.py", str(run_dir / "final_model.zip"), "--record",
+                    str(tmp_path / "walk.mp4")]):
+        proc = run(*replay, timeout=120)
+        assert proc.returncode == 2 and "gone.png" in one_line(proc.stderr), replay
+    assert not (tmp_path / "walk.mp4").exists()
 
 
 # ---------------------------------------------------------------------- failed writes, bad output places

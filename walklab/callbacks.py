@@ -117,7 +117,8 @@ class EvalKeepBest(_Periodic):
         self.env = runs.make_eval_env(self.config)
         previous_best = self.run_dir / BEST_EVAL_NAME
         if previous_best.is_file():  # a resumed run keeps its best so far
-            self.best = json.loads(previous_best.read_text()).get("mean_episode_reward", -np.inf)
+            best = json.loads(previous_best.read_text()).get("mean_episode_reward")
+            self.best = -np.inf if best is None else best  # null: a non-finite reward was recorded
 
     def _fire(self) -> None:
         from walklab.evaluation import evaluate

@@ -10,6 +10,7 @@ record in the current form.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import pickle
@@ -47,6 +48,17 @@ COMPARE_SCRIPT = "tests/compare_residual_vs_baseline.py"
 
 class RunError(Exception):
     """A run directory, model or statistics file cannot be used; the message says why and what to do."""
+
+
+@functools.cache
+def _terrain_error_type():
+    from envs.robot_sim import TerrainFileError
+
+    class RunTerrainError(RunError, TerrainFileError):
+        """A run's terrain PNG is missing or unreadable: both a RunError and a TerrainFileError,
+        so every script that catches either gives one line."""
+
+    return RunTerrainError
 
 
 # ---------------------------------------------------------------------- paths
@@ -162,8 +174,10 @@ def make_eval_env(config: dict, terrain: str | Path | None = None, render_mode: 
     env_config = env_config_from_record(config, terrain)
     try:
         return ResidualWalkEnv(env_config, render_mode=render_mode, **{"randomize": False, **overrides})
-    except TerrainFileError:
-        raise
+    except TerrainFileError as exc:
+        if terrain is not None:
+            raise
+        raise _terrain_error_type()(f"the run's recorded terrain does not load: {exc}") from exc
     except (TypeError, ValueError) as exc:
         raise RunError(f"config.json's env settings do not build the env: {exc}") from exc
 
@@ -389,8 +403,7 @@ def describe_status(run_dir: str | Path) -> str:
     """run_status with what it means for the user, for messages."""
     status = run_status(run_dir)
     if status == "killed":
-        return ("killed (its trainer ended without saving; the steps since its last checkpoint are lost, "
-                "resume continues from the newest saved model)")
+        return "killed (its trainer ended without saving: the steps since its last checkpoint are lost)"
     return status
 
 

@@ -251,8 +251,8 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
                                runs.monitor_paths(run_dir, job.run.n_envs))
             if resume_model is not None:
                 vec, model = _load_for_resume(job, resume_model, run_dir, vec)
-                print(f"resuming {resume_model} at {model.num_timesteps} steps (run {previous_status}); "
-                      f"{job.run.total_timesteps - model.num_timesteps} to go")
+                print(f"resuming {resume_model} at {model.num_timesteps} steps; "
+                      f"{job.run.total_timesteps - model.num_timesteps} to go; the run was {previous_status}")
             else:
                 vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=job.ppo.gamma)
                 model = PPO("MlpPolicy", vec, seed=job.run.seed, device="cpu", tensorboard_log=str(run_dir),
@@ -292,6 +292,11 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
                 status, outcome = "interrupted", KeyboardInterrupt()
                 print(f"\ninterrupted at {model.num_timesteps} steps: saved {run_dir / runs.INTERRUPTED_MODEL} "
                       f"and {runs.INTERRUPTED_STATS}; continue with --resume {run_dir}")
+    except (EOFError, BrokenPipeError, ConnectionResetError):  # a worker died (its error is above)
+        _ignore_signals()
+        status = "failed: an env worker process died"
+        outcome = TrainingFailed(f"an env worker process died (see its error above); earlier checkpoints are "
+                                 f"kept: continue with --resume {run_dir}")
     except OSError as exc:  # a full disk, a folder gone read-only: one line, the run marked
         _ignore_signals()
         status = f"failed: {describe_os_error(exc)}"
@@ -300,11 +305,6 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
         outcome = TrainingFailed(f"training stopped at {steps} steps: cannot write {where} "
                                  f"({describe_os_error(exc)}); earlier checkpoints are kept: free space, then "
                                  f"continue with --resume {run_dir}")
-    except EOFError:  # a worker process died (its own error is printed above)
-        _ignore_signals()
-        status = "failed: an env worker process died"
-        outcome = TrainingFailed(f"an env worker process died (see its error above); earlier checkpoints are "
-                                 f"kept: continue with --resume {run_dir}")
     finally:
         _ignore_signals()
         if vec is not None:
