@@ -31,12 +31,13 @@ JOINT_QPOS = slice(7, 19)  # the 12 joint angles in qpos (after the free joint's
 JOINT_QVEL = slice(6, 18)  # the 12 joint velocities in qvel (after the free joint's 6)
 N_GROUND_SAMPLES = 12  # 3 per leg
 N_HEADING_OBS = 3  # sin yaw, cos yaw, lateral position
+N_COMMAND_OBS = 2  # commanded forward speed (m/s) and yaw rate (rad/s): the LAST entries, with commands
 
 
-def observation_size(n_actions: int, terrain_samples: bool, heading_observation: bool) -> int:
+def observation_size(n_actions: int, terrain_samples: bool, heading_observation: bool, commands: bool = False) -> int:
     """3 gravity + 3 gyro + 3 velocity + 12 joints + 12 joint speeds + 2 phase + 2 x actions (+ extras)."""
     return (35 + 2 * n_actions + (N_GROUND_SAMPLES if terrain_samples else 0)
-            + (N_HEADING_OBS if heading_observation else 0))
+            + (N_HEADING_OBS if heading_observation else 0) + (N_COMMAND_OBS if commands else 0))
 
 # How an episode can end, and which endings are falls (the one definition every report uses).
 TERMINATIONS = ("fell_height", "fell_tilt", "off_terrain", "physics_error", "invalid_action")
@@ -76,7 +77,7 @@ class ResidualWalkEnv(gym.Env):
     (2 x step_length / cycle_time) while staying a correction on top of the trot. Actions are
     clipped to [-1, 1]; every entry passes the low-pass filter.
 
-    ## Observation space (float32; 59 entries + 12 ground samples + 4 with gait_modulation + 3 heading)
+    ## Observation space (float32; 59 entries + 12 ground samples + 4 with gait_modulation + 3 heading + 2 commands)
     | slice   | entries | meaning                                                      | unit  |
     |---------|---------|--------------------------------------------------------------|-------|
     | 0:3     | 3       | gravity direction in the trunk frame (unit vector)           | -     |
@@ -88,9 +89,35 @@ class ResidualWalkEnv(gym.Env):
     | 35:35+A | A       | previous action (A = 12, or 14 with gait_modulation)         | -     |
     | next A  | A       | filtered action r now applied (action units)                 | -     |
     | next 12 | 12      | ground height minus trunk height at 3 points per leg: x -3, 0, +3 cm around each hip (``terrain_samples``) | m |
-    | last 3  | 3       | sin yaw, cos yaw, world y of the trunk (``heading_observation``) | -, -, m |
+    | next 3  | 3       | sin yaw, cos yaw, world y of the trunk (``heading_observation``) | -, -, m |
+    | last 2  | 2       | commanded forward speed, commanded yaw rate (``commands``)   | m/s, rad/s |
     Without gait modulation the phase is ``t / cycle_time`` (time-based, as the plain trot).
     ``info`` also reports ``stride_scale`` and ``frequency_scale`` (1.0 without modulation).
+
+    ## Commands (``commands=True``)
+    Each reset draws a forward speed uniformly between ``command_speed_min`` and
+    ``command_speed_max`` (default 0.05..0.20 m/s) and a yaw rate between
+    ``command_yaw_rate_min`` and ``command_yaw_rate_max`` (default 0..0 rad/s: straight ahead),
+    from the env's ``np_random`` after every other draw of the reset (so with commands off
+    nothing, not even the random stream, changes). ``reset(options={"command": (v, w)})``
+    fixes it for one episode (equal range ends fix it for all). ``env.command`` holds it, the
+    observation ends with it and ``info`` carries ``command_speed``, ``command_yaw_rate``,
+    ``heading_speed`` (the step's world velocity projected on the trunk's heading, m/s) and
+    ``yaw_rate`` (about world z, rad/s). The trot's own speed is fixed by the gait
+    (no-slip 2 x step_length / cycle_time = 0.15 m/s with the default gait; about 0.10 m/s on
+    the default terrain): a policy reaches commands above or below it by shortening or
+    lengthening the stride and slowing or quickening the cycle, which needs
+    ``gait_modulation`` (foot residuals alone move the feet by at most ``residual_scale``).
+    Recommended: ``commands=True, gait_modulation=True, forward_velocity_weight=0,
+    tracking_velocity_weight=1.0`` (and ``tracking_yaw_rate_weight=0.5`` when yaw rates are
+    commanded); these weights are a starting point, not tuned (DIAGNOSIS.md).
+
+    ## Terrain switching
+    ``set_terrain(png)`` swaps the heightfield in place (same pixel size as the configured
+    terrain; compiled once per PNG and cached) and ``set_terrain_schedule(schedule)`` lets an
+    object pick the terrain at every reset from how the last episode went: the training's
+    ``--curriculum`` (``curriculum`` and ``curriculum_*`` fields, read by ``walklab.training``,
+    not by the env) installs ``walklab.curriculum.TerrainCurriculum`` in each training env.
 
     ## Reward
     ``reward = sum_k weight_k * term_k``: each ``_reward_<k>`` method returns the unscaled term
@@ -105,6 +132,10 @@ class ResidualWalkEnv(gym.Env):
     - ``height`` [0.0]             (-) |trunk height above ground - gait.body_height|, m
     - ``orientation`` [0.5]        (-) 1 - cos(tilt), tilt = angle between trunk up-axis and world up
     - ``heading`` [0.0]            (-) 1 - cos(yaw), yaw = heading of the trunk's forward axis off world +x
+    - ``tracking_velocity`` [0.0]  (+) exp(-((heading_speed - command_speed) / command_speed_sigma)^2),
+      sigma 0.05 m/s; 0 without commands (legged_gym's tracking reward, scaled to this robot's speeds)
+    - ``tracking_yaw_rate`` [0.0]  (+) exp(-((yaw_rate - command_yaw_rate) / command_yaw_rate_sigma)^2),
+      sigma 0.3 rad/s; 0 without commands
     ``info`` carries ``reward_<term>`` (weighted, signed) for every term, even zero-weighted
     ones, and their sum equals the returned reward.
 
@@ -129,7 +160,11 @@ class ResidualWalkEnv(gym.Env):
     filter), terrain (None = assets/hfield.png; a PNG path), frame_skip (10, 1..100),
     reward_weights (``RewardWeights()``), min_body_height (0.02 m), max_tilt (1.0 rad),
     terrain_samples (True), gait_modulation (False), stride_range (0.6, 0..0.9), frequency_range
-    (0.4, 0..0.8), heading_observation (False), randomize (False: when True each reset draws friction x[0.7, 1.3],
+    (0.4, 0..0.8), heading_observation (False), commands (False), command_speed_min/max (0.05/0.20
+    m/s, -0.5..0.5), command_yaw_rate_min/max (0/0 rad/s, -2..2), command_speed_sigma (0.05 m/s),
+    command_yaw_rate_sigma (0.3 rad/s), curriculum (False), curriculum_levels (6, 2..21),
+    curriculum_promote (0.7), curriculum_demote (0.35) (the curriculum fields are the training's,
+    see walklab/curriculum.py), randomize (False: when True each reset draws friction x[0.7, 1.3],
     trunk mass x[0.85, 1.15], actuator kp and torque limit x[0.85, 1.15], terrain elevation
     x[0.8, 1.2], and adds N(0, 0.02) noise to observations). render_mode (None, "human",
     "rgb_array"), width/height (640x480, rgb_array frames), model (a compiled scene to use
@@ -183,7 +218,8 @@ class ResidualWalkEnv(gym.Env):
         self._terrain_limit_y = self.sim.terrain_height.half_width - OFF_TERRAIN_MARGIN
 
         self.n_actions = N_ACTIONS + (N_MODULATION if config.gait_modulation else 0)
-        obs_size = observation_size(self.n_actions, config.terrain_samples, config.heading_observation)
+        obs_size = observation_size(self.n_actions, config.terrain_samples, config.heading_observation,
+                                    config.commands)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(obs_size,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(self.n_actions,), dtype=np.float32)
 
@@ -194,10 +230,12 @@ class ResidualWalkEnv(gym.Env):
         self._last_obs = np.zeros(obs_size, dtype=np.float32)
         self._renderer = None
         self._viewer = None
+        self._init_commands_and_terrain()
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
+        self._switch_terrain_before_episode()
         if self.config.randomize:
             self._randomize_physics()
         x, y, yaw = spawn_pose(self.np_random)
@@ -206,6 +244,7 @@ class ResidualWalkEnv(gym.Env):
         self._cycles = 0.0
         self._prev_action = np.zeros(self.n_actions)
         self._residual = np.zeros(self.n_actions)
+        self._start_command_episode(options)  # after every other draw: with commands off the RNG is untouched
         self._last_obs = self._get_obs(self.sim.ground_samples())
         return self._last_obs, self._state_info()
 
@@ -235,6 +274,7 @@ class ResidualWalkEnv(gym.Env):
         tilt = self.sim.trunk_tilt()
         reward, reward_info = self._get_rew(x_velocity, y_velocity, body_height, tilt, action)
         termination = self._termination(body_height, tilt)
+        self._last_termination = termination
         self._prev_action = action
         self._last_obs = self._get_obs(ground)
         info = {
@@ -249,6 +289,7 @@ class ResidualWalkEnv(gym.Env):
             "termination": termination,
             "physics_error": False,
             **reward_info,
+            **self._command_info(x_velocity, y_velocity),
         }
         if self.render_mode == "human":
             self.render()
@@ -305,6 +346,8 @@ class ResidualWalkEnv(gym.Env):
         if self.config.heading_observation:
             yaw = self._yaw()
             parts.append((math.sin(yaw), math.cos(yaw), d.qpos[1]))
+        if self.config.commands:
+            parts.append(self.command)
         obs = np.concatenate(parts).astype(np.float32)
         if self.config.randomize:
             obs += self.np_random.normal(0.0, OBS_NOISE_STD, size=obs.shape).astype(np.float32)
@@ -342,6 +385,18 @@ class ResidualWalkEnv(gym.Env):
 
     def _reward_orientation(self, s: _StepState) -> float:
         return -(1.0 - math.cos(s.tilt))  # trunk tilt
+
+    def _reward_tracking_velocity(self, s: _StepState) -> float:
+        if not self.config.commands:
+            return 0.0
+        error = self._heading_speed(s.x_velocity, s.y_velocity) - self.command[0]  # m/s along the trunk's heading
+        return math.exp(-(error / self.config.command_speed_sigma) ** 2)  # 1 on the command
+
+    def _reward_tracking_yaw_rate(self, s: _StepState) -> float:
+        if not self.config.commands:
+            return 0.0
+        error = self._yaw_rate() - self.command[1]  # rad/s about world z
+        return math.exp(-(error / self.config.command_yaw_rate_sigma) ** 2)
 
     def _modulation(self) -> tuple[float, float]:
         """(stride scale, frequency scale) from the filtered modulation actions; (1, 1) without."""
@@ -389,6 +444,7 @@ class ResidualWalkEnv(gym.Env):
             "physics_error": True,
             **{f"reward_{k}": 0.0 for k in self.reward_terms},
         }
+        self._last_termination = termination
         if termination == "physics_error":
             mujoco.mj_resetData(self.model, self.data)  # leave finite state behind for render/close
         return self._last_obs, 0.0, True, False, info
@@ -407,6 +463,104 @@ class ResidualWalkEnv(gym.Env):
         m.actuator_biasprm[:, 1] = n["bias"] * strength
         m.actuator_forcerange[:] = n["force"] * strength
         m.hfield_size[:, 2] = n["hfield_size"][:, 2] * rng.uniform(*RANDOMIZE_TERRAIN_HEIGHT)
+
+    # ------------------------------------------------------------------ commands and terrain switching
+    def _init_commands_and_terrain(self) -> None:
+        self.command = np.zeros(N_COMMAND_OBS)  # (forward speed m/s, yaw rate rad/s); zeros without commands
+        self.terrain_schedule = None  # set_terrain_schedule (a curriculum): picks each episode's terrain
+        self.terrain_path: str | None = None  # the PNG last loaded by set_terrain (None: the configured one)
+        self._terrain_cache: dict[str, np.ndarray] = {}
+        self._episode_x0 = 0.0
+        self._episode_started = False
+        self._last_termination = ""
+
+    def _start_command_episode(self, options: dict | None) -> None:
+        """Record the spawn and draw this episode's command (``options={"command": (v, w)}`` fixes it)."""
+        self._episode_x0 = float(self.data.qpos[0])
+        self._episode_started = True
+        self._last_termination = ""
+        if not self.config.commands:
+            return
+        if options is not None and options.get("command") is not None:
+            command = np.asarray(options["command"], dtype=np.float64).reshape(-1)
+            if command.size == 1:
+                command = np.array([command[0], 0.0])
+            if command.size != N_COMMAND_OBS or not np.isfinite(command).all():
+                raise ValueError(f"options['command'] must be (forward m/s, yaw rad/s), got {options['command']!r}")
+            self.command = command
+            return
+        c = self.config
+        self.command = np.array([self.np_random.uniform(*sorted((c.command_speed_min, c.command_speed_max))),
+                                 self.np_random.uniform(*sorted((c.command_yaw_rate_min, c.command_yaw_rate_max)))])
+
+    def _command_info(self, x_velocity: float, y_velocity: float) -> dict[str, float]:
+        """The command and what it is compared with, in ``info`` (nothing without commands)."""
+        if not self.config.commands:
+            return {}
+        return {"command_speed": float(self.command[0]), "command_yaw_rate": float(self.command[1]),
+                "heading_speed": self._heading_speed(x_velocity, y_velocity), "yaw_rate": self._yaw_rate()}
+
+    def _heading_speed(self, x_velocity: float, y_velocity: float) -> float:
+        """Speed (m/s) along the trunk's heading in the horizontal plane, from the step's world velocity."""
+        yaw = self._yaw()
+        return float(x_velocity * math.cos(yaw) + y_velocity * math.sin(yaw))
+
+    def _yaw_rate(self) -> float:
+        """Trunk angular velocity about world z (rad/s); the free joint's qvel[3:6] is in the trunk frame."""
+        rot = self.data.xmat[self.sim.trunk_id]
+        return float(rot[6:9].dot(self.data.qvel[3:6]))
+
+    def set_terrain(self, png: str | None) -> None:
+        """Walk on another heightfield PNG from the next step on (None: the configured terrain).
+
+        The heights are swapped in place (the PNG is compiled once, by MuJoCo's own loader, and
+        cached), so nothing is recompiled per switch. The PNG must have the configured terrain's
+        size in pixels. A renderer already open keeps drawing the old terrain.
+        """
+        key = str(png) if png is not None else (self.config.terrain or "")
+        if key not in self._terrain_cache:
+            if self.sim.terrain_height.flat:
+                raise ValueError("set_terrain needs a heightfield scene, not the flat floor")
+            source = load_model(png if png is not None else self.config.terrain)
+            if source.hfield_data.shape != self.model.hfield_data.shape or \
+                    not np.array_equal(source.hfield_nrow, self.model.hfield_nrow) or \
+                    not np.array_equal(source.hfield_ncol, self.model.hfield_ncol):
+                raise ValueError(f"terrain {png} has {source.hfield_nrow[0]}x{source.hfield_ncol[0]} pixels; "
+                                 f"the env's has {self.model.hfield_nrow[0]}x{self.model.hfield_ncol[0]}")
+            self._terrain_cache[key] = np.array(source.hfield_data, copy=True)
+        self.model.hfield_data[:] = self._terrain_cache[key]  # the terrain lookup reads the same memory
+        self.terrain_path = None if png is None else str(png)
+
+    def set_terrain_schedule(self, schedule) -> None:
+        """Let `schedule` choose the terrain at every reset (None: stop switching).
+
+        `schedule.next_terrain(outcome)` is called at the start of each reset and returns a PNG
+        path (or None to keep the current terrain); `outcome` describes the episode that just
+        ended, or is None before the first one: ``distance_m`` (along world x), ``seconds``,
+        ``termination``, ``fell`` (``is_fall``), ``command_mps`` (None without commands) and
+        ``nominal_mps`` (the trot's no-slip speed, 2 x step_length / cycle_time).
+        ``walklab.curriculum.TerrainCurriculum`` is the one the training's ``--curriculum`` uses.
+        """
+        self.terrain_schedule = schedule
+        self._episode_started = False
+
+    def _switch_terrain_before_episode(self) -> None:
+        if self.terrain_schedule is None:
+            return
+        outcome = None
+        if self._episode_started and self._step_count > 0:
+            x_end = float(self.data.qpos[0])
+            outcome = {
+                "distance_m": x_end - self._episode_x0 if np.isfinite(x_end) else 0.0,
+                "seconds": self._step_count * self.dt,
+                "termination": self._last_termination,
+                "fell": is_fall(self._last_termination),
+                "command_mps": float(self.command[0]) if self.config.commands else None,
+                "nominal_mps": 2.0 * self.gait.step_length / self.gait.cycle_time,
+            }
+        png = self.terrain_schedule.next_terrain(outcome)
+        if png is not None and str(png) != self.terrain_path:
+            self.set_terrain(png)
 
     def tracking_camera(self) -> mujoco.MjvCamera:
         """A camera that follows the trunk from the side and behind (envs/camera.py, as the viewer's)."""
@@ -430,10 +584,19 @@ class ResidualWalkEnv(gym.Env):
             "residual": self._residual.copy(),
             "last_obs": self._last_obs.copy(),
             "np_random": self._np_random,
+            "command": self.command.copy(),
+            "terrain": (self.terrain_path, self.terrain_schedule, self._episode_x0, self._episode_started,
+                        self._last_termination),
         }
 
     def __setstate__(self, state):
         self.__init__(*state["init"])
+        if "terrain" in state:
+            terrain_path, self.terrain_schedule, self._episode_x0, self._episode_started, \
+                self._last_termination = state["terrain"]
+            if terrain_path is not None:
+                self.set_terrain(terrain_path)
+            self.command = state["command"]
         self.data.qpos[:] = state["qpos"]
         self.data.qvel[:] = state["qvel"]
         self.data.ctrl[:] = state["ctrl"]
