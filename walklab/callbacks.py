@@ -145,3 +145,32 @@ class EvalKeepBest(_Periodic):
     def _on_training_end(self) -> None:
         if self.env is not None:
             self.env.close()
+
+
+class CurriculumCallback(BaseCallback):
+    """Terrain curriculum (``--curriculum``, walklab/curriculum.py): after every rollout logs each
+    env's level (``curriculum/level_<i>``) and their mean (``curriculum/level_mean``) to TensorBoard
+    and writes them to ``<run_dir>/curriculum.json``, which ``--resume`` reads back."""
+
+    def __init__(self, run_dir: Path, n_levels: int):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.n_levels = n_levels
+
+    def _levels(self) -> list[int]:
+        return [int(s.level) for s in self.training_env.get_attr("terrain_schedule")]
+
+    def _record(self) -> None:
+        from walklab.curriculum import save_state
+
+        levels = self._levels()
+        self.logger.record("curriculum/level_mean", float(np.mean(levels)))
+        for i, level in enumerate(levels):
+            self.logger.record(f"curriculum/level_{i}", level)
+        save_state(self.run_dir, levels, self.n_levels, self.num_timesteps)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self._record()

@@ -74,6 +74,8 @@ def validate(job: TrainJob) -> None:
         raise TrainingError(exc.for_label(label_for(exc))) from exc
     if not runs.RUN_NAME_PATTERN.match(job.run_name):
         raise TrainingError(f"--run-name {job.run_name!r} may use only letters, digits, '_', '-' and '.'")
+    if job.env.curriculum and job.env.terrain == "flat":
+        raise TrainingError("--curriculum needs a heightfield terrain, not --terrain flat")
     if job.env.terrain is not None:
         from envs.robot_sim import TerrainFileError, load_model
 
@@ -249,6 +251,10 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
                 wrote_config = True
             vec = make_vec_env(job.env, job.run.n_envs, job.run.episode_steps, job.run.seed,
                                runs.monitor_paths(run_dir, job.run.n_envs))
+            if job.env.curriculum:  # terrains into run_dir/terrains, levels from curriculum.json on resume
+                from walklab import curriculum
+
+                curriculum.install(vec, run_dir, job.env, job.run.seed)
             if resume_model is not None:
                 vec, model = _load_for_resume(job, resume_model, run_dir, vec)
                 print(f"resuming {resume_model} at {model.num_timesteps} steps; "
@@ -266,6 +272,10 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
             raise
         callbacks = [EpisodeTermsCallback(job.env.reward_weights.terms(), hyperparameter_text(job)),
                      CheckpointWithStats(run_dir, job.run.checkpoint_freq)]
+        if job.env.curriculum:
+            from walklab.callbacks import CurriculumCallback
+
+            callbacks.append(CurriculumCallback(run_dir, job.env.curriculum_levels))
         if job.run.eval_freq > 0:
             seconds = min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * PHYSICS_TIMESTEP)
             callbacks.append(EvalKeepBest(run_dir, config, job.run.eval_freq, job.run.eval_episodes, seconds,
