@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Phase 6: how closely a policy trained with commands (--commands) walks at commanded forward speeds.
+
+For each commanded speed it runs --episodes deterministic episodes (seeds 0..K-1) with the
+command fixed (and the yaw rate fixed to --yaw-rate, default 0) and reports:
+- achieved speed: mean over episodes of the distance walked along x / time walked (m/s);
+- mean absolute tracking error: mean over episodes of |achieved - command| (m/s); the
+  per-step error, which also holds the trot's speed swing within each stride, is given too;
+- falls (envs.residual_walk_env.is_fall).
+The env is the model's own (its run's config.json), nominal physics, its terrain unless
+--terrain is given. A model without a command input is refused (one line, exit 2).
+
+    python3 phases_test/phase6_command_tracking.py --model RUN/final_model.zip --normalize RUN/vec_normalize.pkl \\
+        --commands 0.05 0.10 0.15 0.20 --episodes 3 --json RUN/tracking.json
+
+JSON: {"model", "episodes", "seconds", "yaw_rate", "terrain", "commands": [one entry per command with
+command_mps, achieved_mps, abs_error_mps, falls, step_abs_error_mps, per_episode_mps, terminations]}.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float, positive_int  # noqa: E402
+
+DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s
+TARGET_ERROR_MPS = 0.02  # the issue's target: mean absolute tracking error, no falls
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = OneLineErrorParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog=__doc__)
+    p.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
+    p.add_argument("--normalize", type=Path, default=None, help="statistics .pkl (default: saved beside the model)")
+    p.add_argument("--commands", type=finite_float, nargs="+", default=list(DEFAULT_COMMANDS),
+                   help="commanded forward speeds, m/s (default 0.05 0.10 0.15 0.20)")
+    p.add_argument("--yaw-rate", type=finite_float, default=0.0, help="commanded yaw rate for every episode, rad/s")
+    p.add_argument("--episodes", type=positive_int, default=3, help="episodes per command (seeds 0..K-1)")
+    p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
+    p.add_argument("--terrain", type=Path, default=None, help="heightfield PNG (default: the model's own terrain)")
+    p.add_argument("--json", type=Path, default=None, help="write the table as JSON here")
+    return p.parse_args(argv)
+
+
+def track(env, policy, command: float, episodes: int, seconds: float) -> dict:
+    """One command's row: achieved speed, tracking errors, falls."""
+    import numpy as np
+
+    from envs.rollout import run_episode
+
+    stats = [run_episode(env, policy, seed, seconds) for seed in range(episodes)]
+    speeds = [e.forward_velocity for e in stats]
+    return {
+        "command_mps": command,
+        "achieved_mps": float(np.mean(speeds)),
+        "abs_error_mps": float(np.mean([abs(v - command) for v in speeds])),
+        "falls": int(sum(e.fell for e in stats)),
+        "step_abs_error_mps": float(np.mean([np.mean(np.abs(np.asarray(e.velocity_trace) - command))
+                                             for e in stats])),
+        "per_episode_mps": [round(v, 5) for v in speeds],
+        "terminations": [e.termination for e in stats],
+    }
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    output_or_fail(args.json, "file", "--json")  # before any rollout
+    if args.terrain is not None and not args.terrain.is_file():
+        fail(f"terrain file not found: {args.terrain}")
+    from envs.fields import ConfigError
+    from envs.residual_walk_env import ResidualWalkEnv
+    from envs.robot_sim import TerrainFileError
+    from walklab.files import atomic_write_json
+    from walklab.runs import RunError, open_policy
+
+    try:
+        _, env, loaded = open_policy(args.model, args.normalize, terrain=args.terrain)
+    except (RunError, TerrainFileError) as exc:
+        fail(str(exc))
+    base = env.config
+    env.close()
+    if not base.commands:
+        fail(f"{args.model} has no command input (its run was trained without --commands): "
+             "train with --commands to evaluate command tracking")
+    try:
+        envs = [ResidualWalkEnv(base.replace(command_speed_min=c, command_speed_max=c,
+                                             command_yaw_rate_min=args.yaw_rate, command_yaw_rate_max=args.yaw_rate))
+                for c in args.commands]
+    except ConfigError as exc:
+        fail(exc.for_label("--commands/--yaw-rate"))
+    policy = loaded.policy(deterministic=True)
+    rows = []
+    print(f"{args.episodes} episodes x {args.seconds:g} s per command, yaw rate {args.yaw_rate:g} rad/s")
+    print(f"{'command m/s':>11s} {'achieved m/s':>12s} {'|error| m/s':>11s} {'per-step':>9s} {'falls':>5s}")
+    for command, env in zip(args.commands, envs):
+        row = track(env, policy, command, args.episodes, args.seconds)
+        env.close()
+        rows.append(row)
+        print(f"{command:11.3f} {row['achieved_mps']:12.4f} {row['abs_error_mps']:11.4f} "
+              f"{row['step_abs_error_mps']:9.4f} {row['falls']:>5d}")
+    mean_error = sum(r["abs_error_mps"] for r in rows) / len(rows)
+    falls = sum(r["falls"] for r in rows)
+    met = mean_error <= TARGET_ERROR_MPS and falls == 0
+    print(f"mean |error| {mean_error:.4f} m/s, {falls} falls: target (<= {TARGET_ERROR_MPS} m/s, no falls) "
+          f"{'met' if met else 'not met'}")
+    if args.json:
+        record = {"model": str(args.model), "episodes": args.episodes, "seconds": args.seconds,
+                  "yaw_rate": args.yaw_rate, "terrain": str(args.terrain) if args.terrain else None,
+                  "mean_abs_error_mps": mean_error, "falls": falls, "commands": rows}
+        try:
+            print(f"wrote {atomic_write_json(args.json, record)}")
+        except OSError as exc:
+            fail(f"cannot write --json {args.json} ({exc.strerror or exc})", code=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Commanded speeds and the terrain curriculum (issue 15).
+
+    .venv/bin/python -m pytest tests/test_commands.py
+"""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from envs import assets as A
+from envs.config import EnvConfig
+from envs.residual_walk_env import N_COMMAND_OBS, ResidualWalkEnv
+from tests.conftest import run_script
+from walklab.curriculum import TerrainCurriculum, next_level, terrain_path, write_level_terrains
+
+SHIPPED = A.ASSETS_DIR / "policies" / "residual_walk"
+TINY = ["--n-envs", "2", "--n-steps", "128", "--batch-size", "64", "--checkpoint-freq", "100000",
+        "--eval-freq", "0", "--episode-steps", "40", "--no-progress"]
+COMMANDED = ["--commands", "--gait-modulation", "--forward-velocity-weight", "0", "--tracking-velocity-weight", "1"]
+
+
+# ---------------------------------------------------------------------- commands in the env
+def test_command_is_drawn_within_the_range_and_observed_last():
+    env = ResidualWalkEnv(commands=True, command_speed_min=0.05, command_speed_max=0.20,
+                          command_yaw_rate_min=-0.3, command_yaw_rate_max=0.3)
+    assert env.observation_space.shape == (71 + N_COMMAND_OBS,)
+    drawn = []
+    for seed in range(20):
+        obs, _ = env.reset(seed=seed)
+        v, w = env.command
+        assert 0.05 <= v <= 0.20 and -0.3 <= w <= 0.3
+        np.testing.assert_array_equal(obs[-2:], np.float32(env.command))
+        obs, _, _, _, info = env.step(np.zeros(12))
+        np.testing.assert_array_equal(obs[-2:], np.float32(env.command))
+        assert (info["command_speed"], info["command_yaw_rate"]) == (v, w)
+        drawn.append(v)
+    assert np.ptp(drawn) > 0.05  # really drawn, not fixed
+    env.reset(seed=3)
+    again = env.command.copy()
+    env.reset(seed=3)
+    np.testing.assert_array_equal(env.command, again)  # from the env's seeded np_random
+
+
+def test_reset_option_and_equal_range_ends_fix_the_command():
+    env = ResidualWalkEnv(commands=True)
+    obs, _ = env.reset(seed=0, options={"command": (0.12, 0.1)})
+    np.testing.assert_allclose(env.command, [0.12, 0.1])
+    np.testing.assert_allclose(obs[-2:], [0.12, 0.1], rtol=1e-6)
+    with pytest.raises(ValueError, match="command"):
+        env.reset(seed=0, options={"command": (0.1, float("nan"))})
+    fixed = ResidualWalkEnv(commands=True, command_speed_min=0.1, command_speed_max=0.1)
+    for seed in range(3):
+        fixed.reset(seed=seed)
+        assert tuple(fixed.command) == (0.1, 0.0)
+
+
+def test_tracking_rewards_follow_their_formulas_and_are_in_info():
+    env = ResidualWalkEnv(commands=True, command_yaw_rate_min=0.2, command_yaw_rate_max=0.2,
+                          tracking_velocity_weight=2.0, tracking_yaw_rate_weight=0.5, forward_velocity_weight=0.0)
+    env.reset(seed=1, options={"command": (0.1, 0.2)})
+    config = env.config
+    for _ in range(30):
+        _, reward, _, _, info = env.step(np.zeros(12))
+        speed_term = math.exp(-((info["heading_speed"] - 0.1) / config.command_speed_sigma) ** 2)
+        yaw_term = math.exp(-((info["yaw_rate"] - 0.2) / config.command_yaw_rate_sigma) ** 2)
+        assert info["reward_tracking_velocity"] == pytest.approx(2.0 * speed_term, rel=1e-9)
+        assert info["reward_tracking_yaw_rate"] == pytest.approx(0.5 * yaw_term, rel=1e-9)
+        assert info["reward_forward_velocity"] == 0.0
+        assert reward == pytest.approx(sum(v for k, v in info.items() if k.startswith("reward_")), abs=1e-12)
+        yaw = env._yaw()
+        assert info["heading_speed"] == pytest.approx(info["x_velocity"] * math.cos(yaw)
+                                                      + info["y_velocity"] * math.sin(yaw))
+    # the reward is largest on the command
+    env.command = np.array([info["heading_speed"], info["yaw_rate"]])
+    s = type("S", (), {"x_velocity": info["x_velocity"], "y_velocity": info["y_velocity"]})()
+    assert env._reward_tracking_velocity(s) == pytest.approx(1.0)
+
+
+def test_commands_off_leave_the_env_and_its_random_stream_unchanged():
+    plain = ResidualWalkEnv()
+    assert plain.observation_space.shape == (71,)  # the shipped policy's size
+    assert EnvConfig().commands is False and EnvConfig().reward_weights.tracking_velocity == 0.0
+    commanded = ResidualWalkEnv(commands=True)
+    for seed in (0, 7):
+        a, _ = plain.reset(seed=seed)
+        b, _ = commanded.reset(seed=seed)
+        np.testing.assert_array_equal(a, b[:71])  # same spawn: the command is drawn after everything else
+    _, _, _, _, info = plain.step(np.zeros(12))
+    assert info["reward_tracking_velocity"] == 0.0 and info["reward_tracking_yaw_rate"] == 0.0
+    assert "command_speed" not in info
+    from walklab.runs import open_policy
+
+    _, env, loaded = open_policy(SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl")
+    assert env.observation_space.shape == (71,) and not env.config.commands
+    env.close()
+
+
+# ---------------------------------------------------------------------- curriculum
+def outcome(distance, seconds=20.0, fell=False, command=None, nominal=0.15):
+    return {"distance_m": distance, "seconds": seconds, "fell": fell, "termination": "fell_tilt" if fell else "",
+            "command_mps": command, "nominal_mps": nominal}
+
+
+def test_curriculum_rule_rises_on_distance_and_falls_on_failure():
+    promote, demote, n = 0.7, 0.35, 6
+    # no command: the reference is the trot's no-slip speed, 0.15 m/s -> up at 0.105 m/s, down below 0.0525
+    assert next_level(2, n, outcome(0.105 * 20), promote, demote) == 3
+    assert next_level(2, n, outcome(0.104 * 20), promote, demote) == 2
+    assert next_level(2, n, outcome(0.06 * 20), promote, demote) == 2
+    assert next_level(2, n, outcome(0.05 * 20), promote, demote) == 1
+    assert next_level(2, n, outcome(3.0, fell=True), promote, demote) == 1  # a fall always goes down
+    assert next_level(5, n, outcome(3.0), promote, demote) == 5  # stays within 0..n-1
+    assert next_level(0, n, outcome(0.0), promote, demote) == 0
+    assert next_level(0, n, outcome(0.0, fell=True), promote, demote) == 0
+    # with commands, the reference is the episode's command
+    assert next_level(1, n, outcome(0.036 * 20, command=0.05), promote, demote) == 2
+    assert next_level(1, n, outcome(0.036 * 20, command=0.20), promote, demote) == 0
+    assert next_level(3, n, None, promote, demote) == 3  # before the first episode
+
+
+def test_terrain_curriculum_switches_the_env_terrain_by_level(tmp_path):
+    write_level_terrains(tmp_path, 2)
+    env = ResidualWalkEnv()
+    schedule = TerrainCurriculum(tmp_path, 2, 0.7, 0.35, level=0, seed=1)
+    env.set_terrain_schedule(schedule)
+    env.reset(seed=0)
+    assert env.terrain_path == str(terrain_path(tmp_path, schedule.kind, 0))
+    # the swapped heights are exactly what MuJoCo loads from that PNG, and the physics is the same
+    fresh = ResidualWalkEnv(terrain=env.terrain_path)
+    np.testing.assert_array_equal(env.model.hfield_data, fresh.model.hfield_data)
+    a, _ = fresh.reset(seed=0)
+    env.data.qpos[:], env.data.qvel[:] = fresh.data.qpos, fresh.data.qvel
+    for _ in range(50):
+        oa = fresh.step(np.full(12, 0.3))[0]
+        ob = env.step(np.full(12, 0.3))[0]
+    np.testing.assert_array_equal(oa, ob)
+    # an episode that walks far promotes, a fall demotes
+    env.data.qpos[0] = env._episode_x0 + 1.0  # 1 m in 50 steps = 1 m/s
+    env.reset(seed=1)
+    assert schedule.level == 1 and env.terrain_path.endswith(f"{schedule.kind}_L1.png")
+    env.step(np.zeros(12))
+    env._last_termination = "fell_height"
+    env.reset(seed=2)
+    assert schedule.level == 0 and (schedule.promotions, schedule.demotions) == (1, 1)
+
+
+# ---------------------------------------------------------------------- tiny commanded curriculum run
+@pytest.fixture(scope="module")
+def commanded_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    proc = run_script("train_residual_ppo_v2.py", "--total-timesteps", "256", "--run-name", "cmd", "--runs-dir",
+                      str(root), "--curriculum", *COMMANDED, *TINY)
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = [d for d in root.iterdir() if d.is_dir()]
+    return run_dir
+
+
+def curriculum_scalars(run_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    values = {}
+    for folder in sorted({p.parent for p in run_dir.glob("tb_*/events.out.tfevents.*")}):
+        acc = EventAccumulator(str(folder))
+        acc.Reload()
+        for tag in acc.Tags()["scalars"]:
+            if tag.startswith("curriculum/"):
+                values.setdefault(tag, []).extend((e.step, e.value) for e in acc.Scalars(tag))
+    return values
+
+
+def test_curriculum_run_logs_levels_and_survives_resume(commanded_run):
+    run_dir = commanded_run
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["env"]["curriculum"] is True and config["env"]["commands"] is True
+    levels = config["env"]["curriculum_levels"]
+    assert len(list((run_dir / "terrains").glob("*_L*.png"))) == 5 * levels
+    scalars = curriculum_scalars(run_dir)
+    assert {"curriculum/level_mean", "curriculum/level_0", "curriculum/level_1"} <= set(scalars)
+    state = json.loads((run_dir / "curriculum.json").read_text())
+    assert len(state["levels"]) == 2 and state["num_timesteps"] == 256
+    # resume: each env starts at its saved level (set high here, so a fresh start at 0 would show)
+    state["levels"] = [levels - 1, levels - 1]
+    (run_dir / "curriculum.json").write_text(json.dumps(state))
+    proc = run_script("train_residual_ppo_v2.py", "--resume", str(run_dir), "--total-timesteps", "512",
+                      "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert f"curriculum: resumed at levels [{levels - 1}, {levels - 1}]" in proc.stdout
+    after = curriculum_scalars(run_dir)
+    resumed = [v for step, v in after["curriculum/level_mean"] if step > 256]
+    assert resumed and resumed[0] >= levels - 2  # one rollout moves a level by at most its episodes
+    assert json.loads((run_dir / "curriculum.json").read_text())["num_timesteps"] == 512
+
+
+def test_phase6_reports_every_command_as_json(commanded_run, tmp_path):
+    out = tmp_path / "tracking.json"
+    proc = run_script("phases_test/phase6_command_tracking.py", "--model", str(commanded_run / "final_model.zip"),
+                      "--commands", "0.05", "0.15", "--episodes", "1", "--seconds", "1", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(out.read_text())
+    assert [r["command_mps"] for r in record["commands"]] == [0.05, 0.15]
+    for row in record["commands"]:
+        assert {"command_mps", "achieved_mps", "abs_error_mps", "falls"} <= set(row)
+        assert row["abs_error_mps"] == pytest.approx(abs(row["achieved_mps"] - row["command_mps"]))
+    assert "target (<= 0.02 m/s, no falls)" in proc.stdout
+
+
+def test_phase6_refuses_a_model_without_a_command_input():
+    proc = run_script("phases_test/phase6_command_tracking.py", "--model", str(SHIPPED / "final_model.zip"),
+                      "--normalize", str(SHIPPED / "vec_normalize.pkl"))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "has no command input" in lines[0], proc.stderr
