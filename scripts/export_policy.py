@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Export a trained residual policy (SB3 model + VecNormalize statistics) to one TorchScript file.
+"""Export a trained residual policy (SB3 model + VecNormalize statistics) to one TorchScript or ONNX file.
 
     python3 scripts/export_policy.py assets/policies/residual_walk/final_model.zip --out policy.pt
+    python3 scripts/export_policy.py assets/policies/residual_walk/final_model.zip --out policy.onnx
 
 The file maps raw float32 observations (N, obs_dim) to deterministic actions (N, 12);
-load it with torch.jit.load, no SB3 needed.
+load it with torch.jit.load, or onnxruntime for .onnx (--format onnx, or an .onnx --out), no
+SB3 needed. A policy trained with commands takes the command as a separate ONNX input
+``command`` (N, 2), the observation's last two entries (walklab/export.py says more).
 """
 from __future__ import annotations
 
@@ -21,11 +24,16 @@ def main(argv=None) -> None:
     p.add_argument("model", type=Path, help="trained model .zip (its run's config.json must be beside it or above)")
     p.add_argument("--normalize", type=Path, default=None,
                    help="VecNormalize statistics .pkl (default: the one saved beside the model)")
-    p.add_argument("--out", type=Path, required=True, help="TorchScript file to write (e.g. policy.pt)")
+    p.add_argument("--out", type=Path, required=True, help="file to write (e.g. policy.pt, policy.onnx)")
+    p.add_argument("--format", choices=("torchscript", "onnx"), default=None,
+                   help="default: onnx for an .onnx --out, else torchscript")
     p.add_argument("--check-steps", type=positive_int, default=200,
                    help="observations from a seeded rollout to compare the export against the SB3 model on")
     args = p.parse_args(argv)
     output_or_fail(args.out, "file", "--out")  # before loading anything
+    if (args.format or ("onnx" if args.out.suffix.lower() == ".onnx" else "torchscript")) == "onnx":
+        export_onnx_and_check(args)
+        return
 
     import torch
 
@@ -44,6 +52,32 @@ def main(argv=None) -> None:
     env.close()
     print(f"check: max |difference| vs SB3 on {len(observations)} observations = "
           f"{max_difference(module, loaded, observations):.2e}")
+
+
+def export_onnx_and_check(args) -> None:
+    """ONNX export, then onnxruntime's actions against the SB3 model's on a seeded rollout."""
+    import numpy as np
+    import onnxruntime
+
+    from walklab.export import command_slice, export_onnx, onnx_actions, sample_observations
+    from walklab.runs import RunError, open_policy
+
+    try:
+        out = export_onnx(args.model, args.normalize, args.out)
+        _, env, loaded = open_policy(args.model, args.normalize)
+    except RunError as exc:
+        fail(str(exc))
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    inputs = ", ".join(f"{i.name} {i.shape}" for i in session.get_inputs())
+    commands = command_slice(env)
+    print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB): inputs {inputs} -> action "
+          f"{session.get_outputs()[0].shape}" + ("" if commands is None else
+                                                 f"; command = observation[{commands.start}:{commands.stop}]"))
+    observations = sample_observations(env, loaded, args.check_steps, seed=0)
+    env.close()
+    reference = np.stack([loaded.act(obs, deterministic=True) for obs in observations])
+    difference = float(np.max(np.abs(onnx_actions(session, observations, commands) - reference)))
+    print(f"check: max |difference| vs SB3 on {len(observations)} observations = {difference:.2e} (onnxruntime)")
 
 
 if __name__ == "__main__":

@@ -64,3 +64,57 @@ def test_cli_rejects_a_corrupt_model_with_one_line_and_no_output(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot load model"), result.stderr
     assert not out.exists() and not list(tmp_path.glob("*.pt*")) and not list(tmp_path.glob(".*tmp"))
+
+
+# ---------------------------------------------------------------------- ONNX (issue 15)
+def test_onnx_export_matches_the_sb3_policy_on_recorded_observations(tmp_path):
+    import onnxruntime
+
+    from walklab.export import export_onnx, sample_observations
+
+    out = export_onnx(MODEL, STATS, tmp_path / "policy.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["policy.onnx"]  # one self-contained file
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["observation"]
+    assert session.get_inputs()[0].shape[1] == 71 and session.get_outputs()[0].shape[1] == 12
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["obs_dim"] == "71" and meta["command_slice"] == ""
+    _, env, loaded = open_policy(MODEL, STATS)
+    observations = sample_observations(env, loaded, 200, seed=0)
+    env.close()
+    reference = np.stack([loaded.act(obs, deterministic=True) for obs in observations])
+    batch = session.run(None, {"observation": observations})[0]
+    assert batch.shape == (200, 12) and batch.dtype == np.float32
+    np.testing.assert_allclose(batch, reference, rtol=0, atol=1e-5)
+    for obs, action in zip(observations[:20], reference[:20]):  # one at a time, as a controller calls it
+        np.testing.assert_allclose(session.run(None, {"observation": obs[None]})[0][0], action, rtol=0, atol=1e-5)
+
+
+def test_onnx_export_of_a_commanded_policy_takes_the_command_as_an_input(tmp_path):
+    import onnxruntime
+
+    from walklab.export import command_slice, export_onnx, onnx_actions, sample_observations
+
+    proc = run_script("train_residual_ppo_v2.py", "--total-timesteps", "128", "--n-envs", "1", "--n-steps", "128",
+                      "--batch-size", "64", "--eval-freq", "0", "--episode-steps", "50", "--no-progress",
+                      "--commands", "--gait-modulation", "--forward-velocity-weight", "0",
+                      "--tracking-velocity-weight", "1", "--run-name", "cmd", "--runs-dir", str(tmp_path / "runs"))
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = list((tmp_path / "runs").iterdir())
+    model = run_dir / "final_model.zip"
+    out = tmp_path / "policy.onnx"
+    result = run_script("scripts/export_policy.py", str(model), "--out", str(out), "--check-steps", "50")
+    assert result.returncode == 0, result.stderr
+    assert "command = observation[75:77]" in result.stdout and "onnxruntime" in result.stdout
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    inputs = {i.name: i.shape for i in session.get_inputs()}
+    assert list(inputs) == ["observation", "command"] and inputs["observation"][1] == 75 and inputs["command"][1] == 2
+    assert session.get_modelmeta().custom_metadata_map["command_slice"] == "75:77"
+    _, env, loaded = open_policy(model)
+    commands = command_slice(env)
+    assert commands == slice(75, 77)
+    observations = sample_observations(env, loaded, 100, seed=0)
+    env.close()
+    reference = np.stack([loaded.act(obs, deterministic=True) for obs in observations])
+    np.testing.assert_allclose(onnx_actions(session, observations, commands), reference, rtol=0, atol=1e-5)
+    assert export_onnx(model, None, tmp_path / "again.onnx").is_file()

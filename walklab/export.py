@@ -1,10 +1,23 @@
-"""Export a trained residual policy to one TorchScript file that runs without SB3 or the .pkl.
+"""Export a trained residual policy to one TorchScript or ONNX file that runs without SB3 or the .pkl.
 
 The module maps a float32 batch of RAW observations (N, obs_dim) to the deterministic
 action (N, n_actions), exactly as `LoadedPolicy.act(obs, deterministic=True)`:
 VecNormalize observation normalisation, the SB3 actor network, then clipping to the
 action bounds. Command line: `python scripts/export_policy.py MODEL --out policy.pt`;
 in Python: `torch.jit.load("policy.pt")(torch.as_tensor(obs[None]))`.
+
+ONNX (``--format onnx`` or an ``.onnx`` --out; :func:`export_onnx`, torch.onnx's
+torch.export-based exporter, opset 18) computes the same, with a dynamic batch size:
+- a policy trained without commands has one input, ``observation`` float32 (N, obs_dim);
+- a policy trained with commands (``EnvConfig.commands``) has two: ``observation`` float32
+  (N, obs_dim - 2), the env's observation WITHOUT its last two entries, and ``command``
+  float32 (N, 2) = (forward speed m/s, yaw rate rad/s), the env observation's last two
+  entries (slice obs_dim-2:obs_dim). Inside, ``concat(observation, command)`` is the policy's
+  observation, so a controller sets the command as an input of its own;
+- one output, ``action`` float32 (N, n_actions).
+The model's metadata (``metadata_props``) records obs_dim, action_dim, command_slice ("" or
+"start:stop" of the full observation) and the source model. Run it with onnxruntime:
+``ort.InferenceSession("policy.onnx").run(None, {"observation": obs, "command": cmd})``.
 """
 from __future__ import annotations
 
@@ -110,3 +123,84 @@ def max_difference(module, loaded: LoadedPolicy, observations: np.ndarray) -> fl
         exported = module(torch.as_tensor(observations, dtype=torch.float32)).numpy()
     reference = np.stack([loaded.act(obs, deterministic=True) for obs in observations])
     return float(np.max(np.abs(exported - reference)))
+
+
+ONNX_OPSET = 18
+
+
+class CommandInputPolicy(nn.Module):
+    """(observation without the command (N, obs_dim - k), command (N, k)) -> actions: the command as its own input."""
+
+    def __init__(self, policy: ExportedPolicy):
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, observation: torch.Tensor, command: torch.Tensor) -> torch.Tensor:
+        return self.policy(torch.cat([observation, command], dim=1))
+
+
+def command_slice(env) -> slice | None:
+    """Where the command sits in the env's observation (its last entries), or None without commands."""
+    from envs.residual_walk_env import N_COMMAND_OBS
+
+    if not getattr(env.config, "commands", False):
+        return None
+    n = env.observation_space.shape[0]
+    return slice(n - N_COMMAND_OBS, n)
+
+
+def export_onnx(model_path: str | Path, stats_path: str | Path | None, out_path: str | Path) -> Path:
+    """Write the ONNX policy (see the module doc for its inputs) for an SB3 model and its statistics."""
+    import logging
+    import warnings
+
+    import onnx
+
+    _, env, loaded = open_policy(model_path, stats_path)
+    commands = command_slice(env)
+    env.close()
+    module = policy_module(loaded)
+    batch = torch.export.Dim("batch", min=1)
+    if commands is None:
+        wrapped, names = module, ["observation"]
+        example = (torch.zeros(2, module.obs_dim),)
+        shapes = {"obs": {0: batch}}
+    else:
+        wrapped, names = CommandInputPolicy(module).eval(), ["observation", "command"]
+        k = commands.stop - commands.start
+        example = (torch.zeros(2, module.obs_dim - k), torch.zeros(2, k))
+        shapes = {"observation": {0: batch}, "command": {0: batch}}
+    quiet = logging.getLogger("torch.onnx._internal.exporter._registration")  # "torchvision is not installed"
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(wrapped, example, dynamo=True, input_names=names, output_names=["action"],
+                                        dynamic_shapes=shapes, opset_version=ONNX_OPSET, optimize=True,
+                                        verbose=False)
+    except Exception as exc:  # torch.export / onnxscript failures
+        raise RunError(f"cannot export {model_path} to ONNX ({type(exc).__name__}: {exc})") from exc
+    finally:
+        quiet.setLevel(level)
+    proto = program.model_proto
+    onnx.helper.set_model_props(proto, {
+        "obs_dim": str(module.obs_dim), "action_dim": str(module.action_dim),
+        "command_slice": "" if commands is None else f"{commands.start}:{commands.stop}",
+        "source_model": str(model_path)})
+    out_path = Path(out_path)
+    try:
+        atomic_write_bytes(out_path, proto.SerializeToString())
+    except OSError as exc:
+        raise RunError(f"cannot write {out_path} ({describe_os_error(exc)}); choose a writable output path "
+                       "with free space") from exc
+    return out_path
+
+
+def onnx_actions(session, observations: np.ndarray, commands: slice | None) -> np.ndarray:
+    """Run an onnxruntime session on full env observations (N, obs_dim), splitting off the command."""
+    observations = np.asarray(observations, dtype=np.float32)
+    if commands is None:
+        return session.run(None, {"observation": observations})[0]
+    return session.run(None, {"observation": np.ascontiguousarray(observations[:, :commands.start]),
+                              "command": np.ascontiguousarray(observations[:, commands])})[0]
