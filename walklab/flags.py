@@ -12,6 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Iterable
 
+from envs.assets import FLAT_TERRAIN
 from envs.config import WEIGHT_SUFFIX, EnvConfig
 from envs.fields import ConfigError, check, field_kind
 
@@ -92,8 +93,10 @@ def add_env_flags(parser: argparse.ArgumentParser, env: EnvConfig) -> None:
 
 def env_from_args(env: EnvConfig, args: argparse.Namespace) -> EnvConfig:
     changes = {k: v for k, v in values_from_args(env, args).items() if k not in ENV_FLAG_EXCLUDE}
-    if changes.get("terrain") is not None:
+    if changes.get("terrain") is not None and str(changes["terrain"]) != FLAT_TERRAIN:
         changes["terrain"] = str(Path(changes["terrain"]).resolve())
+    elif changes.get("terrain") is not None:
+        changes["terrain"] = FLAT_TERRAIN
     weights = values_from_args(env.reward_weights, args, suffix=WEIGHT_SUFFIX)
     return env.replace(**changes, reward_weights=dataclasses.replace(env.reward_weights, **weights))
 
