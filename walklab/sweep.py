@@ -525,10 +525,30 @@ def open_storage(url: str):
         engine_kwargs = {}
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental"
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_SECONDS,
-                                          grace_period=GRACE_SECONDS)
+    def create():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental"
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                              heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+
+    return _retry_races(create)
+
+
+def _retry_races(action, attempts: int = 6):
+    """Run `action`, again when another worker won a race to create the same rows or tables (two
+    workers started together on a new database both create Optuna's schema and the study)."""
+    import random
+
+    from optuna.exceptions import StorageInternalError
+    from sqlalchemy.exc import IntegrityError, InternalError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return action()
+        except (IntegrityError, ProgrammingError, InternalError, StorageInternalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.3 + random.random())
 
 
 def _differences(stored: dict, wanted: dict) -> list[str]:
@@ -557,11 +577,12 @@ def open_study(storage, settings: SweepSettings, space: dict[str, Param], sample
         if study.direction != optuna.study.StudyDirection.MAXIMIZE:
             fail(f"study {settings.study_name!r} in {shown_url} is not a sweep of this script (it minimises)")
     else:
-        study = optuna.create_study(study_name=settings.study_name, storage=storage, sampler=sampler,
-                                    pruner=pruner, direction="maximize", load_if_exists=True)
+        study = _retry_races(lambda: optuna.create_study(
+            study_name=settings.study_name, storage=storage, sampler=sampler, pruner=pruner,
+            direction="maximize", load_if_exists=True))
     if SPACE_ATTR not in study.user_attrs:  # new study (or two workers racing to create it: same values)
-        study.set_user_attr(SPACE_ATTR, wanted_space)
-        study.set_user_attr(SETTINGS_ATTR, wanted_settings)
+        _retry_races(lambda: study.set_user_attr(SPACE_ATTR, wanted_space))
+        _retry_races(lambda: study.set_user_attr(SETTINGS_ATTR, wanted_settings))
     return study
 
 
