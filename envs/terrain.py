@@ -121,11 +121,13 @@ def generate(kind: str, difficulty: float = 0.5, seed: int = 0, shape: tuple[int
 
 def write_heightmap_png(heights: np.ndarray, path: str | Path) -> Path:
     """Save heights in [0, 1] as a 16-bit greyscale PNG (row 0 = +y edge, as MuJoCo reads it)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.png")
-    Image.fromarray(np.round(np.clip(heights, 0, 1) * 65535).astype(np.uint16)).save(tmp)
-    tmp.replace(path)
-    return path
+    import io
+
+    from walklab.files import atomic_write_bytes  # the toolkit's one atomic writer (a stdlib-only module)
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(np.clip(heights, 0, 1) * 65535).astype(np.uint16)).save(buffer, format="PNG")
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 class TerrainHeight:

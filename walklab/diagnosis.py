@@ -9,6 +9,7 @@ import numpy as np
 
 from gait.parameters import WORKING_GAIT
 from walklab import runs
+from walklab.files import atomic_write_bytes
 
 ACTION_USE_THRESHOLD = 0.5  # mean |action| above this: the model is using its residuals
 LEARNING_GAIN_THRESHOLD = 2.0  # last-100 mean episode reward minus first-10 mean
@@ -177,9 +178,10 @@ def plot_action_histogram(abs_actions: list[float], path: Path) -> Path:
 def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(f".{path.stem}.tmp.png")
+    import io
+
+    buffer = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(tmp, dpi=100)
+    fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
-    tmp.replace(path)
-    return path
+    return atomic_write_bytes(path, buffer.getvalue())
