@@ -81,6 +81,9 @@ class EnvConfig:
                                   low=0, high=0.9)
     frequency_range: float = setting(0.4, "gait frequency may change by this fraction either way (gait_modulation)",
                                      low=0, high=0.8)
+    frequency_filter: float = setting(1.0, "low-pass coefficient of the frequency action (1 = no filter: the "
+                                           "phase integrates the frequency, which smooths it)", low=0, high=1,
+                                      low_open=True)
     heading_observation: bool = setting(False, "observe the heading (sin, cos of yaw) and the lateral position")
     commands: bool = setting(False, "velocity commands: each episode draws a forward speed and a yaw rate, "
                                     "observed as the last 2 entries (reward: tracking_velocity, tracking_yaw_rate)")

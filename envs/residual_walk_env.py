@@ -75,7 +75,11 @@ class ResidualWalkEnv(gym.Env):
     and entry 13 the frequency, the phase advancing ``(1 + frequency_range x r13) x dt /
     cycle_time`` per step: the policy may walk past the trot's own no-slip speed
     (2 x step_length / cycle_time) while staying a correction on top of the trot. Actions are
-    clipped to [-1, 1]; every entry passes the low-pass filter.
+    clipped to [-1, 1]; every entry passes a low-pass filter: the foot offsets and the stride
+    with ``action_filter`` (a stride jump jerks every foot, like unfiltered residuals), the
+    frequency with its own ``frequency_filter`` (default 1: none; the phase integrates the
+    frequency, so exploration noise on it averages out instead of jerking the feet, while a
+    filter as slow as the feet's would hide the policy's exploration of the gait's timing).
 
     ## Observation space (float32; 59 entries + 12 ground samples + 4 with gait_modulation + 3 heading + 2 commands)
     | slice   | entries | meaning                                                      | unit  |
@@ -160,7 +164,7 @@ class ResidualWalkEnv(gym.Env):
     filter), terrain (None = assets/hfield.png; a PNG path), frame_skip (10, 1..100),
     reward_weights (``RewardWeights()``), min_body_height (0.02 m), max_tilt (1.0 rad),
     terrain_samples (True), gait_modulation (False), stride_range (0.6, 0..0.9), frequency_range
-    (0.4, 0..0.8), heading_observation (False), commands (False), command_speed_min/max (0.05/0.20
+    (0.4, 0..0.8), frequency_filter (1.0, (0, 1]), heading_observation (False), commands (False), command_speed_min/max (0.05/0.20
     m/s, -0.5..0.5), command_yaw_rate_min/max (0/0 rad/s, -2..2), command_speed_sigma (0.05 m/s),
     command_yaw_rate_sigma (0.3 rad/s), curriculum (False), curriculum_levels (6, 2..21),
     curriculum_promote (0.7), curriculum_demote (0.35) (the curriculum fields are the training's,
@@ -223,6 +227,9 @@ class ResidualWalkEnv(gym.Env):
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(obs_size,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(self.n_actions,), dtype=np.float32)
 
+        self._filter = np.full(self.n_actions, self.action_filter)  # low-pass coefficient per action entry
+        if config.gait_modulation:  # the stride keeps action_filter: a stride jump jerks every foot
+            self._filter[N_ACTIONS + 1] = config.frequency_filter
         self._step_count = 0
         self._cycles = 0.0  # gait cycles walked (advanced at the modulated frequency with gait_modulation)
         self._prev_action = np.zeros(self.n_actions)
@@ -253,7 +260,7 @@ class ResidualWalkEnv(gym.Env):
         if not np.isfinite(action).all():
             return self._failure_result("invalid_action", action)
         action = np.clip(action, -1.0, 1.0)
-        self._residual += self.action_filter * (action - self._residual)
+        self._residual += self._filter * (action - self._residual)
         offsets = (self.residual_scale * self._residual[:N_ACTIONS]).reshape(4, 3)
         stride_scale, frequency_scale = self._modulation()
         if self.config.gait_modulation:
