@@ -126,11 +126,11 @@ class EnvConfig:
         return to_dict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "EnvConfig":
+    def from_dict(cls, values: dict[str, Any]) -> EnvConfig:
         """From :meth:`to_dict`'s form; flat ``<term>_weight`` keys (older config.json) also work."""
         return cls().replace(**values)
 
-    def replace(self, **changes: Any) -> "EnvConfig":
+    def replace(self, **changes: Any) -> EnvConfig:
         """A copy with `changes`: field names, ``<term>_weight`` keywords, a gait dict or GaitParameters."""
         weights = {}
         known = {f.name for f in dataclasses.fields(self)}
@@ -164,7 +164,7 @@ class EnvConfig:
         names = [f.name for f in dataclasses.fields(self)]
         return names + [f"{t}{WEIGHT_SUFFIX}" for t in type(self.reward_weights).terms()]
 
-    def with_terrain_resolved(self, resolve) -> "EnvConfig":
+    def with_terrain_resolved(self, resolve) -> EnvConfig:
         """A copy whose terrain path went through `resolve` (None and "flat" stay as they are)."""
         if self.terrain is None or self.terrain == FLAT_TERRAIN:
             return self

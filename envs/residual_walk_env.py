@@ -10,7 +10,7 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from envs.config import REWARD_TERMS, EnvConfig
+from envs.config import EnvConfig
 from envs.robot_sim import RobotSim, load_model, spawn_pose
 from gait.controller import BaselineTrotController
 

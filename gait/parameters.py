@@ -92,7 +92,7 @@ class GaitParameters:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "GaitParameters":
+    def from_dict(cls, values: dict) -> GaitParameters:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:

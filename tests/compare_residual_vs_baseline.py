@@ -23,8 +23,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from walklab.cli import GAIT_FLAGS, OneLineErrorParser, add_gait_arguments, fail, gait_from_args, positive_float, \
-    positive_int
+from walklab.cli import (
+    GAIT_FLAGS,
+    OneLineErrorParser,
+    add_gait_arguments,
+    fail,
+    gait_from_args,
+    positive_float,
+    positive_int,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -3,8 +3,8 @@ import mujoco
 import numpy as np
 import pytest
 
-from envs.robot_sim import load_model
 from envs import assets as A
+from envs.robot_sim import load_model
 from gait import constants as C
 
 

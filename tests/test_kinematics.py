@@ -2,8 +2,8 @@
 import mujoco
 import numpy as np
 
-from envs.robot_sim import load_model
 from envs import assets as A
+from envs.robot_sim import load_model
 from gait import constants as C
 from gait.kinematics import forward_kinematics, inverse_kinematics
 

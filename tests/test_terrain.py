@@ -5,9 +5,9 @@ import mujoco
 import numpy as np
 import pytest
 
+from envs import assets as A
 from envs.robot_sim import load_model
 from envs.terrain import KINDS, generate, write_heightmap_png
-from envs import assets as A
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -5,8 +5,8 @@ Each is an importable stable-baselines3 ``BaseCallback`` (``walklab.training`` w
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback

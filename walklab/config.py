@@ -44,7 +44,7 @@ class PPOConfig:
         return to_dict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "PPOConfig":
+    def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
         """From config.json; older records without the policy fields get SB3's defaults."""
         values = {"log_std_init": SB3_LOG_STD_INIT, "net_arch": SB3_NET_ARCH, **values}
         known = {f.name for f in dataclasses.fields(cls)}
@@ -83,7 +83,7 @@ class RunSettings:
         return to_dict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "RunSettings":
+    def from_dict(cls, values: dict[str, Any]) -> RunSettings:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 

@@ -176,9 +176,9 @@ def plot_action_histogram(abs_actions: list[float], path: Path) -> Path:
 
 
 def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
     import io
+
+    import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
     fig.tight_layout()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from envs.assets import FLAT_TERRAIN
 from envs.config import WEIGHT_SUFFIX, EnvConfig

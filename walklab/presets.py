@@ -25,7 +25,7 @@ class Preset:
     ppo_flags: bool = True
     env_flags: bool = True
 
-    def with_gait(self, gait: GaitParameters) -> "Preset":
+    def with_gait(self, gait: GaitParameters) -> Preset:
         return dataclasses.replace(self, env=self.env.replace(gait=gait))
 
 

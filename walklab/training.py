@@ -11,9 +11,10 @@ import dataclasses
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from envs.assets import PHYSICS_TIMESTEP
 from envs.config import EnvConfig
