@@ -11,13 +11,10 @@ trunk, framed as in recorded videos), otherwise (or with --headless) it renders 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from walklab.cli import model_or_fail, positive_float, video_path_or_fail  # noqa: E402
-from walklab.rendering import prepare_rendering  # noqa: E402
+from walklab.cli import model_or_fail, positive_float, video_path_or_fail
+from walklab.rendering import prepare_rendering
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -13,13 +13,10 @@ with --headless, or when there is no display, it is rendered offscreen to --out 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from walklab.cli import add_gait_arguments, gait_from_args, model_or_fail, positive_float, video_path_or_fail  # noqa: E402,E501
-from walklab.rendering import prepare_rendering  # noqa: E402
+from walklab.cli import add_gait_arguments, gait_from_args, model_or_fail, positive_float, video_path_or_fail  # noqa: E501
+from walklab.rendering import prepare_rendering
 
 VIDEO_FPS = 25
 

@@ -19,12 +19,9 @@ as a translucent blue robot. --record renders offscreen to .mp4/.gif and needs n
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from walklab.cli import fail, positive_float, positive_int, prepare_playback_or_fail  # noqa: E402
+from walklab.cli import fail, positive_float, positive_int, prepare_playback_or_fail
 
 
 def parse_args(argv=None) -> argparse.Namespace:

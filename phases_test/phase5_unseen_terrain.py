@@ -14,9 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float, positive_int  # noqa: E402
+from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float, positive_int
 
 UNSEEN_DIFFICULTIES = (0.5, 0.9)
 UNSEEN_SEED = 101  # the default terrain is seed 3

@@ -22,9 +22,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float, positive_int  # noqa: E402
+from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float, positive_int
 
 DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s
 TARGET_ERROR_MPS = 0.02  # the target: mean absolute tracking error, no falls

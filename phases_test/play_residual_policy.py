@@ -9,12 +9,9 @@ computer could not keep real time.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from walklab.cli import fail, positive_float, prepare_playback_or_fail  # noqa: E402
+from walklab.cli import fail, positive_float, prepare_playback_or_fail
 
 
 def main(argv=None) -> None:

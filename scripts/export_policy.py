@@ -11,12 +11,9 @@ SB3 needed. A policy trained with commands takes the command as a separate ONNX 
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_int  # noqa: E402
+from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_int
 
 
 def main(argv=None) -> None:
