@@ -21,5 +21,6 @@ TERRAIN_GEOM_NAME = "terrain"
 HFIELD_NAME = "terrain"
 HFIELD_VISUAL_NAME = "terrain_visual"  # drawn-only copy of the terrain at lower resolution
 
-PHYSICS_TIMESTEP = 0.002  # s, must equal <option timestep> in the scenes
-CONTROL_FRAME_SKIP = 10  # physics steps per control step: 0.002 s x 10 = 50 Hz control
+PHYSICS_TIMESTEP = 0.004  # s, must equal <option timestep> in quadruped.xml (bench/THROUGHPUT_NOTES.md)
+CONTROL_FRAME_SKIP = 5  # physics steps per control step: 0.004 s x 5 = 50 Hz control
+LEGACY_PHYSICS_TIMESTEP = 0.002  # s, the physics step of runs whose config.json records none

@@ -56,7 +56,7 @@ _INSTABILITY_WARNINGS = tuple(int(w) for w in (
 class ResidualWalkEnv(gym.Env):
     """Residual foot-position corrections on top of the baseline trot, on rough terrain.
 
-    Each control step (``frame_skip`` x 2 ms physics steps; 50 Hz by default) the action
+    Each control step (``frame_skip`` x 4 ms physics steps; 5 of them, 50 Hz, by default) the action
     ``a`` in [-1, 1]^12 passes a first-order low-pass filter, ``r <- r + action_filter * (a - r)``,
     and the residual ``r`` is scaled by ``residual_scale`` (metres) and added to the baseline
     trot's foot targets (4 feet x (x, y, z) in each hip's frame, trunk axes, leg order FR,
@@ -161,7 +161,7 @@ class ResidualWalkEnv(gym.Env):
     or ``<term>_weight``. EnvConfig's fields, with defaults and validated ranges:
     gait (``GaitParameters()``: body_height 0.05, step_length 0.06, step_height 0.04,
     cycle_time 0.8), residual_scale (0.02 m, 0..0.1), action_filter (0.1, (0, 1]; 1.0 = no
-    filter), terrain (None = assets/hfield.png; a PNG path), frame_skip (10, 1..100),
+    filter), terrain (None = assets/hfield.png; a PNG path), frame_skip (5, 1..100; 4 ms each),
     reward_weights (``RewardWeights()``), min_body_height (0.02 m), max_tilt (1.0 rad),
     terrain_samples (True), gait_modulation (False), stride_range (0.6, 0..0.9), frequency_range
     (0.4, 0..0.8), frequency_filter (1.0, (0, 1]), heading_observation (False), commands (False), command_speed_min/max (0.05/0.20

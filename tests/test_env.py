@@ -50,7 +50,7 @@ def test_reward_is_exactly_the_sum_of_reported_terms():
     rng = np.random.default_rng(0)
     for _ in range(50):
         _, reward, terminated, _, info = env.step(rng.uniform(-1, 1, 12))
-        terms = [info[f"reward_{k}"] for k in envs.residual_walk_env.REWARD_TERMS]
+        terms = [info[f"reward_{k}"] for k in env.reward_terms]
         assert reward == pytest.approx(sum(terms), abs=1e-12)
         assert info["reward_forward_velocity"] == pytest.approx(5.0 * info["x_velocity"])
         assert info["reward_energy"] <= 0 and info["reward_smoothness"] <= 0

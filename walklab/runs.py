@@ -109,7 +109,26 @@ def git_commit() -> str | None:
 def migrate_config(config: dict[str, Any]) -> dict[str, Any]:
     """A record in the current layout: older ones (top-level gait, env_kwargs, ppo_kwargs) converted."""
     if "env" in config:
+        out = config
+    else:
+        out = _migrate_flat_layout(config)
+    return _migrate_physics_timestep(out)
+
+
+def _migrate_physics_timestep(config: dict[str, Any]) -> dict[str, Any]:
+    """Runs trained with 2 ms physics steps recorded frame_skip for them: rescale it so the
+    policy keeps the control rate it was trained at (10 x 2 ms = 5 x 4 ms = 50 Hz)."""
+    recorded = config.get("physics_timestep", A.LEGACY_PHYSICS_TIMESTEP)
+    frame_skip = config["env"].get("frame_skip")
+    if frame_skip is None or recorded == A.PHYSICS_TIMESTEP:
         return config
+    env = {**config["env"], "frame_skip": max(1, int(round(frame_skip * recorded / A.PHYSICS_TIMESTEP)))}
+    return {**config, "env": env, "physics_timestep": A.PHYSICS_TIMESTEP,
+            "trained_physics_timestep": recorded}
+
+
+def _migrate_flat_layout(config: dict[str, Any]) -> dict[str, Any]:
+    """The record written before the configuration dataclasses (top-level gait, env_kwargs, ppo_kwargs)."""
     out = dict(config)
     out["env"] = {**config["env_kwargs"], "gait": config["gait"]}
     if "ppo_kwargs" in config:
@@ -461,6 +480,7 @@ def config_record(run_dir: Path, status: str, script: str, run_name: str, env: E
         "run_name": run_name,
         "run_dir": portable_path(run_dir),
         "env_id": envs.ENV_ID,
+        "physics_timestep": A.PHYSICS_TIMESTEP,
         "env": env_dict,
         "ppo": ppo.to_dict(),
         "training": training.to_dict(),

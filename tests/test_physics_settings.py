@@ -1,0 +1,24 @@
+"""The 4 ms x 5 physics: 50 Hz control, and runs recorded with 2 ms x 10 replay at their own rate."""
+import json
+
+import pytest
+
+from envs import assets as A
+from envs.residual_walk_env import ResidualWalkEnv
+from walklab import runs
+
+
+def test_default_env_steps_4_ms_physics_five_times_per_50_hz_control_step():
+    env = ResidualWalkEnv()
+    assert env.model.opt.timestep == pytest.approx(0.004) == A.PHYSICS_TIMESTEP
+    assert env.frame_skip == 5 and env.dt == pytest.approx(0.02)
+
+
+def test_runs_recorded_with_2_ms_physics_keep_their_control_rate(tmp_path):
+    old = json.loads((A.POLICIES_DIR / "residual_walk" / "config.json").read_text())
+    old.pop("physics_timestep", None)
+    old.setdefault("env_kwargs", {})["frame_skip"] = 10  # a 2 ms-era record: 10 x 2 ms
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    assert runs.env_config_from_record(runs.load_config(tmp_path)).frame_skip == 5  # 5 x 4 ms: still 50 Hz
+    new = runs.migrate_config({"env": {"frame_skip": 5}, "physics_timestep": 0.004})
+    assert new["env"]["frame_skip"] == 5
