@@ -2,23 +2,26 @@
 """Training throughput: PPO steps per second on ResidualWalk-v0 for 1, 2, 4 and 8 envs, and on
 Gymnasium's Ant-v5 with the same PPO settings, in one run on this machine.
 
-    python3 bench/train_speed.py [--updates 3]
+    python3 bench/train_speed.py [--updates 3] [--envs 4] [--json PATH]
 
 Each case builds its vector env the way training does (SubprocVecEnv above one env,
 VecNormalize), runs one warm-up PPO update, then times `--updates` more (collection and
 gradient steps together, which is what a user waits for). Settings: train_residual_ppo_v2.py's
-defaults (n_steps 2048, batch 512, 10 epochs, 64x64 MLP), one torch thread.
+defaults (n_steps 2048, batch 512, 10 epochs, 64x64 MLP), one torch thread. `--json` writes
+ours_sps, ant_sps, ratio and n_envs (the largest --envs, which Ant-v5 runs at).
 """
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
+from walklab.files import atomic_write_json
 from walklab.presets import V2
 from walklab.vecenv import make_env_fn
 
@@ -45,6 +48,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--updates", type=int, default=3, help="timed PPO updates per case")
     p.add_argument("--envs", type=int, nargs="+", default=[1, 2, 4, 8], help="env counts to measure")
+    p.add_argument("--json", type=Path, help="write ours_sps, ant_sps, ratio and n_envs here")
     args = p.parse_args()
     torch.set_num_threads(1)
 
@@ -58,7 +62,11 @@ def main() -> None:
     print(f"Ant-v5,          {n_ant} env(s): {ant:7.0f} steps/s")
     ours = results[f"ResidualWalk-v0 x{n_ant}"]
     print(f"ratio ResidualWalk-v0 / Ant-v5 at {n_ant} envs: {ours / ant:.2f}")
-    print(f"1M steps at {n_ant} envs: {1e6 / ours / 60:.1f} min (target: 1700 steps/s, ~10 min)")
+    print(f"1M steps at {n_ant} envs: {1e6 / ours / 60:.1f} min of PPO updates (no evaluation or logging)")
+    if args.json:
+        atomic_write_json(args.json, {"ours_sps": ours, "ant_sps": ant, "ratio": ours / ant, "n_envs": n_ant,
+                                      "updates": args.updates, "all": results})
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":
