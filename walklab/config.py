@@ -34,6 +34,9 @@ class PPOConfig:
     ent_coef: float = setting(0.0, "entropy bonus (try 0.01 to explore)", low=0, high=1)
     log_std_init: float = setting(-1.5, "initial log standard deviation of the Gaussian policy", low=-10, high=2)
     net_arch: tuple = setting((64, 64), "hidden layer sizes of the policy and value networks", low=1, high=4096)
+    modulation_log_std_init: float = setting(-0.5, "initial log standard deviation of the two gait-modulation "
+                                                   "actions (with --gait-modulation; wider than the feet's so the "
+                                                   "policy explores the gait's stride and timing)", low=-10, high=2)
 
     POLICY_FIELDS = ("log_std_init", "net_arch")  # go to policy_kwargs, not to PPO's own arguments
 
@@ -46,7 +49,8 @@ class PPOConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
         """From config.json; older records without the policy fields get SB3's defaults."""
-        values = {"log_std_init": SB3_LOG_STD_INIT, "net_arch": SB3_NET_ARCH, **values}
+        values = {"log_std_init": SB3_LOG_STD_INIT, "net_arch": SB3_NET_ARCH,
+                  "modulation_log_std_init": values.get("log_std_init", SB3_LOG_STD_INIT), **values}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -56,6 +60,7 @@ class PPOConfig:
     def constructor_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``stable_baselines3.PPO``."""
         values = self.to_dict()
+        values.pop("modulation_log_std_init")  # applied after construction (walklab.training)
         net = values.pop("net_arch")
         policy_kwargs = {"net_arch": dict(pi=list(net), vf=list(net)), "log_std_init": values.pop("log_std_init")}
         return {**values, "policy_kwargs": policy_kwargs}

@@ -142,6 +142,18 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 KEEP_SIGNALS_IGNORED_AFTER_INTERRUPT = False
 
 
+def set_modulation_exploration(model, env: EnvConfig, ppo: PPOConfig) -> None:
+    """With gait modulation, start the stride and frequency actions at their own exploration noise."""
+    if not env.gait_modulation:
+        return
+    import torch
+
+    from envs.residual_walk_env import N_ACTIONS
+
+    with torch.no_grad():
+        model.policy.log_std[N_ACTIONS:] = ppo.modulation_log_std_init
+
+
 def _interrupt(signum, frame):
     # The first Ctrl-C or SIGTERM stops training; from here on both are ignored so that a
     # second press a few milliseconds later cannot cut the save or the config write short.
@@ -264,6 +276,7 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
                 vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=job.ppo.gamma)
                 model = PPO("MlpPolicy", vec, seed=job.run.seed, device="cpu", tensorboard_log=str(run_dir),
                             verbose=0, **job.ppo.constructor_kwargs())
+                set_modulation_exploration(model, job.env, job.ppo)
             config = record("running")
             wrote_config = True
         except KeyboardInterrupt:
