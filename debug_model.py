@@ -8,6 +8,7 @@ every monitor CSV, and writes report.md, report.json and PNG plots into RUN_DIR/
     python3 debug_model.py runs/quick_test_20251111_173611
     python3 debug_model.py runs/RUN --model best --episodes 10 --seconds 20
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,9 @@ from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = OneLineErrorParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = OneLineErrorParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     p.add_argument("run_dir", type=Path, help="a run directory written by train_residual_ppo*.py")
     p.add_argument("--model", default="final", help="final (default; interrupted if stopped), best, or a .zip path")
     p.add_argument("--normalize", type=Path, default=None, help="statistics .pkl (default: saved beside the model)")
@@ -54,10 +56,13 @@ def main(argv=None) -> int:
         fail(f"cannot create {out} ({exc.strerror or exc})")
 
     status = describe_status(args.run_dir)  # "killed" when config.json says running but nobody trains it
-    print(f"run {args.run_dir} ({status}, {config.get('trained_timesteps', '?')} steps); "
-          f"model {model_path.name}; {args.episodes} episodes x {args.seconds:g} s")
-    trained, trained_eps = evaluate(env, loaded.policy(deterministic=True), args.episodes, args.seconds,
-                                    record_actions=True)
+    print(
+        f"run {args.run_dir} ({status}, {config.get('trained_timesteps', '?')} steps); "
+        f"model {model_path.name}; {args.episodes} episodes x {args.seconds:g} s"
+    )
+    trained, trained_eps = evaluate(
+        env, loaded.policy(deterministic=True), args.episodes, args.seconds, record_actions=True
+    )
     baseline, baseline_eps = evaluate(env, zero_policy, args.episodes, args.seconds)
     progress = diagnosis.read_monitors(args.run_dir)
     checks = diagnosis.verdicts(config, progress, trained, baseline)
@@ -65,10 +70,12 @@ def main(argv=None) -> int:
 
     plots = {
         "learning_curve": diagnosis.plot_learning_curve(progress, out / "learning_curve.png"),
-        "velocity": diagnosis.plot_velocity(trained_eps[0].velocity_trace, baseline_eps[0].velocity_trace,
-                                            env.dt, out / "velocity.png"),
+        "velocity": diagnosis.plot_velocity(
+            trained_eps[0].velocity_trace, baseline_eps[0].velocity_trace, env.dt, out / "velocity.png"
+        ),
         "action_histogram": diagnosis.plot_action_histogram(
-            [a for e in trained_eps for a in e.abs_actions], out / "action_histogram.png"),
+            [a for e in trained_eps for a in e.abs_actions], out / "action_histogram.png"
+        ),
     }
     report = {
         "run_dir": str(args.run_dir),
@@ -81,9 +88,14 @@ def main(argv=None) -> int:
         "baseline": baseline,
         "improvement_pct": improvement,
         "using_residuals": trained["mean_abs_action"] > diagnosis.ACTION_USE_THRESHOLD,
-        "training_progress": None if progress is None else {
-            "episodes": progress.episodes, "first10_mean_reward": progress.first10,
-            "last100_mean_reward": progress.last100, "best_episode_reward": progress.best},
+        "training_progress": None
+        if progress is None
+        else {
+            "episodes": progress.episodes,
+            "first10_mean_reward": progress.first10,
+            "last100_mean_reward": progress.last100,
+            "best_episode_reward": progress.best,
+        },
         "verdicts": checks,
         "plots": {k: v.name for k, v in plots.items()},
     }
@@ -103,19 +115,33 @@ def render_markdown(r: dict) -> str:
         ("lateral velocity (m/s)", f"{t['lateral_velocity_mps']:+.4f}", f"{b['lateral_velocity_mps']:+.4f}"),
         ("lateral drift (m)", f"{t['lateral_drift_m']:.3f}", f"{b['lateral_drift_m']:.3f}"),
         ("body height (m)", f"{t['body_height_m']:.4f}", f"{b['body_height_m']:.4f}"),
-        ("mean / max tilt (rad)", f"{t['mean_tilt_rad']:.3f} / {t['max_tilt_rad']:.3f}",
-         f"{b['mean_tilt_rad']:.3f} / {b['max_tilt_rad']:.3f}"),
+        (
+            "mean / max tilt (rad)",
+            f"{t['mean_tilt_rad']:.3f} / {t['max_tilt_rad']:.3f}",
+            f"{b['mean_tilt_rad']:.3f} / {b['max_tilt_rad']:.3f}",
+        ),
         ("mean abs action", f"{t['mean_abs_action']:.3f}", f"{b['mean_abs_action']:.3f}"),
         ("falls", f"{t['falls']}/{t['episodes']}", f"{b['falls']}/{b['episodes']}"),
         ("mean episode reward", f"{t['mean_episode_reward']:.1f}", f"{b['mean_episode_reward']:.1f}"),
     ]
-    lines = [f"# Debug report: {r['run_dir']}", "",
-             f"Model `{r['model']}`, {r['episodes']} episodes x {r['seconds']:g} s, deterministic actions, "
-             f"same seeds for both sides.", "",
-             "| | trained | baseline |", "|---|---|---|", *[f"| {a} | {x} | {y} |" for a, x, y in rows],
-             "", f"Improvement in forward velocity: **{imp}**. "
-             f"Using residuals (mean abs action > 0.5): **{'yes' if r['using_residuals'] else 'no'}**.", "",
-             "## Reward terms (mean per step)", "", "| term | trained | baseline |", "|---|---|---|"]
+    lines = [
+        f"# Debug report: {r['run_dir']}",
+        "",
+        f"Model `{r['model']}`, {r['episodes']} episodes x {r['seconds']:g} s, deterministic actions, "
+        f"same seeds for both sides.",
+        "",
+        "| | trained | baseline |",
+        "|---|---|---|",
+        *[f"| {a} | {x} | {y} |" for a, x, y in rows],
+        "",
+        f"Improvement in forward velocity: **{imp}**. "
+        f"Using residuals (mean abs action > 0.5): **{'yes' if r['using_residuals'] else 'no'}**.",
+        "",
+        "## Reward terms (mean per step)",
+        "",
+        "| term | trained | baseline |",
+        "|---|---|---|",
+    ]
     for k, v in t["reward_terms_per_step"].items():
         lines.append(f"| {k} | {v:+.4f} | {b['reward_terms_per_step'][k]:+.4f} |")
     p = r["training_progress"]
@@ -123,11 +149,23 @@ def render_markdown(r: dict) -> str:
     if p is None:
         lines.append("No finished training episode recorded.")
     else:
-        lines += [f"- episodes: {p['episodes']}", f"- first 10 episodes: {p['first10_mean_reward']:.2f}",
-                  f"- last 100 episodes: {p['last100_mean_reward']:.2f}",
-                  f"- best episode: {p['best_episode_reward']:.2f}"]
-    lines += ["", "## Verdicts", "", *[f"- {v}" for v in r["verdicts"]], "", "## Plots", "",
-              *[f"![{k}]({v})" for k, v in r["plots"].items()], ""]
+        lines += [
+            f"- episodes: {p['episodes']}",
+            f"- first 10 episodes: {p['first10_mean_reward']:.2f}",
+            f"- last 100 episodes: {p['last100_mean_reward']:.2f}",
+            f"- best episode: {p['best_episode_reward']:.2f}",
+        ]
+    lines += [
+        "",
+        "## Verdicts",
+        "",
+        *[f"- {v}" for v in r["verdicts"]],
+        "",
+        "## Plots",
+        "",
+        *[f"![{k}]({v})" for k, v in r["plots"].items()],
+        "",
+    ]
     return "\n".join(lines)
 
 

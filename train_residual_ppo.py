@@ -9,6 +9,7 @@ checkpoint intervals). It writes the same run directory as v2 through the same c
 
     python3 train_residual_ppo.py --total-timesteps 200000 --n-envs 4 --run-name v1_test
 """
+
 from __future__ import annotations
 
 from gait import GaitParameters

@@ -12,6 +12,7 @@ steps, best_model.zip, final_model.zip + vec_normalize.pkl) through walklab.trai
 
     python3 train_residual_ppo_v2.py --total-timesteps 1000000 --n-envs 4 --run-name quick_test
 """
+
 from __future__ import annotations
 
 from gait import GaitParameters

@@ -6,6 +6,7 @@
 Both loops run the same walk (the raw loop replays the env's joint targets), interleaved, so
 machine noise hits both alike; the ratio is the figure to quote (target <= 1.3).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,13 @@ from envs.residual_walk_env import ResidualWalkEnv
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=2000, help="control steps per round (40 s of walking: stays on the terrain)")
+    p.add_argument(
+        "--steps", type=int, default=2000, help="control steps per round (40 s of walking: stays on the terrain)"
+    )
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
-    p.add_argument("--no-terrain-samples", action="store_true", help="benchmark the 59-entry observation (no terrain samples)")
+    p.add_argument(
+        "--no-terrain-samples", action="store_true", help="benchmark the 59-entry observation (no terrain samples)"
+    )
     args = p.parse_args()
 
     env = ResidualWalkEnv(terrain_samples=not args.no_terrain_samples)

@@ -11,6 +11,7 @@ assets/scene_rough.xml with MjSpec edits, so the assets on disk are untouched; `
 also walks the working and legacy trots (5 seeds x 20 s, as
 tests/compare_residual_vs_baseline.py --baseline-only) on each variant.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,13 +28,29 @@ from envs import robot_sim
 from gait import constants as C
 
 T = mujoco.mjtTimer
-TIMERS = ("STEP", "FORWARD", "POSITION", "POS_KINEMATICS", "POS_INERTIA", "POS_COLLISION", "COL_BROAD",
-          "COL_NARROW", "POS_MAKE", "POS_PROJECT", "VELOCITY", "ACTUATION", "CONSTRAINT", "ADVANCE")
+TIMERS = (
+    "STEP",
+    "FORWARD",
+    "POSITION",
+    "POS_KINEMATICS",
+    "POS_INERTIA",
+    "POS_COLLISION",
+    "COL_BROAD",
+    "COL_NARROW",
+    "POS_MAKE",
+    "POS_PROJECT",
+    "VELOCITY",
+    "ACTUATION",
+    "CONSTRAINT",
+    "ADVANCE",
+)
 FOOT_GEOMS = set(C.FOOT_GEOM_NAMES)
 
 
 def _robot_geoms(spec):
-    return [g for g in spec.geoms if g.type != mujoco.mjtGeom.mjGEOM_HFIELD and g.name not in ("terrain", "terrain_visual")]
+    return [
+        g for g in spec.geoms if g.type != mujoco.mjtGeom.mjGEOM_HFIELD and g.name not in ("terrain", "terrain_visual")
+    ]
 
 
 def feet_only(spec):
@@ -62,6 +79,7 @@ def sphere_feet(spec):
 
 def hfield_every(rows: int = 1, cols: int = 1):
     """Keep every rows-th row (y) and cols-th column (x) of the terrain PNG: a coarser collision grid."""
+
     def edit(spec):
         import tempfile
 
@@ -72,6 +90,7 @@ def hfield_every(rows: int = 1, cols: int = 1):
         out = Path(tempfile.gettempdir()) / f"hfield_r{rows}_c{cols}_{src.stem}.png"
         Image.fromarray(img).save(out)
         spec.hfield(A.HFIELD_NAME).file = str(out)
+
     return edit
 
 
@@ -79,6 +98,7 @@ def opt(**kw):
     def edit(spec):
         for k, v in kw.items():
             setattr(spec.option, k, v)
+
     return edit
 
 
@@ -93,6 +113,7 @@ def chain(*edits):
     def edit(spec):
         for e in edits:
             e(spec)
+
     return edit
 
 
@@ -142,8 +163,11 @@ def make_env(model, frame_skip, **kw):
 
 
 def geom_names(m):
-    return [mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_GEOM, i)
-            or f"{mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[i])}#{i}" for i in range(m.ngeom)]
+    return [
+        mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_GEOM, i)
+        or f"{mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[i])}#{i}"
+        for i in range(m.ngeom)
+    ]
 
 
 def timed_walk(env, actions):
@@ -176,15 +200,19 @@ def contact_audit(env, actions):
     env.reset(seed=0)
     for a in actions:
         env._residual += env.action_filter * (np.clip(a, -1, 1) - env._residual)
-        d.ctrl[:] = env.controller.joint_targets(env._step_count * env.dt,
-                                                 (env.residual_scale * env._residual).reshape(4, 3))
+        d.ctrl[:] = env.controller.joint_targets(
+            env._step_count * env.dt, (env.residual_scale * env._residual).reshape(4, 3)
+        )
         env._step_count += 1
         for _ in range(env.frame_skip):
             mujoco.mj_step(m, d)
             nsub += 1
             ncon += d.ncon
-            seen = {int(c.geom[1] if c.geom[0] == terrain else c.geom[0]) for c in d.contact[: d.ncon]} \
-                if d.ncon else set()
+            seen = (
+                {int(c.geom[1] if c.geom[0] == terrain else c.geom[0]) for c in d.contact[: d.ncon]}
+                if d.ncon
+                else set()
+            )
             for g in seen:
                 touches[g] += 1
     return ncon / nsub, {names[g]: 100 * touches[g] / nsub for g in range(m.ngeom) if touches[g]}
@@ -227,19 +255,24 @@ def main() -> None:
     for name, env in envs_.items():
         us, timers, ended = best[name]
         sub = " ".join(f"{k.lower()}={v:.1f}" for k, v in timers.items())
-        print(f"== {name} (dt {env.model.opt.timestep} x {env.frame_skip}) env.step {us:.0f} us, "
-              f"physics {timers['STEP'] * env.frame_skip:.0f} us{'  ENDED: ' + ended if ended else ''}")
+        print(
+            f"== {name} (dt {env.model.opt.timestep} x {env.frame_skip}) env.step {us:.0f} us, "
+            f"physics {timers['STEP'] * env.frame_skip:.0f} us{'  ENDED: ' + ended if ended else ''}"
+        )
         print(f"   timers us/physics step: {sub}")
         if not args.no_audit:
             ncon, touch = contact_audit(env, actions)
-            print(f"   contacts/physics step {ncon:.2f}; terrain touches (% of physics steps): "
-                  + ", ".join(f"{k} {v:.1f}" for k, v in touch.items()))
+            print(
+                f"   contacts/physics step {ncon:.2f}; terrain touches (% of physics steps): "
+                + ", ".join(f"{k} {v:.1f}" for k, v in touch.items())
+            )
         if args.calibrate:
             for gait_name in ("working", "legacy"):
                 s, eps = calibrate(env.model, env.frame_skip, gait_name, args.episodes)
                 per = ", ".join(f"{e.forward_velocity:.3f}" for e in eps)
                 print(f"   {gait_name}: {s['forward_velocity_mps']:.3f} m/s ({per}) falls {s['falls']}/{s['episodes']}")
         sys.stdout.flush()
+
 
 if __name__ == "__main__":
     main()

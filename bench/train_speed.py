@@ -10,6 +10,7 @@ gradient steps together, which is what a user waits for). Settings: train_residu
 defaults (n_steps 2048, batch 512, 10 epochs, 64x64 MLP), one torch thread. `--json` writes
 ours_sps, ant_sps, ratio and n_envs (the largest --envs, which Ant-v5 runs at).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,17 @@ def main() -> None:
     print(f"ratio ResidualWalk-v0 / Ant-v5 at {n_ant} envs: {ours / ant:.2f}")
     print(f"1M steps at {n_ant} envs: {1e6 / ours / 60:.1f} min of PPO updates (no evaluation or logging)")
     if args.json:
-        atomic_write_json(args.json, {"ours_sps": ours, "ant_sps": ant, "ratio": ours / ant, "n_envs": n_ant,
-                                      "updates": args.updates, "all": results})
+        atomic_write_json(
+            args.json,
+            {
+                "ours_sps": ours,
+                "ant_sps": ant,
+                "ratio": ours / ant,
+                "n_envs": n_ant,
+                "updates": args.updates,
+                "all": results,
+            },
+        )
         print(f"wrote {args.json}")
 
 

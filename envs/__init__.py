@@ -1,4 +1,5 @@
 """Environments for residual RL on the mini quadruped; importing registers ResidualWalk-v0."""
+
 from gymnasium.envs.registration import register, registry
 
 ENV_ID = "ResidualWalk-v0"

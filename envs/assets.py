@@ -3,6 +3,7 @@
 Paths resolve from this package's own location, so scripts work from any directory. Every name
 here must match ``assets/*.xml``; ``tests/test_assets.py`` compiles the scenes and checks.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@
 opens the MuJoCo viewer frame the robot with these values: the camera follows the trunk from
 0.6 m, behind and to the side (azimuth 120 deg), looking 20 deg down.
 """
+
 from __future__ import annotations
 
 import mujoco
@@ -24,8 +25,9 @@ def body_id(model: mujoco.MjModel, body: str | int = TRACK_BODY) -> int:
     return index
 
 
-def track(cam: mujoco.MjvCamera, model: mujoco.MjModel, body: str | int = TRACK_BODY,
-          data: mujoco.MjData | None = None) -> mujoco.MjvCamera:
+def track(
+    cam: mujoco.MjvCamera, model: mujoco.MjModel, body: str | int = TRACK_BODY, data: mujoco.MjData | None = None
+) -> mujoco.MjvCamera:
     """Point `cam` (a new MjvCamera, or a viewer handle's ``cam``) at `body` and follow it.
 
     Sets the type, tracked body, distance, azimuth and elevation once; a viewer's user can
@@ -44,7 +46,8 @@ def track(cam: mujoco.MjvCamera, model: mujoco.MjModel, body: str | int = TRACK_
     return cam
 
 
-def tracking_camera(model: mujoco.MjModel, body: str | int = TRACK_BODY,
-                    data: mujoco.MjData | None = None) -> mujoco.MjvCamera:
+def tracking_camera(
+    model: mujoco.MjModel, body: str | int = TRACK_BODY, data: mujoco.MjData | None = None
+) -> mujoco.MjvCamera:
     """A new MjvCamera that follows `body` (for mujoco.Renderer.update_scene)."""
     return track(mujoco.MjvCamera(), model, body, data)

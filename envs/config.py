@@ -5,6 +5,7 @@
 ``reward_weights`` all follow from its fields. ``EnvConfig`` holds every env setting, gait
 included. Ranges are checked by ``envs.fields`` when an instance is built.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,10 +36,12 @@ class RewardWeights:
     height: float = setting(0.0, "cost weight of |body height - gait body height| (m)", low=0)
     orientation: float = setting(0.5, "cost weight of trunk tilt, 1 - cos(tilt)", low=0)
     heading: float = setting(0.0, "cost weight of heading error, 1 - cos(yaw)", low=0)
-    tracking_velocity: float = setting(0.0, "reward weight of tracking the commanded forward speed, "
-                                            "exp(-(v - v_cmd)^2 / sigma^2) (commands)", low=0)
-    tracking_yaw_rate: float = setting(0.0, "reward weight of tracking the commanded yaw rate, "
-                                            "exp(-(w - w_cmd)^2 / sigma^2) (commands)", low=0)
+    tracking_velocity: float = setting(
+        0.0, "reward weight of tracking the commanded forward speed, exp(-(v - v_cmd)^2 / sigma^2) (commands)", low=0
+    )
+    tracking_yaw_rate: float = setting(
+        0.0, "reward weight of tracking the commanded yaw rate, exp(-(w - w_cmd)^2 / sigma^2) (commands)", low=0
+    )
 
     def __post_init__(self) -> None:
         validate(self)
@@ -53,8 +56,16 @@ class RewardWeights:
 
 REWARD_TERMS: tuple[str, ...] = RewardWeights.terms()
 # The reference project's original weights (DIAGNOSIS.md compares them with the defaults).
-ORIGINAL_REWARD_WEIGHTS = RewardWeights(forward_velocity=1.0, lateral_stability=0.5, energy=0.1, smoothness=0.2,
-                                        alive=0.1, height=0.0, orientation=0.5, heading=0.0)
+ORIGINAL_REWARD_WEIGHTS = RewardWeights(
+    forward_velocity=1.0,
+    lateral_stability=0.5,
+    energy=0.1,
+    smoothness=0.2,
+    alive=0.1,
+    height=0.0,
+    orientation=0.5,
+    heading=0.0,
+)
 
 
 @dataclass(frozen=True)
@@ -63,51 +74,80 @@ class EnvConfig:
 
     gait: GaitParameters = dataclasses.field(default_factory=GaitParameters)
     residual_scale: float = setting(0.02, "metres of foot offset per unit action", "m", low=0, high=0.1)
-    action_filter: float = setting(0.1, "low-pass coefficient of the residual (1 = no filter)", low=0, high=1,
-                                   low_open=True)
+    action_filter: float = setting(
+        0.1, "low-pass coefficient of the residual (1 = no filter)", low=0, high=1, low_open=True
+    )
     terrain: str | None = setting(None, "heightfield PNG (default assets/hfield.png)")
     frame_skip: int = setting(CONTROL_FRAME_SKIP, "physics steps per control step", low=1, high=100)
     reward_weights: RewardWeights = dataclasses.field(default_factory=RewardWeights)
-    min_body_height: float = setting(0.02, "trunk closer than this to the ground counts as a fall", "m",
-                                     low=0, high=0.2)
-    max_tilt: float = setting(1.0, "trunk tilt beyond this counts as a fall", "rad", low=0, high=math.pi,
-                              low_open=True)
+    min_body_height: float = setting(
+        0.02, "trunk closer than this to the ground counts as a fall", "m", low=0, high=0.2
+    )
+    max_tilt: float = setting(1.0, "trunk tilt beyond this counts as a fall", "rad", low=0, high=math.pi, low_open=True)
     terrain_samples: bool = setting(True, "observe 12 ground-height samples around the hips")
-    randomize: bool = setting(False, "domain randomisation: friction, trunk mass, actuator strength, terrain "
-                                     "height, observation noise")
-    gait_modulation: bool = setting(False, "two more action entries modulate the trot's stride length and "
-                                           "frequency (Policies Modulating Trajectory Generators)")
-    stride_range: float = setting(0.6, "stride length may change by this fraction either way (gait_modulation)",
-                                  low=0, high=0.9)
-    frequency_range: float = setting(0.4, "gait frequency may change by this fraction either way (gait_modulation)",
-                                     low=0, high=0.8)
-    frequency_filter: float = setting(1.0, "low-pass coefficient of the frequency action (1 = no filter: the "
-                                           "phase integrates the frequency, which smooths it)", low=0, high=1,
-                                      low_open=True)
+    randomize: bool = setting(
+        False, "domain randomisation: friction, trunk mass, actuator strength, terrain height, observation noise"
+    )
+    gait_modulation: bool = setting(
+        False,
+        "two more action entries modulate the trot's stride length and "
+        "frequency (Policies Modulating Trajectory Generators)",
+    )
+    stride_range: float = setting(
+        0.6, "stride length may change by this fraction either way (gait_modulation)", low=0, high=0.9
+    )
+    frequency_range: float = setting(
+        0.4, "gait frequency may change by this fraction either way (gait_modulation)", low=0, high=0.8
+    )
+    frequency_filter: float = setting(
+        1.0,
+        "low-pass coefficient of the frequency action (1 = no filter: the "
+        "phase integrates the frequency, which smooths it)",
+        low=0,
+        high=1,
+        low_open=True,
+    )
     heading_observation: bool = setting(False, "observe the heading (sin, cos of yaw) and the lateral position")
-    commands: bool = setting(False, "velocity commands: each episode draws a forward speed and a yaw rate, "
-                                    "observed as the last 2 entries (reward: tracking_velocity, tracking_yaw_rate)")
-    command_speed_min: float = setting(0.05, "commanded forward speed, lower end of the range drawn from (commands)",
-                                       "m/s", low=-0.5, high=0.5)
-    command_speed_max: float = setting(0.20, "commanded forward speed, upper end (commands; equal ends fix it)",
-                                       "m/s", low=-0.5, high=0.5)
-    command_yaw_rate_min: float = setting(0.0, "commanded yaw rate, lower end (commands; 0..0 = walk straight)",
-                                          "rad/s", low=-2.0, high=2.0)
-    command_yaw_rate_max: float = setting(0.0, "commanded yaw rate, upper end (commands)", "rad/s",
-                                          low=-2.0, high=2.0)
-    command_speed_sigma: float = setting(0.05, "speed error at which tracking_velocity falls to 1/e", "m/s",
-                                         low=0, high=1, low_open=True)
-    command_yaw_rate_sigma: float = setting(0.3, "yaw-rate error at which tracking_yaw_rate falls to 1/e", "rad/s",
-                                            low=0, high=5, low_open=True)
-    curriculum: bool = setting(False, "training only: terrain curriculum over every kind of envs.terrain, one "
-                                      "difficulty level per env, up when it walks far enough, down when it fails")
-    curriculum_levels: int = setting(6, "difficulty levels of the curriculum (level k = difficulty k / (levels-1))",
-                                     low=2, high=21)
-    curriculum_promote: float = setting(0.7, "curriculum: up one level when an episode's speed reaches this "
-                                             "fraction of the reference (the command, else the trot's no-slip speed)",
-                                        low=0, high=2, low_open=True)
-    curriculum_demote: float = setting(0.35, "curriculum: down one level on a fall or below this fraction of the "
-                                             "reference speed", low=0, high=2)
+    commands: bool = setting(
+        False,
+        "velocity commands: each episode draws a forward speed and a yaw rate, "
+        "observed as the last 2 entries (reward: tracking_velocity, tracking_yaw_rate)",
+    )
+    command_speed_min: float = setting(
+        0.05, "commanded forward speed, lower end of the range drawn from (commands)", "m/s", low=-0.5, high=0.5
+    )
+    command_speed_max: float = setting(
+        0.20, "commanded forward speed, upper end (commands; equal ends fix it)", "m/s", low=-0.5, high=0.5
+    )
+    command_yaw_rate_min: float = setting(
+        0.0, "commanded yaw rate, lower end (commands; 0..0 = walk straight)", "rad/s", low=-2.0, high=2.0
+    )
+    command_yaw_rate_max: float = setting(0.0, "commanded yaw rate, upper end (commands)", "rad/s", low=-2.0, high=2.0)
+    command_speed_sigma: float = setting(
+        0.05, "speed error at which tracking_velocity falls to 1/e", "m/s", low=0, high=1, low_open=True
+    )
+    command_yaw_rate_sigma: float = setting(
+        0.3, "yaw-rate error at which tracking_yaw_rate falls to 1/e", "rad/s", low=0, high=5, low_open=True
+    )
+    curriculum: bool = setting(
+        False,
+        "training only: terrain curriculum over every kind of envs.terrain, one "
+        "difficulty level per env, up when it walks far enough, down when it fails",
+    )
+    curriculum_levels: int = setting(
+        6, "difficulty levels of the curriculum (level k = difficulty k / (levels-1))", low=2, high=21
+    )
+    curriculum_promote: float = setting(
+        0.7,
+        "curriculum: up one level when an episode's speed reaches this "
+        "fraction of the reference (the command, else the trot's no-slip speed)",
+        low=0,
+        high=2,
+        low_open=True,
+    )
+    curriculum_demote: float = setting(
+        0.35, "curriculum: down one level on a fall or below this fraction of the reference speed", low=0, high=2
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.gait, GaitParameters):

@@ -6,6 +6,7 @@ configuration dataclasses (``EnvConfig``, ``RewardWeights``, ``PPOConfig``, ``Ru
 parsers apply the very same :func:`check` — so the env, every script and config.json share one
 rule set, and NaN, infinities and wrong types are refused everywhere.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,15 +26,32 @@ class ConfigError(ValueError):
         return f"{label} must be {self.requirement}, got {self.value!r}"
 
 
-def setting(default: Any, help: str, unit: str = "", *, low: float | None = None, high: float | None = None,
-            low_open: bool = False, high_open: bool = False, choices: tuple | None = None,
-            flag: bool = True) -> Any:
+def setting(
+    default: Any,
+    help: str,
+    unit: str = "",
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    choices: tuple | None = None,
+    flag: bool = True,
+) -> Any:
     """A dataclass field with its rule: [low, high] (open ends when *_open), or one of `choices`.
 
     Tuples and lists as defaults are fine (frozen dataclasses hold tuples).
     """
-    meta = {"help": help, "unit": unit, "low": low, "high": high, "low_open": low_open,
-            "high_open": high_open, "choices": choices, "flag": flag}
+    meta = {
+        "help": help,
+        "unit": unit,
+        "low": low,
+        "high": high,
+        "low_open": low_open,
+        "high_open": high_open,
+        "choices": choices,
+        "flag": flag,
+    }
     return dataclasses.field(default=default, metadata=meta)
 
 

@@ -1,4 +1,5 @@
 """ResidualWalk-v0: a PPO policy adds small foot-position corrections to an open-loop trot."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,8 +37,14 @@ N_COMMAND_OBS = 2  # commanded forward speed (m/s) and yaw rate (rad/s): the LAS
 
 def observation_size(n_actions: int, terrain_samples: bool, heading_observation: bool, commands: bool = False) -> int:
     """3 gravity + 3 gyro + 3 velocity + 12 joints + 12 joint speeds + 2 phase + 2 x actions (+ extras)."""
-    return (35 + 2 * n_actions + (N_GROUND_SAMPLES if terrain_samples else 0)
-            + (N_HEADING_OBS if heading_observation else 0) + (N_COMMAND_OBS if commands else 0))
+    return (
+        35
+        + 2 * n_actions
+        + (N_GROUND_SAMPLES if terrain_samples else 0)
+        + (N_HEADING_OBS if heading_observation else 0)
+        + (N_COMMAND_OBS if commands else 0)
+    )
+
 
 # How an episode can end, and which endings are falls (the one definition every report uses).
 TERMINATIONS = ("fell_height", "fell_tilt", "off_terrain", "physics_error", "invalid_action")
@@ -49,8 +56,10 @@ def is_fall(termination: str) -> bool:
     return termination in FALL_TERMINATIONS
 
 
-_INSTABILITY_WARNINGS = tuple(int(w) for w in (
-    mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC))
+_INSTABILITY_WARNINGS = tuple(
+    int(w)
+    for w in (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC)
+)
 
 
 class ResidualWalkEnv(gym.Env):
@@ -92,7 +101,7 @@ class ResidualWalkEnv(gym.Env):
     | 33:35   | 2       | gait phase as (sin, cos) of 2 pi x cycles walked             | -     |
     | 35:35+A | A       | previous action (A = 12, or 14 with gait_modulation)         | -     |
     | next A  | A       | filtered action r now applied (action units)                 | -     |
-    | next 12 | 12      | ground height minus trunk height at 3 points per leg: x -3, 0, +3 cm around each hip (``terrain_samples``) | m |
+    | next 12 | 12      | ground minus trunk height, 3 points per hip: x -3, 0, +3 cm (``terrain_samples``) | m |
     | next 3  | 3       | sin yaw, cos yaw, world y of the trunk (``heading_observation``) | -, -, m |
     | last 2  | 2       | commanded forward speed, commanded yaw rate (``commands``)   | m/s, rad/s |
     Without gait modulation the phase is ``t / cycle_time`` (time-based, as the plain trot).
@@ -164,8 +173,9 @@ class ResidualWalkEnv(gym.Env):
     filter), terrain (None = assets/hfield.png; a PNG path), frame_skip (5, 1..100; 4 ms each),
     reward_weights (``RewardWeights()``), min_body_height (0.02 m), max_tilt (1.0 rad),
     terrain_samples (True), gait_modulation (False), stride_range (0.6, 0..0.9), frequency_range
-    (0.4, 0..0.8), frequency_filter (1.0, (0, 1]), heading_observation (False), commands (False), command_speed_min/max (0.05/0.20
-    m/s, -0.5..0.5), command_yaw_rate_min/max (0/0 rad/s, -2..2), command_speed_sigma (0.05 m/s),
+    (0.4, 0..0.8), frequency_filter (1.0, (0, 1]), heading_observation (False), commands (False),
+    command_speed_min/max (0.05/0.20 m/s, -0.5..0.5), command_yaw_rate_min/max (0/0 rad/s, -2..2),
+    command_speed_sigma (0.05 m/s),
     command_yaw_rate_sigma (0.3 rad/s), curriculum (False), curriculum_levels (6, 2..21),
     curriculum_promote (0.7), curriculum_demote (0.35) (the curriculum fields are the training's,
     see walklab/curriculum.py), randomize (False: when True each reset draws friction x[0.7, 1.3],
@@ -182,8 +192,15 @@ class ResidualWalkEnv(gym.Env):
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 50}
 
-    def __init__(self, config: EnvConfig | None = None, render_mode: str | None = None, width: int = 640,
-                 height: int = 480, model: mujoco.MjModel | None = None, **keywords: Any):
+    def __init__(
+        self,
+        config: EnvConfig | None = None,
+        render_mode: str | None = None,
+        width: int = 640,
+        height: int = 480,
+        model: mujoco.MjModel | None = None,
+        **keywords: Any,
+    ):
         config = (config if config is not None else EnvConfig()).replace(**keywords)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
@@ -222,8 +239,7 @@ class ResidualWalkEnv(gym.Env):
         self._terrain_limit_y = self.sim.terrain_height.half_width - OFF_TERRAIN_MARGIN
 
         self.n_actions = N_ACTIONS + (N_MODULATION if config.gait_modulation else 0)
-        obs_size = observation_size(self.n_actions, config.terrain_samples, config.heading_observation,
-                                    config.commands)
+        obs_size = observation_size(self.n_actions, config.terrain_samples, config.heading_observation, config.commands)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(obs_size,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(self.n_actions,), dtype=np.float32)
 
@@ -397,21 +413,23 @@ class ResidualWalkEnv(gym.Env):
         if not self.config.commands:
             return 0.0
         error = self._heading_speed(s.x_velocity, s.y_velocity) - self.command[0]  # m/s along the trunk's heading
-        return math.exp(-(error / self.config.command_speed_sigma) ** 2)  # 1 on the command
+        return math.exp(-((error / self.config.command_speed_sigma) ** 2))  # 1 on the command
 
     def _reward_tracking_yaw_rate(self, s: _StepState) -> float:
         if not self.config.commands:
             return 0.0
         error = self._yaw_rate() - self.command[1]  # rad/s about world z
-        return math.exp(-(error / self.config.command_yaw_rate_sigma) ** 2)
+        return math.exp(-((error / self.config.command_yaw_rate_sigma) ** 2))
 
     def _modulation(self) -> tuple[float, float]:
         """(stride scale, frequency scale) from the filtered modulation actions; (1, 1) without."""
         if not self.config.gait_modulation:
             return 1.0, 1.0
         r = self._residual
-        return (1.0 + self.config.stride_range * float(r[N_ACTIONS]),
-                1.0 + self.config.frequency_range * float(r[N_ACTIONS + 1]))
+        return (
+            1.0 + self.config.stride_range * float(r[N_ACTIONS]),
+            1.0 + self.config.frequency_range * float(r[N_ACTIONS + 1]),
+        )
 
     def _yaw(self) -> float:
         """Heading (rad) of the trunk's forward axis in the world's horizontal plane; 0 = +x."""
@@ -497,15 +515,23 @@ class ResidualWalkEnv(gym.Env):
             self.command = command
             return
         c = self.config
-        self.command = np.array([self.np_random.uniform(*sorted((c.command_speed_min, c.command_speed_max))),
-                                 self.np_random.uniform(*sorted((c.command_yaw_rate_min, c.command_yaw_rate_max)))])
+        self.command = np.array(
+            [
+                self.np_random.uniform(*sorted((c.command_speed_min, c.command_speed_max))),
+                self.np_random.uniform(*sorted((c.command_yaw_rate_min, c.command_yaw_rate_max))),
+            ]
+        )
 
     def _command_info(self, x_velocity: float, y_velocity: float) -> dict[str, float]:
         """The command and what it is compared with, in ``info`` (nothing without commands)."""
         if not self.config.commands:
             return {}
-        return {"command_speed": float(self.command[0]), "command_yaw_rate": float(self.command[1]),
-                "heading_speed": self._heading_speed(x_velocity, y_velocity), "yaw_rate": self._yaw_rate()}
+        return {
+            "command_speed": float(self.command[0]),
+            "command_yaw_rate": float(self.command[1]),
+            "heading_speed": self._heading_speed(x_velocity, y_velocity),
+            "yaw_rate": self._yaw_rate(),
+        }
 
     def _heading_speed(self, x_velocity: float, y_velocity: float) -> float:
         """Speed (m/s) along the trunk's heading in the horizontal plane, from the step's world velocity."""
@@ -529,11 +555,15 @@ class ResidualWalkEnv(gym.Env):
             if self.sim.terrain_height.flat:
                 raise ValueError("set_terrain needs a heightfield scene, not the flat floor")
             source = load_model(png if png is not None else self.config.terrain)
-            if source.hfield_data.shape != self.model.hfield_data.shape or \
-                    not np.array_equal(source.hfield_nrow, self.model.hfield_nrow) or \
-                    not np.array_equal(source.hfield_ncol, self.model.hfield_ncol):
-                raise ValueError(f"terrain {png} has {source.hfield_nrow[0]}x{source.hfield_ncol[0]} pixels; "
-                                 f"the env's has {self.model.hfield_nrow[0]}x{self.model.hfield_ncol[0]}")
+            if (
+                source.hfield_data.shape != self.model.hfield_data.shape
+                or not np.array_equal(source.hfield_nrow, self.model.hfield_nrow)
+                or not np.array_equal(source.hfield_ncol, self.model.hfield_ncol)
+            ):
+                raise ValueError(
+                    f"terrain {png} has {source.hfield_nrow[0]}x{source.hfield_ncol[0]} pixels; "
+                    f"the env's has {self.model.hfield_nrow[0]}x{self.model.hfield_ncol[0]}"
+                )
             self._terrain_cache[key] = np.array(source.hfield_data, copy=True)
         self.model.hfield_data[:] = self._terrain_cache[key]  # the terrain lookup reads the same memory
         self.terrain_path = None if png is None else str(png)
@@ -592,15 +622,21 @@ class ResidualWalkEnv(gym.Env):
             "last_obs": self._last_obs.copy(),
             "np_random": self._np_random,
             "command": self.command.copy(),
-            "terrain": (self.terrain_path, self.terrain_schedule, self._episode_x0, self._episode_started,
-                        self._last_termination),
+            "terrain": (
+                self.terrain_path,
+                self.terrain_schedule,
+                self._episode_x0,
+                self._episode_started,
+                self._last_termination,
+            ),
         }
 
     def __setstate__(self, state):
         self.__init__(*state["init"])
         if "terrain" in state:
-            terrain_path, self.terrain_schedule, self._episode_x0, self._episode_started, \
-                self._last_termination = state["terrain"]
+            terrain_path, self.terrain_schedule, self._episode_x0, self._episode_started, self._last_termination = (
+                state["terrain"]
+            )
             if terrain_path is not None:
                 self.set_terrain(terrain_path)
             self.command = state["command"]

@@ -3,6 +3,7 @@
 This is the physics layer shared by the env, the phase scripts and the calibration: it knows
 the model's names and addresses but nothing about rewards or policies.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,12 +53,13 @@ def _fill_visual_hfield(model: mujoco.MjModel) -> None:
     dst = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, A.HFIELD_VISUAL_NAME)
     if dst < 0:
         return
-    sr, sc, dr, dc = (int(v) for v in (model.hfield_nrow[src], model.hfield_ncol[src],
-                                       model.hfield_nrow[dst], model.hfield_ncol[dst]))
-    heights = model.hfield_data[model.hfield_adr[src]: model.hfield_adr[src] + sr * sc].reshape(sr, sc)
+    sr, sc, dr, dc = (
+        int(v) for v in (model.hfield_nrow[src], model.hfield_ncol[src], model.hfield_nrow[dst], model.hfield_ncol[dst])
+    )
+    heights = model.hfield_data[model.hfield_adr[src] : model.hfield_adr[src] + sr * sc].reshape(sr, sc)
     rows = np.round(np.linspace(0, sr - 1, dr)).astype(int)
     cols = np.round(np.linspace(0, sc - 1, dc)).astype(int)
-    model.hfield_data[model.hfield_adr[dst]: model.hfield_adr[dst] + dr * dc] = heights[np.ix_(rows, cols)].ravel()
+    model.hfield_data[model.hfield_adr[dst] : model.hfield_adr[dst] + dr * dc] = heights[np.ix_(rows, cols)].ravel()
 
 
 @dataclass
@@ -152,8 +154,9 @@ def run_baseline(
     from envs.residual_walk_env import ResidualWalkEnv
     from envs.rollout import run_episode, zero_policy
 
-    env = ResidualWalkEnv(EnvConfig(gait=gait, terrain=None if terrain is None else str(terrain),
-                                    frame_skip=frame_skip), model=model)
+    env = ResidualWalkEnv(
+        EnvConfig(gait=gait, terrain=None if terrain is None else str(terrain), frame_skip=frame_skip), model=model
+    )
     callback = None if on_step is None else (lambda e: on_step(e.sim))
     episode = run_episode(env, zero_policy, seed, seconds, on_step=callback)
     return WalkMetrics(

@@ -4,6 +4,7 @@ Evaluation, the baseline calibration, debugging, playback recordings and export 
 walk the env through :func:`run_episode`, so an episode's end and a fall mean the same
 everywhere (``envs.residual_walk_env.is_fall``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -45,9 +46,15 @@ class EpisodeStats:
     observations: list[np.ndarray] = field(default_factory=list)  # every observation, when recorded
 
 
-def run_episode(env: ResidualWalkEnv, policy: Policy, seed: int, seconds: float, record_actions: bool = False,
-                on_step: Callable[[ResidualWalkEnv], None] | None = None,
-                record_observations: bool = False) -> EpisodeStats:
+def run_episode(
+    env: ResidualWalkEnv,
+    policy: Policy,
+    seed: int,
+    seconds: float,
+    record_actions: bool = False,
+    on_step: Callable[[ResidualWalkEnv], None] | None = None,
+    record_observations: bool = False,
+) -> EpisodeStats:
     """One episode of at most `seconds`, ended early by the env's termination.
 
     `on_step(env)` runs after every step; when it returns True the episode stops there (a

@@ -15,6 +15,7 @@ are what they say (the corner is at the field's edge, where the robot never walk
 
     python -m envs.terrain --kind steps --difficulty 0.6 --seed 11 --out runs/terrains/steps.png
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,8 +79,14 @@ def ridged_heightmap(
 KINDS = ("ridges", "rough", "slopes", "steps", "hills")
 
 
-def generate(kind: str, difficulty: float = 0.5, seed: int = 0, shape: tuple[int, int] = DEFAULT_SHAPE,
-             pixel_size: float = DEFAULT_PIXEL_SIZE, elevation: float = DEFAULT_ELEVATION) -> np.ndarray:
+def generate(
+    kind: str,
+    difficulty: float = 0.5,
+    seed: int = 0,
+    shape: tuple[int, int] = DEFAULT_SHAPE,
+    pixel_size: float = DEFAULT_PIXEL_SIZE,
+    elevation: float = DEFAULT_ELEVATION,
+) -> np.ndarray:
     """Heights in [0, 1] of `elevation` for a terrain `kind` at `difficulty` in [0, 1] (0 easy, 1 hard).
 
     ridges: transverse ridges 1 to 3.5 cm high every ~30 cm; rough: bumps of 1 to 4 cm, 4 cm wide;
@@ -94,9 +101,17 @@ def generate(kind: str, difficulty: float = 0.5, seed: int = 0, shape: tuple[int
     rows, cols = shape
     x = np.arange(cols) * pixel_size  # m along the walking direction
     if kind == "ridges":
-        metres = ridged_heightmap(shape, seed, ridge_height=0.01 + 0.025 * difficulty,
-                                  base_roughness=0.004 + 0.006 * difficulty, pixel_size=pixel_size,
-                                  elevation=elevation) * elevation
+        metres = (
+            ridged_heightmap(
+                shape,
+                seed,
+                ridge_height=0.01 + 0.025 * difficulty,
+                base_roughness=0.004 + 0.006 * difficulty,
+                pixel_size=pixel_size,
+                elevation=elevation,
+            )
+            * elevation
+        )
     elif kind == "rough":
         metres = rough_heightmap(shape, seed, feature_px=0.04 / pixel_size) * (0.01 + 0.03 * difficulty)
     elif kind == "hills":
@@ -181,9 +196,13 @@ class TerrainHeight:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write a heightfield PNG for scene_rough.xml.")
     parser.add_argument("--kind", choices=KINDS, default="ridges", help="terrain kind")
-    parser.add_argument("--difficulty", type=float, default=None,
-                        help="0 (easy) to 1 (hard): use generate(), true-to-scale heights; without it, "
-                             "ridges/rough are drawn as the default terrain was")
+    parser.add_argument(
+        "--difficulty",
+        type=float,
+        default=None,
+        help="0 (easy) to 1 (hard): use generate(), true-to-scale heights; without it, "
+        "ridges/rough are drawn as the default terrain was",
+    )
     parser.add_argument("--seed", type=int, default=3, help="random seed")
     parser.add_argument("--out", type=Path, required=True, help="output PNG path")
     parser.add_argument("--ridge-height", type=float, default=0.018, help="ridges: tallest ridge (m)")
@@ -195,8 +214,10 @@ def main(argv: list[str] | None = None) -> None:
             heights = generate(args.kind, 0.5 if args.difficulty is None else args.difficulty, args.seed)
         except ValueError as exc:
             parser.error(str(exc))
-        print(f"wrote {write_heightmap_png(heights, args.out)} ({args.kind}, true to scale at size[2] = "
-              f"{DEFAULT_ELEVATION} m)")
+        print(
+            f"wrote {write_heightmap_png(heights, args.out)} ({args.kind}, true to scale at size[2] = "
+            f"{DEFAULT_ELEVATION} m)"
+        )
         return
     if args.kind == "ridges":
         heights = ridged_heightmap(seed=args.seed, ridge_height=args.ridge_height, spacing=args.spacing)
@@ -204,8 +225,10 @@ def main(argv: list[str] | None = None) -> None:
         heights = rough_heightmap(DEFAULT_SHAPE, args.seed, feature_px=args.feature_px)
     print(f"wrote {write_heightmap_png(heights, args.out)}")
     if heights.max() > 0:
-        print(f"MuJoCo stretches it to the hfield's full elevation: heights x {1.0 / heights.max():.2f} "
-              f"(x {DEFAULT_ELEVATION / heights.max() * 100:.2f} cm per unit at size[2] = {DEFAULT_ELEVATION} m)")
+        print(
+            f"MuJoCo stretches it to the hfield's full elevation: heights x {1.0 / heights.max():.2f} "
+            f"(x {DEFAULT_ELEVATION / heights.max() * 100:.2f} cm per unit at size[2] = {DEFAULT_ELEVATION} m)"
+        )
 
 
 if __name__ == "__main__":

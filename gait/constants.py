@@ -5,6 +5,7 @@ File paths, scene names and physics settings live beside the env, in ``envs/asse
 Every number here must agree with ``assets/quadruped.xml``; ``tests/test_kinematics.py``
 checks the analytic kinematics against MuJoCo's own foot positions, so a mismatch fails CI.
 """
+
 from __future__ import annotations
 
 import numpy as np

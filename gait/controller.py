@@ -1,4 +1,5 @@
 """The baseline open-loop trot: time -> foot targets -> 12 joint targets."""
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,9 @@ class BaselineTrotController:
         """Foot targets (4, 3) at time t (s), plus optional per-foot offsets (4, 3) in metres."""
         return self.foot_targets_at(t / self.gait.cycle_time, offsets)
 
-    def foot_targets_at(self, cycles: float, offsets: np.ndarray | None = None,
-                        stride_scale: float = 1.0) -> np.ndarray:
+    def foot_targets_at(
+        self, cycles: float, offsets: np.ndarray | None = None, stride_scale: float = 1.0
+    ) -> np.ndarray:
         """Foot targets (4, 3) after `cycles` gait cycles, the stride scaled by `stride_scale`.
 
         A policy that modulates the gait advances `cycles` at its own rate (frequency) and
@@ -63,8 +65,9 @@ class BaselineTrotController:
         """The 12 joint targets (rad) in actuator order, clipped to the joint ranges."""
         return self.joint_targets_at(t / self.gait.cycle_time, offsets)
 
-    def joint_targets_at(self, cycles: float, offsets: np.ndarray | None = None,
-                         stride_scale: float = 1.0) -> np.ndarray:
+    def joint_targets_at(
+        self, cycles: float, offsets: np.ndarray | None = None, stride_scale: float = 1.0
+    ) -> np.ndarray:
         """The 12 joint targets after `cycles` gait cycles (see foot_targets_at), clipped to the ranges."""
         feet = self.foot_targets_at(cycles, offsets, stride_scale).tolist()
         q = np.array([angle for foot in feet for angle in leg_inverse_kinematics(*foot)])

@@ -3,6 +3,7 @@
 Foot positions are in the hip frame: origin at the hip joint centre, axes of the trunk
 (x forward, y left, z up). Joint angles per leg: (abduction, hip pitch, knee).
 """
+
 from __future__ import annotations
 
 import math

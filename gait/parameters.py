@@ -1,4 +1,5 @@
 """Trot parameters, validated when built."""
+
 from __future__ import annotations
 
 import dataclasses

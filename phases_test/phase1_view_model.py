@@ -8,6 +8,7 @@ trunk, framed as in recorded videos), otherwise (or with --headless) it renders 
     python3 phases_test/phase1_view_model.py                  # viewer
     python3 phases_test/phase1_view_model.py --headless --out runs/videos/phase1.gif
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--flat", action="store_true", help="use the flat scene instead of the rough terrain")
     p.add_argument("--terrain", type=Path, default=None, help="heightfield PNG (default assets/hfield.png)")
-    p.add_argument("--seconds", type=positive_float, default=3.0, help="length of the offscreen video (s); the viewer runs until closed")
+    p.add_argument(
+        "--seconds",
+        type=positive_float,
+        default=3.0,
+        help="length of the offscreen video (s); the viewer runs until closed",
+    )
     p.add_argument("--headless", action="store_true", help="render offscreen to --out instead of opening the viewer")
     p.add_argument("--out", type=Path, default=Path("runs/videos/phase1_model.gif"), help="video path (.mp4 or .gif)")
     return p.parse_args(argv)

@@ -10,6 +10,7 @@ with --headless, or when there is no display, it is rendered offscreen to --out 
     python3 phases_test/phase2_baseline_gait.py --gait legacy --seconds 10 --headless --out runs/videos/legacy.gif
     python3 phases_test/phase2_baseline_gait.py --step-length 0.08 --cycle-time 0.7
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--flat", action="store_true", help="walk on the flat floor instead")
     p.add_argument("--headless", action="store_true", help="render offscreen to --out instead of opening the viewer")
     p.add_argument("--no-video", action="store_true", help="headless: only print the metrics, render nothing")
-    p.add_argument("--out", type=Path, default=Path("runs/videos/phase2_baseline.mp4"), help="video path (.mp4 or .gif)")
+    p.add_argument(
+        "--out", type=Path, default=Path("runs/videos/phase2_baseline.mp4"), help="video path (.mp4 or .gif)"
+    )
     return p.parse_args(argv)
 
 

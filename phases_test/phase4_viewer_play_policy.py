@@ -16,6 +16,7 @@ as a translucent blue robot. --record renders offscreen to .mp4/.gif and needs n
     python3 phases_test/phase4_viewer_play_policy.py --model runs/RUN/final_model.zip \\
         --normalize runs/RUN/vec_normalize.pkl --deterministic --seed 3 --side-by-side
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,19 +26,27 @@ from walklab.cli import fail, positive_float, positive_int, prepare_playback_or_
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     p.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
-    p.add_argument("--normalize", type=Path, default=None,
-                   help="VecNormalize statistics (.pkl); default: the file saved beside the model")
+    p.add_argument(
+        "--normalize",
+        type=Path,
+        default=None,
+        help="VecNormalize statistics (.pkl); default: the file saved beside the model",
+    )
     p.add_argument("--seconds", type=positive_float, default=20.0, help="how long to play (s)")
     p.add_argument("--deterministic", action="store_true", help="use the policy's mean action instead of sampling")
     p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif instead")
     p.add_argument("--terrain", type=Path, default=None, help="play on this heightfield PNG instead of the run's")
     p.add_argument("--seed", type=int, default=0, help="spawn seed")
     p.add_argument("--baseline", action="store_true", help="play the plain trot (zero residual) in the same env")
-    p.add_argument("--side-by-side", action="store_true",
-                   help="viewer: also show the baseline trot from the same spawn (translucent blue robot)")
+    p.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="viewer: also show the baseline trot from the same spawn (translucent blue robot)",
+    )
     p.add_argument("--no-overlay", action="store_true", help="hide the time/speed/distance overlay")
     p.add_argument("--width", type=positive_int, default=640, help="recorded frame width (pixels)")
     p.add_argument("--height", type=positive_int, default=360, help="recorded frame height (pixels)")
@@ -58,17 +67,33 @@ def main(argv=None) -> None:
     from walklab.runs import RunError
 
     try:
-        result = play(args.model, args.normalize, args.seconds, deterministic=args.deterministic,
-                      record=args.record, terrain=args.terrain, seed=args.seed, baseline=args.baseline,
-                      overlay=not args.no_overlay, width=args.width, height=args.height,
-                      side_by_side=args.side_by_side, screenshot=args.screenshot)
+        result = play(
+            args.model,
+            args.normalize,
+            args.seconds,
+            deterministic=args.deterministic,
+            record=args.record,
+            terrain=args.terrain,
+            seed=args.seed,
+            baseline=args.baseline,
+            overlay=not args.no_overlay,
+            width=args.width,
+            height=args.height,
+            side_by_side=args.side_by_side,
+            screenshot=args.screenshot,
+        )
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))
-    print(f"walked {result.seconds:.1f} s: {result.distance:.2f} m at {result.forward_velocity:.3f} m/s"
-          + (f" (ended: {result.termination})" if result.termination else "")
-          + (f"; baseline trot from the same spawn: {result.baseline_distance:.2f} m"
-             if result.baseline_distance is not None else "")
-          + (f"; {result.pace}" if result.pace else ""))
+    print(
+        f"walked {result.seconds:.1f} s: {result.distance:.2f} m at {result.forward_velocity:.3f} m/s"
+        + (f" (ended: {result.termination})" if result.termination else "")
+        + (
+            f"; baseline trot from the same spawn: {result.baseline_distance:.2f} m"
+            if result.baseline_distance is not None
+            else ""
+        )
+        + (f"; {result.pace}" if result.pace else "")
+    )
     if result.screenshot is not None:
         print(f"screenshot {result.screenshot}")
     if result.video is not None:

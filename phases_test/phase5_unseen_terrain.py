@@ -8,6 +8,7 @@ each terrain it prints trained vs baseline velocity, falls and improvement.
     python3 phases_test/phase5_unseen_terrain.py --model assets/policies/residual_walk/final_model.zip \\
         --normalize assets/policies/residual_walk/vec_normalize.pkl --episodes 3 --json runs/unseen.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,12 +22,18 @@ UNSEEN_SEED = 101  # the default terrain is seed 3
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = OneLineErrorParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = OneLineErrorParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     p.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
     p.add_argument("--normalize", type=Path, default=None, help="statistics .pkl (default: saved beside the model)")
-    p.add_argument("--terrains", type=Path, nargs="+", default=None,
-                   help="heightfield PNGs to evaluate on (default: the standard unseen set)")
+    p.add_argument(
+        "--terrains",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="heightfield PNGs to evaluate on (default: the standard unseen set)",
+    )
     p.add_argument("--terrain-dir", type=Path, default=Path("runs/terrains"), help="where the standard set is written")
     p.add_argument("--episodes", type=positive_int, default=3, help="episodes per terrain and side (seeds 0..K-1)")
     p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
@@ -101,8 +108,11 @@ def main(argv=None) -> int:
         except OSError as exc:
             fail(f"cannot write --json {args.json} ({exc.strerror or exc})", code=1)
     if failed:
-        print(f"error: {len(failed)} of {len(terrains)} terrains could not be evaluated: "
-              f"{', '.join(str(t) for t in failed)}", file=sys.stderr)
+        print(
+            f"error: {len(failed)} of {len(terrains)} terrains could not be evaluated: "
+            f"{', '.join(str(t) for t in failed)}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

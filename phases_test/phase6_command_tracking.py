@@ -16,6 +16,7 @@ The env is the model's own (its run's config.json), nominal physics, its terrain
 JSON: {"model", "episodes", "seconds", "yaw_rate", "terrain", "commands": [one entry per command with
 command_mps, achieved_mps, abs_error_mps, falls, step_abs_error_mps, per_episode_mps, terminations]}.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,12 +40,18 @@ def finite_float(text: str) -> float:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = OneLineErrorParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                           epilog=__doc__)
+    p = OneLineErrorParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     p.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
     p.add_argument("--normalize", type=Path, default=None, help="statistics .pkl (default: saved beside the model)")
-    p.add_argument("--commands", type=finite_float, nargs="+", default=list(DEFAULT_COMMANDS),
-                   help="commanded forward speeds, m/s (default 0.05 0.10 0.15 0.20)")
+    p.add_argument(
+        "--commands",
+        type=finite_float,
+        nargs="+",
+        default=list(DEFAULT_COMMANDS),
+        help="commanded forward speeds, m/s (default 0.05 0.10 0.15 0.20)",
+    )
     p.add_argument("--yaw-rate", type=finite_float, default=0.0, help="commanded yaw rate for every episode, rad/s")
     p.add_argument("--episodes", type=positive_int, default=3, help="episodes per command (seeds 0..K-1)")
     p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
@@ -66,8 +73,7 @@ def track(env, policy, command: float, episodes: int, seconds: float) -> dict:
         "achieved_mps": float(np.mean(speeds)),
         "abs_error_mps": float(np.mean([abs(v - command) for v in speeds])),
         "falls": int(sum(e.fell for e in stats)),
-        "step_abs_error_mps": float(np.mean([np.mean(np.abs(np.asarray(e.velocity_trace) - command))
-                                             for e in stats])),
+        "step_abs_error_mps": float(np.mean([np.mean(np.abs(np.asarray(e.velocity_trace) - command)) for e in stats])),
         "per_episode_mps": [round(v, 5) for v in speeds],
         "terminations": [e.termination for e in stats],
     }
@@ -91,12 +97,22 @@ def main(argv=None) -> int:
     base = env.config
     env.close()
     if not base.commands:
-        fail(f"{args.model} has no command input (its run was trained without --commands): "
-             "train with --commands to evaluate command tracking")
+        fail(
+            f"{args.model} has no command input (its run was trained without --commands): "
+            "train with --commands to evaluate command tracking"
+        )
     try:
-        envs = [ResidualWalkEnv(base.replace(command_speed_min=c, command_speed_max=c,
-                                             command_yaw_rate_min=args.yaw_rate, command_yaw_rate_max=args.yaw_rate))
-                for c in args.commands]
+        envs = [
+            ResidualWalkEnv(
+                base.replace(
+                    command_speed_min=c,
+                    command_speed_max=c,
+                    command_yaw_rate_min=args.yaw_rate,
+                    command_yaw_rate_max=args.yaw_rate,
+                )
+            )
+            for c in args.commands
+        ]
     except ConfigError as exc:
         fail(exc.for_label("--commands/--yaw-rate"))
     policy = loaded.policy(deterministic=True)
@@ -107,17 +123,28 @@ def main(argv=None) -> int:
         row = track(env, policy, command, args.episodes, args.seconds)
         env.close()
         rows.append(row)
-        print(f"{command:11.3f} {row['achieved_mps']:12.4f} {row['abs_error_mps']:11.4f} "
-              f"{row['step_abs_error_mps']:9.4f} {row['falls']:>5d}")
+        print(
+            f"{command:11.3f} {row['achieved_mps']:12.4f} {row['abs_error_mps']:11.4f} "
+            f"{row['step_abs_error_mps']:9.4f} {row['falls']:>5d}"
+        )
     mean_error = sum(r["abs_error_mps"] for r in rows) / len(rows)
     falls = sum(r["falls"] for r in rows)
     met = mean_error <= TARGET_ERROR_MPS and falls == 0
-    print(f"mean |error| {mean_error:.4f} m/s, {falls} falls: target (<= {TARGET_ERROR_MPS} m/s, no falls) "
-          f"{'met' if met else 'not met'}")
+    print(
+        f"mean |error| {mean_error:.4f} m/s, {falls} falls: target (<= {TARGET_ERROR_MPS} m/s, no falls) "
+        f"{'met' if met else 'not met'}"
+    )
     if args.json:
-        record = {"model": str(args.model), "episodes": args.episodes, "seconds": args.seconds,
-                  "yaw_rate": args.yaw_rate, "terrain": str(args.terrain) if args.terrain else None,
-                  "mean_abs_error_mps": mean_error, "falls": falls, "commands": rows}
+        record = {
+            "model": str(args.model),
+            "episodes": args.episodes,
+            "seconds": args.seconds,
+            "yaw_rate": args.yaw_rate,
+            "terrain": str(args.terrain) if args.terrain else None,
+            "mean_abs_error_mps": mean_error,
+            "falls": falls,
+            "commands": rows,
+        }
         try:
             print(f"wrote {atomic_write_json(args.json, record)}")
         except OSError as exc:

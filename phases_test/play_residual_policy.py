@@ -6,6 +6,7 @@ computer could not keep real time.
 
     python3 phases_test/play_residual_policy.py runs/RUN/final_model.zip [--record walk.gif]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,9 @@ def main(argv=None) -> None:
         result = play(args.model, None, args.seconds, deterministic=True, record=args.record)
     except RunError as exc:
         fail(str(exc))
-    print(f"{result.forward_velocity:.3f} m/s over {result.seconds:.1f} s"
-          + (f"; {result.pace}" if result.pace else ""))
+    print(
+        f"{result.forward_velocity:.3f} m/s over {result.seconds:.1f} s" + (f"; {result.pace}" if result.pace else "")
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ load it with torch.jit.load, or onnxruntime for .onnx (--format onnx, or an .onn
 SB3 needed. A policy trained with commands takes the command as a separate ONNX input
 ``command`` (N, 2), the observation's last two entries (walklab/export.py says more).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,13 +20,25 @@ from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_int
 def main(argv=None) -> None:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
     p.add_argument("model", type=Path, help="trained model .zip (its run's config.json must be beside it or above)")
-    p.add_argument("--normalize", type=Path, default=None,
-                   help="VecNormalize statistics .pkl (default: the one saved beside the model)")
+    p.add_argument(
+        "--normalize",
+        type=Path,
+        default=None,
+        help="VecNormalize statistics .pkl (default: the one saved beside the model)",
+    )
     p.add_argument("--out", type=Path, required=True, help="file to write (e.g. policy.pt, policy.onnx)")
-    p.add_argument("--format", choices=("torchscript", "onnx"), default=None,
-                   help="default: onnx for an .onnx --out, else torchscript")
-    p.add_argument("--check-steps", type=positive_int, default=200,
-                   help="observations from a seeded rollout to compare the export against the SB3 model on")
+    p.add_argument(
+        "--format",
+        choices=("torchscript", "onnx"),
+        default=None,
+        help="default: onnx for an .onnx --out, else torchscript",
+    )
+    p.add_argument(
+        "--check-steps",
+        type=positive_int,
+        default=200,
+        help="observations from a seeded rollout to compare the export against the SB3 model on",
+    )
     args = p.parse_args(argv)
     output_or_fail(args.out, "file", "--out")  # before loading anything
     if (args.format or ("onnx" if args.out.suffix.lower() == ".onnx" else "torchscript")) == "onnx":
@@ -43,12 +56,16 @@ def main(argv=None) -> None:
     except RunError as exc:
         fail(str(exc))
     module = torch.jit.load(str(out))
-    print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB): {module.obs_dim} observations -> "
-          f"{module.action_dim} actions in [{module.action_low.min().item():g}, {module.action_high.max().item():g}]")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB): {module.obs_dim} observations -> "
+        f"{module.action_dim} actions in [{module.action_low.min().item():g}, {module.action_high.max().item():g}]"
+    )
     observations = sample_observations(env, loaded, args.check_steps, seed=0)
     env.close()
-    print(f"check: max |difference| vs SB3 on {len(observations)} observations = "
-          f"{max_difference(module, loaded, observations):.2e}")
+    print(
+        f"check: max |difference| vs SB3 on {len(observations)} observations = "
+        f"{max_difference(module, loaded, observations):.2e}"
+    )
 
 
 def export_onnx_and_check(args) -> None:
@@ -67,9 +84,11 @@ def export_onnx_and_check(args) -> None:
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     inputs = ", ".join(f"{i.name} {i.shape}" for i in session.get_inputs())
     commands = command_slice(env)
-    print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB): inputs {inputs} -> action "
-          f"{session.get_outputs()[0].shape}" + ("" if commands is None else
-                                                 f"; command = observation[{commands.start}:{commands.stop}]"))
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB): inputs {inputs} -> action "
+        f"{session.get_outputs()[0].shape}"
+        + ("" if commands is None else f"; command = observation[{commands.start}:{commands.stop}]")
+    )
     observations = sample_observations(env, loaded, args.check_steps, seed=0)
     env.close()
     reference = np.stack([loaded.act(obs, deterministic=True) for obs in observations])

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Join two recorded walks (e.g. trained policy and baseline) into one side-by-side GIF.
 
-    python3 scripts/side_by_side.py trained.gif baseline.gif --out assets/policies/residual_walk/walk.gif
+python3 scripts/side_by_side.py trained.gif baseline.gif --out assets/policies/residual_walk/walk.gif
 """
+
 from __future__ import annotations
 
 import io

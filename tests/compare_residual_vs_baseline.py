@@ -17,6 +17,7 @@ mean forward velocities, with a 95 % paired bootstrap interval over episodes (fi
 seed, so the same episodes always give the same interval). --workers N runs the episodes in N
 processes; the results are identical to one worker's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ from walklab.cli import (
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = OneLineErrorParser(description=__doc__.splitlines()[0],
-                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = OneLineErrorParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     p.add_argument("--baseline-only", action="store_true", help="evaluate only the baseline trot")
     p.add_argument("--model", type=Path, help="trained model .zip (its run's config.json rebuilds the env)")
     p.add_argument("--normalize", type=Path, help="VecNormalize statistics saved with the model (.pkl)")
@@ -44,8 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
     p.add_argument("--terrain", type=Path, help="evaluate both sides on this heightfield PNG instead")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the deterministic mean")
-    p.add_argument("--workers", type=positive_int, default=1,
-                   help="run the episodes in this many processes (same results as one)")
+    p.add_argument(
+        "--workers", type=positive_int, default=1, help="run the episodes in this many processes (same results as one)"
+    )
     p.add_argument("--json", type=Path, help="write the results as JSON here")
     add_gait_arguments(p)
     args = p.parse_args(argv)
@@ -56,8 +59,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.model is not None:
         given = [f"--{n.replace('_', '-')}" for n in GAIT_FLAGS if getattr(args, n) is not None]
         if given or args.gait != "working":
-            p.error(f"{', '.join(given) or '--gait'} cannot be combined with --model: the gait is the one the "
-                    "model was trained with (its config.json)")
+            p.error(
+                f"{', '.join(given) or '--gait'} cannot be combined with --model: the gait is the one the "
+                "model was trained with (its config.json)"
+            )
     return args
 
 
@@ -76,18 +81,27 @@ def main(argv=None) -> int:
     from walklab.runs import RunError
 
     terrain = str(args.terrain) if args.terrain else None
-    result: dict = {"episodes": args.episodes, "seconds": args.seconds, "seeds": [0, args.episodes - 1],
-                    "terrain": terrain}
+    result: dict = {
+        "episodes": args.episodes,
+        "seconds": args.seconds,
+        "seeds": [0, args.episodes - 1],
+        "terrain": terrain,
+    }
     if args.baseline_only:
         gait = gait_from_args(args)
         baseline_source = PolicySource(env=EnvConfig(gait=gait).to_dict(), terrain=terrain)
         trained_source = None
         result["gait"] = gait.to_dict()
     else:
-        trained_source = PolicySource(model=str(args.model), normalize=str(args.normalize) if args.normalize else None,
-                                      terrain=terrain, deterministic=not args.stochastic)
-        baseline_source = PolicySource(model=trained_source.model, normalize=trained_source.normalize,
-                                       terrain=terrain, baseline=True)
+        trained_source = PolicySource(
+            model=str(args.model),
+            normalize=str(args.normalize) if args.normalize else None,
+            terrain=terrain,
+            deterministic=not args.stochastic,
+        )
+        baseline_source = PolicySource(
+            model=trained_source.model, normalize=trained_source.normalize, terrain=terrain, baseline=True
+        )
         result["model"] = str(args.model)
     seeds = list(range(args.episodes))
     try:
@@ -110,8 +124,9 @@ def main(argv=None) -> int:
         result["trained"] = trained
         result["improvement_pct"] = improvement_pct(trained, baseline)
         if baseline["forward_velocity_mps"] > 0:
-            ratio, ci = ratio_with_ci([e.forward_velocity for e in trained_eps],
-                                      [e.forward_velocity for e in baseline_eps])
+            ratio, ci = ratio_with_ci(
+                [e.forward_velocity for e in trained_eps], [e.forward_velocity for e in baseline_eps]
+            )
             result["ratio"], result["ratio_ci95"] = ratio, ci
         else:
             result["ratio"], result["ratio_ci95"] = None, None
@@ -119,17 +134,23 @@ def main(argv=None) -> int:
         rows.append(("trained", trained))
 
     print(f"{args.episodes} episodes x {args.seconds:g} s, seeds 0..{args.episodes - 1}")
-    header = (f"{'':10s} {'fwd m/s':>9s} {'lat m/s':>9s} {'drift m':>8s} {'height m':>9s} {'tilt rad':>9s} "
-              f"{'|a|':>6s} {'falls':>6s} {'off-terrain':>12s}")
+    header = (
+        f"{'':10s} {'fwd m/s':>9s} {'lat m/s':>9s} {'drift m':>8s} {'height m':>9s} {'tilt rad':>9s} "
+        f"{'|a|':>6s} {'falls':>6s} {'off-terrain':>12s}"
+    )
     print(header)
     for name, s in rows:
-        print(f"{name:10s} {s['forward_velocity_mps']:9.4f} {s['lateral_velocity_mps']:+9.4f} "
-              f"{s['lateral_drift_m']:8.3f} {s['body_height_m']:9.4f} {s['mean_tilt_rad']:9.3f} "
-              f"{s['mean_abs_action']:6.3f} {s['falls']:>3d}/{s['episodes']} {s['off_terrain']:>8d}/{s['episodes']}")
+        print(
+            f"{name:10s} {s['forward_velocity_mps']:9.4f} {s['lateral_velocity_mps']:+9.4f} "
+            f"{s['lateral_drift_m']:8.3f} {s['body_height_m']:9.4f} {s['mean_tilt_rad']:9.3f} "
+            f"{s['mean_abs_action']:6.3f} {s['falls']:>3d}/{s['episodes']} {s['off_terrain']:>8d}/{s['episodes']}"
+        )
     if result.get("ratio") is not None:
         low, high = result["ratio_ci95"]
-        print(f"speed ratio: {result['ratio']:.2f}x baseline (95% CI {low:.2f}-{high:.2f}x), "
-              f"{result['improvement_pct']:+.1f}% forward velocity")
+        print(
+            f"speed ratio: {result['ratio']:.2f}x baseline (95% CI {low:.2f}-{high:.2f}x), "
+            f"{result['improvement_pct']:+.1f}% forward velocity"
+        )
     if args.json:
         try:
             print(f"wrote {atomic_write_json(args.json, result)}")

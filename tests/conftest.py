@@ -3,6 +3,7 @@
 The packages are installed (``pip install -e .``); pytest's ``pythonpath`` setting in
 pyproject.toml makes ``tests`` importable.
 """
+
 from __future__ import annotations
 
 import os

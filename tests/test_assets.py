@@ -1,4 +1,5 @@
 """Every scene compiles, agrees with gait/constants.py, and steps without MuJoCo warnings."""
+
 import mujoco
 import numpy as np
 import pytest
@@ -47,7 +48,7 @@ def test_heightfield_comes_from_png_and_bumps_are_centimetres():
     model = load_model()
     hid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, A.HFIELD_NAME)
     n = model.hfield_nrow[hid] * model.hfield_ncol[hid]
-    heights = model.hfield_data[model.hfield_adr[hid]: model.hfield_adr[hid] + n] * model.hfield_size[hid][2]
+    heights = model.hfield_data[model.hfield_adr[hid] : model.hfield_adr[hid] + n] * model.hfield_size[hid][2]
     assert 0.015 < np.percentile(heights, 99.9) - np.percentile(heights, 0.1) < 0.04  # m
 
 
@@ -62,7 +63,8 @@ def test_terrain_lookup_matches_mujoco_ray_casts():
     collision_group_only = np.array([0, 0, 0, 1, 0, 0], dtype=np.uint8)  # the collision terrain is group 3
     for _ in range(50):
         x, y = rng.uniform(-4.5, 4.5), rng.uniform(-1.4, 1.4)
-        dist = mujoco.mj_ray(sim.model, sim.data, np.array([x, y, 1.0]), np.array([0, 0, -1.0]),
-                             collision_group_only, 1, -1, geom)
+        dist = mujoco.mj_ray(
+            sim.model, sim.data, np.array([x, y, 1.0]), np.array([0, 0, -1.0]), collision_group_only, 1, -1, geom
+        )
         assert geom[0] == terrain_id
         assert abs((1.0 - dist) - sim.terrain_height(x, y)) < 1e-3

@@ -1,4 +1,5 @@
 """Short seeded walks on the default terrain: the working trot walks, the legacy one stalls."""
+
 from envs.robot_sim import load_model, run_baseline
 from gait import LEGACY_GAIT, WORKING_GAIT
 

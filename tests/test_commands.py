@@ -1,7 +1,8 @@
 """Commanded speeds and the terrain curriculum (issue 15).
 
-    .venv/bin/python -m pytest tests/test_commands.py
+.venv/bin/python -m pytest tests/test_commands.py
 """
+
 import json
 import math
 
@@ -15,15 +16,33 @@ from tests.conftest import run_script
 from walklab.curriculum import TerrainCurriculum, next_level, terrain_path, write_level_terrains
 
 SHIPPED = A.ASSETS_DIR / "policies" / "residual_walk"
-TINY = ["--n-envs", "2", "--n-steps", "128", "--batch-size", "64", "--checkpoint-freq", "100000",
-        "--eval-freq", "0", "--episode-steps", "40", "--no-progress"]
+TINY = [
+    "--n-envs",
+    "2",
+    "--n-steps",
+    "128",
+    "--batch-size",
+    "64",
+    "--checkpoint-freq",
+    "100000",
+    "--eval-freq",
+    "0",
+    "--episode-steps",
+    "40",
+    "--no-progress",
+]
 COMMANDED = ["--commands", "--gait-modulation", "--forward-velocity-weight", "0", "--tracking-velocity-weight", "1"]
 
 
 # ---------------------------------------------------------------------- commands in the env
 def test_command_is_drawn_within_the_range_and_observed_last():
-    env = ResidualWalkEnv(commands=True, command_speed_min=0.05, command_speed_max=0.20,
-                          command_yaw_rate_min=-0.3, command_yaw_rate_max=0.3)
+    env = ResidualWalkEnv(
+        commands=True,
+        command_speed_min=0.05,
+        command_speed_max=0.20,
+        command_yaw_rate_min=-0.3,
+        command_yaw_rate_max=0.3,
+    )
     assert env.observation_space.shape == (71 + N_COMMAND_OBS,)
     drawn = []
     for seed in range(20):
@@ -56,21 +75,28 @@ def test_reset_option_and_equal_range_ends_fix_the_command():
 
 
 def test_tracking_rewards_follow_their_formulas_and_are_in_info():
-    env = ResidualWalkEnv(commands=True, command_yaw_rate_min=0.2, command_yaw_rate_max=0.2,
-                          tracking_velocity_weight=2.0, tracking_yaw_rate_weight=0.5, forward_velocity_weight=0.0)
+    env = ResidualWalkEnv(
+        commands=True,
+        command_yaw_rate_min=0.2,
+        command_yaw_rate_max=0.2,
+        tracking_velocity_weight=2.0,
+        tracking_yaw_rate_weight=0.5,
+        forward_velocity_weight=0.0,
+    )
     env.reset(seed=1, options={"command": (0.1, 0.2)})
     config = env.config
     for _ in range(30):
         _, reward, _, _, info = env.step(np.zeros(12))
-        speed_term = math.exp(-((info["heading_speed"] - 0.1) / config.command_speed_sigma) ** 2)
-        yaw_term = math.exp(-((info["yaw_rate"] - 0.2) / config.command_yaw_rate_sigma) ** 2)
+        speed_term = math.exp(-(((info["heading_speed"] - 0.1) / config.command_speed_sigma) ** 2))
+        yaw_term = math.exp(-(((info["yaw_rate"] - 0.2) / config.command_yaw_rate_sigma) ** 2))
         assert info["reward_tracking_velocity"] == pytest.approx(2.0 * speed_term, rel=1e-9)
         assert info["reward_tracking_yaw_rate"] == pytest.approx(0.5 * yaw_term, rel=1e-9)
         assert info["reward_forward_velocity"] == 0.0
         assert reward == pytest.approx(sum(v for k, v in info.items() if k.startswith("reward_")), abs=1e-12)
         yaw = env._yaw()
-        assert info["heading_speed"] == pytest.approx(info["x_velocity"] * math.cos(yaw)
-                                                      + info["y_velocity"] * math.sin(yaw))
+        assert info["heading_speed"] == pytest.approx(
+            info["x_velocity"] * math.cos(yaw) + info["y_velocity"] * math.sin(yaw)
+        )
     # the reward is largest on the command
     env.command = np.array([info["heading_speed"], info["yaw_rate"]])
     s = type("S", (), {"x_velocity": info["x_velocity"], "y_velocity": info["y_velocity"]})()
@@ -98,8 +124,14 @@ def test_commands_off_leave_the_env_and_its_random_stream_unchanged():
 
 # ---------------------------------------------------------------------- curriculum
 def outcome(distance, seconds=20.0, fell=False, command=None, nominal=0.15):
-    return {"distance_m": distance, "seconds": seconds, "fell": fell, "termination": "fell_tilt" if fell else "",
-            "command_mps": command, "nominal_mps": nominal}
+    return {
+        "distance_m": distance,
+        "seconds": seconds,
+        "fell": fell,
+        "termination": "fell_tilt" if fell else "",
+        "command_mps": command,
+        "nominal_mps": nominal,
+    }
 
 
 def test_curriculum_rule_rises_on_distance_and_falls_on_failure():
@@ -149,8 +181,18 @@ def test_terrain_curriculum_switches_the_env_terrain_by_level(tmp_path):
 @pytest.fixture(scope="module")
 def commanded_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    proc = run_script("train_residual_ppo_v2.py", "--total-timesteps", "256", "--run-name", "cmd", "--runs-dir",
-                      str(root), "--curriculum", *COMMANDED, *TINY)
+    proc = run_script(
+        "train_residual_ppo_v2.py",
+        "--total-timesteps",
+        "256",
+        "--run-name",
+        "cmd",
+        "--runs-dir",
+        str(root),
+        "--curriculum",
+        *COMMANDED,
+        *TINY,
+    )
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = [d for d in root.iterdir() if d.is_dir()]
     return run_dir
@@ -182,8 +224,7 @@ def test_curriculum_run_logs_levels_and_survives_resume(commanded_run):
     # resume: each env starts at its saved level (set high here, so a fresh start at 0 would show)
     state["levels"] = [levels - 1, levels - 1]
     (run_dir / "curriculum.json").write_text(json.dumps(state))
-    proc = run_script("train_residual_ppo_v2.py", "--resume", str(run_dir), "--total-timesteps", "512",
-                      "--no-progress")
+    proc = run_script("train_residual_ppo_v2.py", "--resume", str(run_dir), "--total-timesteps", "512", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     assert f"curriculum: resumed at levels [{levels - 1}, {levels - 1}]" in proc.stdout
     after = curriculum_scalars(run_dir)
@@ -194,8 +235,20 @@ def test_curriculum_run_logs_levels_and_survives_resume(commanded_run):
 
 def test_phase6_reports_every_command_as_json(commanded_run, tmp_path):
     out = tmp_path / "tracking.json"
-    proc = run_script("phases_test/phase6_command_tracking.py", "--model", str(commanded_run / "final_model.zip"),
-                      "--commands", "0.05", "0.15", "--episodes", "1", "--seconds", "1", "--json", str(out))
+    proc = run_script(
+        "phases_test/phase6_command_tracking.py",
+        "--model",
+        str(commanded_run / "final_model.zip"),
+        "--commands",
+        "0.05",
+        "0.15",
+        "--episodes",
+        "1",
+        "--seconds",
+        "1",
+        "--json",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     record = json.loads(out.read_text())
     assert [r["command_mps"] for r in record["commands"]] == [0.05, 0.15]
@@ -206,8 +259,13 @@ def test_phase6_reports_every_command_as_json(commanded_run, tmp_path):
 
 
 def test_phase6_refuses_a_model_without_a_command_input():
-    proc = run_script("phases_test/phase6_command_tracking.py", "--model", str(SHIPPED / "final_model.zip"),
-                      "--normalize", str(SHIPPED / "vec_normalize.pkl"))
+    proc = run_script(
+        "phases_test/phase6_command_tracking.py",
+        "--model",
+        str(SHIPPED / "final_model.zip"),
+        "--normalize",
+        str(SHIPPED / "vec_normalize.pkl"),
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "has no command input" in lines[0], proc.stderr

@@ -1,4 +1,5 @@
 """The configuration dataclasses are the single source: fields drive flags, config.json, the env and PPO."""
+
 import dataclasses
 import json
 
@@ -77,17 +78,20 @@ def test_v1_and_v2_are_presets_of_one_trainer():
         assert f"--{term.replace('_', '-')}-weight" in v2_flags
 
 
-@pytest.mark.parametrize("build, field", [
-    (lambda: EnvConfig(residual_scale=float("nan")), "EnvConfig.residual_scale"),
-    (lambda: EnvConfig(action_filter=0.0), "EnvConfig.action_filter"),
-    (lambda: EnvConfig(frame_skip=2.5), "EnvConfig.frame_skip"),
-    (lambda: RewardWeights(energy=float("inf")), "RewardWeights.energy"),
-    (lambda: PPOConfig(gamma=1.5), "PPOConfig.gamma"),
-    (lambda: PPOConfig(net_arch=(64, -1)), "PPOConfig.net_arch"),
-    (lambda: RunSettings(n_envs=0), "RunSettings.n_envs"),
-    (lambda: ResidualWalkEnv(max_tilt=float("nan")), "EnvConfig.max_tilt"),
-    (lambda: ResidualWalkEnv(no_such_setting=1), "env keyword"),
-])
+@pytest.mark.parametrize(
+    "build, field",
+    [
+        (lambda: EnvConfig(residual_scale=float("nan")), "EnvConfig.residual_scale"),
+        (lambda: EnvConfig(action_filter=0.0), "EnvConfig.action_filter"),
+        (lambda: EnvConfig(frame_skip=2.5), "EnvConfig.frame_skip"),
+        (lambda: RewardWeights(energy=float("inf")), "RewardWeights.energy"),
+        (lambda: PPOConfig(gamma=1.5), "PPOConfig.gamma"),
+        (lambda: PPOConfig(net_arch=(64, -1)), "PPOConfig.net_arch"),
+        (lambda: RunSettings(n_envs=0), "RunSettings.n_envs"),
+        (lambda: ResidualWalkEnv(max_tilt=float("nan")), "EnvConfig.max_tilt"),
+        (lambda: ResidualWalkEnv(no_such_setting=1), "env keyword"),
+    ],
+)
 def test_every_value_is_checked_by_the_same_rules(build, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         build()
@@ -96,12 +100,27 @@ def test_every_value_is_checked_by_the_same_rules(build, field):
 def test_old_run_records_are_migrated_when_read(tmp_path):
     from walklab.runs import env_config_from_record, load_config
 
-    old = {"status": "finished", "run_name": "old", "seed": 0, "total_timesteps": 1000, "n_envs": 1,
-           "gait": EnvConfig().gait.to_dict(),
-           "env_kwargs": {"residual_scale": 0.04, "terrain": None, "energy_weight": 0.07},
-           "ppo_kwargs": {"n_steps": 512, "batch_size": 64, "learning_rate": 3e-4, "n_epochs": 10, "gamma": 0.99,
-                          "gae_lambda": 0.95, "clip_range": 0.2, "ent_coef": 0.0},
-           "max_episode_steps": 1000, "checkpoint_every": 100000}
+    old = {
+        "status": "finished",
+        "run_name": "old",
+        "seed": 0,
+        "total_timesteps": 1000,
+        "n_envs": 1,
+        "gait": EnvConfig().gait.to_dict(),
+        "env_kwargs": {"residual_scale": 0.04, "terrain": None, "energy_weight": 0.07},
+        "ppo_kwargs": {
+            "n_steps": 512,
+            "batch_size": 64,
+            "learning_rate": 3e-4,
+            "n_epochs": 10,
+            "gamma": 0.99,
+            "gae_lambda": 0.95,
+            "clip_range": 0.2,
+            "ent_coef": 0.0,
+        },
+        "max_episode_steps": 1000,
+        "checkpoint_every": 100000,
+    }
     (tmp_path / "config.json").write_text(json.dumps(old))
     config = load_config(tmp_path)
     env = env_config_from_record(config)

@@ -1,4 +1,5 @@
 """ResidualWalk-v0: API checks, reward bookkeeping, exactness, determinism, robustness."""
+
 import pickle
 
 import gymnasium as gym
@@ -67,8 +68,9 @@ def test_zero_weighted_terms_are_still_reported():
 
 
 def test_old_weights_are_reproducible_by_keywords():
-    old = ResidualWalkEnv(forward_velocity_weight=1.0, lateral_stability_weight=0.5, energy_weight=0.1,
-                          smoothness_weight=0.2)
+    old = ResidualWalkEnv(
+        forward_velocity_weight=1.0, lateral_stability_weight=0.5, energy_weight=0.1, smoothness_weight=0.2
+    )
     assert old.weights["forward_velocity"] == 1.0 and old.weights["smoothness"] == 0.2
     old.reset(seed=0)
     _, _, _, _, info = old.step(np.ones(12))
@@ -181,12 +183,16 @@ def test_env_pickles_and_runs_in_subprocess_vector_env():
 def test_randomize_changes_physics_between_resets_and_adds_noise():
     env = ResidualWalkEnv(randomize=True)
     env.reset(seed=0)
-    friction_a, kp_a, hfield_a = env.model.geom_friction[0, 0], env.model.actuator_gainprm[0, 0], env.model.hfield_size[0, 2]
+    friction_a, kp_a, hfield_a = (
+        env.model.geom_friction[0, 0],
+        env.model.actuator_gainprm[0, 0],
+        env.model.hfield_size[0, 2],
+    )
     env.reset(seed=1)
     assert env.model.geom_friction[0, 0] != friction_a
     assert env.model.actuator_gainprm[0, 0] != kp_a
     assert env.model.hfield_size[0, 2] != hfield_a
-    assert 0.7 <= env.model.geom_friction[0, 0] / env._nominal['friction'][0] <= 1.3
+    assert 0.7 <= env.model.geom_friction[0, 0] / env._nominal["friction"][0] <= 1.3
     plain = ResidualWalkEnv()
     assert plain.reset(seed=5)[0][33:35] == pytest.approx([0, 1])
     noisy = env.reset(seed=5)[0]

@@ -1,4 +1,5 @@
 """debug_model.py, compare_residual_vs_baseline.py and the playback scripts on a tiny run made here."""
+
 import json
 import shutil
 
@@ -11,9 +12,28 @@ from tests.conftest import REPO, run_script
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    proc = run_script("train_residual_ppo_v2.py", "--total-timesteps", "512", "--n-envs", "1", "--n-steps", "256",
-                      "--batch-size", "64", "--episode-steps", "100", "--eval-freq", "256", "--checkpoint-freq",
-                      "256", "--run-name", "tiny", "--runs-dir", str(root), "--no-progress")
+    proc = run_script(
+        "train_residual_ppo_v2.py",
+        "--total-timesteps",
+        "512",
+        "--n-envs",
+        "1",
+        "--n-steps",
+        "256",
+        "--batch-size",
+        "64",
+        "--episode-steps",
+        "100",
+        "--eval-freq",
+        "256",
+        "--checkpoint-freq",
+        "256",
+        "--run-name",
+        "tiny",
+        "--runs-dir",
+        str(root),
+        "--no-progress",
+    )
     assert proc.returncode == 0, proc.stderr
     return next(root.iterdir())
 
@@ -45,17 +65,37 @@ def test_debug_model_on_an_interrupted_run_uses_the_interrupted_model(tiny_run, 
 
 
 def test_debug_model_best_model(tiny_run):
-    proc = run_script("debug_model.py", str(tiny_run), "--model", "best", "--episodes", "1", "--seconds", "1",
-                      "--out", str(tiny_run / "debug_best"))
+    proc = run_script(
+        "debug_model.py",
+        str(tiny_run),
+        "--model",
+        "best",
+        "--episodes",
+        "1",
+        "--seconds",
+        "1",
+        "--out",
+        str(tiny_run / "debug_best"),
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tiny_run / "debug_best" / "report.json").read_text())["model"].endswith("best_model.zip")
 
 
 def test_compare_trained_vs_baseline_json(tiny_run, tmp_path):
     out = tmp_path / "compare.json"
-    proc = run_script("tests/compare_residual_vs_baseline.py", "--model", str(tiny_run / "final_model.zip"),
-                      "--normalize", str(tiny_run / "vec_normalize.pkl"), "--episodes", "2", "--seconds", "2",
-                      "--json", str(out))
+    proc = run_script(
+        "tests/compare_residual_vs_baseline.py",
+        "--model",
+        str(tiny_run / "final_model.zip"),
+        "--normalize",
+        str(tiny_run / "vec_normalize.pkl"),
+        "--episodes",
+        "2",
+        "--seconds",
+        "2",
+        "--json",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
     for key in ("forward_velocity_mps", "lateral_velocity_mps", "falls", "mean_abs_action", "episodes"):
@@ -75,17 +115,36 @@ def test_compare_with_workers_gives_the_same_json(tmp_path):
     outputs = []
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}.json"
-        proc = run_script("tests/compare_residual_vs_baseline.py", "--model", str(shipped / "final_model.zip"),
-                          "--normalize", str(shipped / "vec_normalize.pkl"), "--episodes", "3", "--seconds", "2",
-                          "--workers", workers, "--json", str(out))
+        proc = run_script(
+            "tests/compare_residual_vs_baseline.py",
+            "--model",
+            str(shipped / "final_model.zip"),
+            "--normalize",
+            str(shipped / "vec_normalize.pkl"),
+            "--episodes",
+            "3",
+            "--seconds",
+            "2",
+            "--workers",
+            workers,
+            "--json",
+            str(out),
+        )
         assert proc.returncode == 0, proc.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
 
 
 def test_compare_refuses_gait_flags_with_a_model(tiny_run):
-    line = one_line_error(run_script("tests/compare_residual_vs_baseline.py", "--model",
-                                     str(tiny_run / "final_model.zip"), "--step-length", "0.08"))
+    line = one_line_error(
+        run_script(
+            "tests/compare_residual_vs_baseline.py",
+            "--model",
+            str(tiny_run / "final_model.zip"),
+            "--step-length",
+            "0.08",
+        )
+    )
     assert "--step-length cannot be combined with --model" in line
 
 
@@ -104,18 +163,39 @@ def test_compare_on_another_terrain(tiny_run, tmp_path):
     from envs.terrain import rough_heightmap, write_heightmap_png
 
     png = write_heightmap_png(rough_heightmap((64, 256), seed=1), tmp_path / "other.png")
-    proc = run_script("tests/compare_residual_vs_baseline.py", "--model", str(tiny_run / "final_model.zip"),
-                      "--normalize", str(tiny_run / "vec_normalize.pkl"), "--episodes", "1", "--seconds", "1",
-                      "--terrain", str(png), "--json", str(tmp_path / "o.json"))
+    proc = run_script(
+        "tests/compare_residual_vs_baseline.py",
+        "--model",
+        str(tiny_run / "final_model.zip"),
+        "--normalize",
+        str(tiny_run / "vec_normalize.pkl"),
+        "--episodes",
+        "1",
+        "--seconds",
+        "1",
+        "--terrain",
+        str(png),
+        "--json",
+        str(tmp_path / "o.json"),
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "o.json").read_text())["terrain"] == str(png)
 
 
 def test_phase4_records_without_a_display(tiny_run, tmp_path):
     out = tmp_path / "play.gif"
-    proc = run_script("phases_test/phase4_viewer_play_policy.py", "--model", str(tiny_run / "final_model.zip"),
-                      "--normalize", str(tiny_run / "vec_normalize.pkl"), "--seconds", "0.6", "--deterministic",
-                      "--record", str(out))
+    proc = run_script(
+        "phases_test/phase4_viewer_play_policy.py",
+        "--model",
+        str(tiny_run / "final_model.zip"),
+        "--normalize",
+        str(tiny_run / "vec_normalize.pkl"),
+        "--seconds",
+        "0.6",
+        "--deterministic",
+        "--record",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(imageio.mimread(out)) >= 10
     assert "m/s" in proc.stdout
@@ -129,8 +209,14 @@ def test_phase4_without_display_or_record_says_what_to_do(tiny_run):
 
 def test_play_residual_policy_minimal(tiny_run, tmp_path):
     out = tmp_path / "p.mp4"
-    proc = run_script("phases_test/play_residual_policy.py", str(tiny_run / "final_model.zip"), "--seconds", "0.5",
-                      "--record", str(out))
+    proc = run_script(
+        "phases_test/play_residual_policy.py",
+        str(tiny_run / "final_model.zip"),
+        "--seconds",
+        "0.5",
+        "--record",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 1000
 
@@ -159,8 +245,17 @@ def test_normalization_from_another_env_is_refused(tiny_run, tmp_path):
     bad = tmp_path / "pendulum_vec_normalize.pkl"
     VecNormalize(DummyVecEnv([lambda: gym.make("Pendulum-v1")])).save(str(bad))  # statistics of another env
     out = tmp_path / "never.json"
-    line = one_line_error(run_script("tests/compare_residual_vs_baseline.py", "--model",
-                                     str(tiny_run / "final_model.zip"), "--normalize", str(bad), "--json", str(out)))
+    line = one_line_error(
+        run_script(
+            "tests/compare_residual_vs_baseline.py",
+            "--model",
+            str(tiny_run / "final_model.zip"),
+            "--normalize",
+            str(bad),
+            "--json",
+            str(out),
+        )
+    )
     assert "(3,)" in line and "different env" in line
     assert not out.exists()
 
@@ -171,8 +266,15 @@ def test_run_without_config_is_refused(tiny_run, tmp_path):
     (run / "config.json").unlink()
     line = one_line_error(run_script("debug_model.py", str(run)))
     assert "config.json" in line
-    line = one_line_error(run_script("phases_test/phase4_viewer_play_policy.py", "--model",
-                                     str(run / "final_model.zip"), "--record", str(tmp_path / "x.gif")))
+    line = one_line_error(
+        run_script(
+            "phases_test/phase4_viewer_play_policy.py",
+            "--model",
+            str(run / "final_model.zip"),
+            "--record",
+            str(tmp_path / "x.gif"),
+        )
+    )
     assert "config.json" in line
 
 

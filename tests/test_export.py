@@ -1,7 +1,8 @@
 """TorchScript export of the shipped policy: same actions as SB3, working CLI, clean failure on bad input.
 
-    .venv/bin/python -m pytest tests/test_export.py
+.venv/bin/python -m pytest tests/test_export.py
 """
+
 import shutil
 
 import numpy as np
@@ -95,10 +96,32 @@ def test_onnx_export_of_a_commanded_policy_takes_the_command_as_an_input(tmp_pat
 
     from walklab.export import command_slice, export_onnx, onnx_actions, sample_observations
 
-    proc = run_script("train_residual_ppo_v2.py", "--total-timesteps", "128", "--n-envs", "1", "--n-steps", "128",
-                      "--batch-size", "64", "--eval-freq", "0", "--episode-steps", "50", "--no-progress",
-                      "--commands", "--gait-modulation", "--forward-velocity-weight", "0",
-                      "--tracking-velocity-weight", "1", "--run-name", "cmd", "--runs-dir", str(tmp_path / "runs"))
+    proc = run_script(
+        "train_residual_ppo_v2.py",
+        "--total-timesteps",
+        "128",
+        "--n-envs",
+        "1",
+        "--n-steps",
+        "128",
+        "--batch-size",
+        "64",
+        "--eval-freq",
+        "0",
+        "--episode-steps",
+        "50",
+        "--no-progress",
+        "--commands",
+        "--gait-modulation",
+        "--forward-velocity-weight",
+        "0",
+        "--tracking-velocity-weight",
+        "1",
+        "--run-name",
+        "cmd",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = list((tmp_path / "runs").iterdir())
     model = run_dir / "final_model.zip"

@@ -5,6 +5,7 @@ clearly marked, no temporary file is left, no process is left behind, no earlier
 A full disk is injected (no root tricks): a ``sitecustomize`` on PYTHONPATH makes every model or
 statistics write under the run fail with ``OSError(ENOSPC)`` once `N` checkpoints are complete.
 """
+
 from __future__ import annotations
 
 import errno
@@ -22,8 +23,21 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and flock")
 
-TINY = ["--n-envs", "2", "--n-steps", "128", "--batch-size", "64", "--checkpoint-freq", "256",
-        "--eval-freq", "256", "--episode-steps", "100", "--no-progress"]
+TINY = [
+    "--n-envs",
+    "2",
+    "--n-steps",
+    "128",
+    "--batch-size",
+    "64",
+    "--checkpoint-freq",
+    "256",
+    "--eval-freq",
+    "256",
+    "--episode-steps",
+    "100",
+    "--no-progress",
+]
 V2 = "train_residual_ppo_v2.py"
 
 ENOSPC_SITECUSTOMIZE = '''
@@ -63,8 +77,9 @@ def start(*args, env_extra=None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["MUJOCO_GL"] = "egl"
     env.update(env_extra or {})
-    return subprocess.Popen([sys.executable, *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def run(*args, env_extra=None, timeout=300) -> subprocess.CompletedProcess:
@@ -96,7 +111,7 @@ def children(pid: int) -> list[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(entry.name))
     return found
@@ -130,10 +145,13 @@ def config(run_dir: Path) -> dict:
 
 def training_run(tmp_path: Path, name: str, env_extra=None) -> tuple[subprocess.Popen, Path, list[int]]:
     """A long tiny run, returned once its first checkpoint is written, with its worker pids."""
-    proc = start(V2, "--total-timesteps", "1000000", "--run-name", name, "--runs-dir", str(tmp_path), *TINY,
-                 env_extra=env_extra)
-    wait_for(lambda: list(tmp_path.glob(f"{name}_*/checkpoints/rl_model_*_steps.zip")) or proc.poll() is not None,
-             what="the first checkpoint")
+    proc = start(
+        V2, "--total-timesteps", "1000000", "--run-name", name, "--runs-dir", str(tmp_path), *TINY, env_extra=env_extra
+    )
+    wait_for(
+        lambda: list(tmp_path.glob(f"{name}_*/checkpoints/rl_model_*_steps.zip")) or proc.poll() is not None,
+        what="the first checkpoint",
+    )
     assert proc.poll() is None, proc.communicate()[1]
     (run_dir,) = tmp_path.glob(f"{name}_*")
     workers = wait_for(lambda: children(proc.pid) if len(children(proc.pid)) >= 2 else None, 30, "workers")
@@ -214,10 +232,14 @@ def test_full_disk_fails_in_one_line_keeps_checkpoints_and_marks_the_run(tmp_pat
     site.mkdir()
     (site / "sitecustomize.py").write_text(ENOSPC_SITECUSTOMIZE)
     runs_dir = tmp_path / "runs"
-    env = {"PYTHONPATH": str(site), "WALKLAB_TEST_ENOSPC_ROOT": str(runs_dir),
-           "WALKLAB_TEST_ENOSPC_AFTER_CHECKPOINTS": "2"}
-    proc = start(V2, "--total-timesteps", "100000", "--run-name", "full", "--runs-dir", str(runs_dir), *TINY,
-                 env_extra=env)
+    env = {
+        "PYTHONPATH": str(site),
+        "WALKLAB_TEST_ENOSPC_ROOT": str(runs_dir),
+        "WALKLAB_TEST_ENOSPC_AFTER_CHECKPOINTS": "2",
+    }
+    proc = start(
+        V2, "--total-timesteps", "100000", "--run-name", "full", "--runs-dir", str(runs_dir), *TINY, env_extra=env
+    )
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err
     line = one_line(err)
@@ -279,9 +301,15 @@ def test_a_run_whose_terrain_file_is_gone_is_refused_in_one_line_on_resume_and_r
     assert sorted(p.name for p in run_dir.iterdir()) == [".lock", *files]  # only the lock file
     assert run_status(run_dir) == record["status"]
 
-    for replay in (["debug_model.py", str(run_dir), "--episodes", "1", "--seconds", "1"],
-                   ["phases_test/play_residual_policy.py", str(run_dir / "final_model.zip"), "--record",
-                    str(tmp_path / "walk.mp4")]):
+    for replay in (
+        ["debug_model.py", str(run_dir), "--episodes", "1", "--seconds", "1"],
+        [
+            "phases_test/play_residual_policy.py",
+            str(run_dir / "final_model.zip"),
+            "--record",
+            str(tmp_path / "walk.mp4"),
+        ],
+    ):
         proc = run(*replay, timeout=120)
         assert proc.returncode == 2 and "gone.png" in one_line(proc.stderr), replay
     assert not (tmp_path / "walk.mp4").exists()
@@ -314,14 +342,25 @@ def test_json_records_never_hold_nan_or_infinity(tmp_path):
 
     from walklab.files import atomic_write_json
 
-    path = atomic_write_json(tmp_path / "r.json", {"a": float("nan"), "b": [float("inf"), np.float32("nan")],
-                                                   "c": np.float64(1.5), "d": {"e": -np.inf, "f": np.int64(3)}})
+    path = atomic_write_json(
+        tmp_path / "r.json",
+        {
+            "a": float("nan"),
+            "b": [float("inf"), np.float32("nan")],
+            "c": np.float64(1.5),
+            "d": {"e": -np.inf, "f": np.int64(3)},
+        },
+    )
 
     def refuse(name):
         raise AssertionError(f"{name} in JSON")
 
-    assert json.loads(path.read_text(), parse_constant=refuse) == {"a": None, "b": [None, None], "c": 1.5,
-                                                                   "d": {"e": None, "f": 3}}
+    assert json.loads(path.read_text(), parse_constant=refuse) == {
+        "a": None,
+        "b": [None, None],
+        "c": 1.5,
+        "d": {"e": None, "f": 3},
+    }
 
 
 def read_only_or_skip(tmp_path: Path) -> Path:
@@ -337,11 +376,13 @@ def test_writable_output_refuses_without_creating_anything(tmp_path):
     (tmp_path / "file").write_text("x")
     (tmp_path / "folder").mkdir()
     ro = read_only_or_skip(tmp_path)
-    for path, kind, words in [(tmp_path / "folder", "file", "is a directory"),
-                              (tmp_path / "file" / "out.json", "file", "is a file, not a directory"),
-                              (tmp_path / "file", "directory", "not a directory"),
-                              (ro / "walklab_out.json", "file", "not writable"),
-                              (ro / "walklab_sub" / "deeper", "directory", "not writable")]:
+    for path, kind, words in [
+        (tmp_path / "folder", "file", "is a directory"),
+        (tmp_path / "file" / "out.json", "file", "is a file, not a directory"),
+        (tmp_path / "file", "directory", "not a directory"),
+        (ro / "walklab_out.json", "file", "not writable"),
+        (ro / "walklab_sub" / "deeper", "directory", "not writable"),
+    ]:
         with pytest.raises(OutputError, match=words):
             writable_output(path, kind, "--out")
     assert writable_output(tmp_path / "new" / "deeper" / "x.json") == tmp_path / "new" / "deeper" / "x.json"
@@ -399,21 +440,32 @@ def test_export_on_a_full_disk_is_one_error_and_no_temp_file(tmp_path, monkeypat
     assert not list(tmp_path.iterdir())
 
 
-SHIPPED = ["--model", "assets/policies/residual_walk/final_model.zip",
-           "--normalize", "assets/policies/residual_walk/vec_normalize.pkl"]
+SHIPPED = [
+    "--model",
+    "assets/policies/residual_walk/final_model.zip",
+    "--normalize",
+    "assets/policies/residual_walk/vec_normalize.pkl",
+]
 
 
-@pytest.mark.parametrize("command", [
-    ["scripts/export_policy.py", "assets/policies/residual_walk/final_model.zip", "--out", "{ro}/policy.pt"],
-    ["debug_model.py", "assets/policies/residual_walk", "--out", "{ro}/debug"],
-    ["tests/compare_residual_vs_baseline.py", "--baseline-only", "--json", "{ro}/compare.json"],
-    ["tests/compare_residual_vs_baseline.py", "--baseline-only", "--json", "{dir}"],
-    ["phases_test/phase5_unseen_terrain.py", *SHIPPED, "--json", "{ro}/unseen.json"],
-    ["phases_test/phase5_unseen_terrain.py", *SHIPPED, "--terrain-dir", "{file}/terrains"],
-    ["phases_test/phase4_viewer_play_policy.py", *SHIPPED, "--record", "{ro}/walk.mp4"],
-    ["phases_test/play_residual_policy.py", "assets/policies/residual_walk/final_model.zip", "--record",
-     "{ro}/walk.gif"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["scripts/export_policy.py", "assets/policies/residual_walk/final_model.zip", "--out", "{ro}/policy.pt"],
+        ["debug_model.py", "assets/policies/residual_walk", "--out", "{ro}/debug"],
+        ["tests/compare_residual_vs_baseline.py", "--baseline-only", "--json", "{ro}/compare.json"],
+        ["tests/compare_residual_vs_baseline.py", "--baseline-only", "--json", "{dir}"],
+        ["phases_test/phase5_unseen_terrain.py", *SHIPPED, "--json", "{ro}/unseen.json"],
+        ["phases_test/phase5_unseen_terrain.py", *SHIPPED, "--terrain-dir", "{file}/terrains"],
+        ["phases_test/phase4_viewer_play_policy.py", *SHIPPED, "--record", "{ro}/walk.mp4"],
+        [
+            "phases_test/play_residual_policy.py",
+            "assets/policies/residual_walk/final_model.zip",
+            "--record",
+            "{ro}/walk.gif",
+        ],
+    ],
+)
 def test_every_writing_script_refuses_an_unwritable_output_in_one_line(tmp_path, command):
     ro = read_only_or_skip(tmp_path)
     (tmp_path / "file").write_text("x")
@@ -435,8 +487,20 @@ def test_phase5_keeps_finished_terrains_when_a_later_one_is_bad(tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_text("not a png")
     out = tmp_path / "unseen.json"
-    proc = run("phases_test/phase5_unseen_terrain.py", *SHIPPED, "--episodes", "1", "--seconds", "1",
-               "--terrains", str(good), str(bad), "--json", str(out), timeout=300)
+    proc = run(
+        "phases_test/phase5_unseen_terrain.py",
+        *SHIPPED,
+        "--episodes",
+        "1",
+        "--seconds",
+        "1",
+        "--terrains",
+        str(good),
+        str(bad),
+        "--json",
+        str(out),
+        timeout=300,
+    )
     assert proc.returncode == 1
     assert "broken.png" in one_line(proc.stderr)
     rows = json.loads(out.read_text())["terrains"]
@@ -457,8 +521,16 @@ def test_run_lock_is_exclusive_and_a_dead_owner_does_not_hold_it(tmp_path):
             runs.RunLock(run_dir)
     assert runs.run_status(run_dir) == "killed"  # says running, nobody holds it
     # a process that took the lock and died (kill -9) leaves it free
-    holder = subprocess.run([sys.executable, "-c", "import os, signal, sys; sys.path.insert(0, sys.argv[1]);"
-                             "from walklab.runs import RunLock; RunLock(sys.argv[2]); os.kill(os.getpid(), 9)",
-                             str(REPO), str(run_dir)], cwd=REPO)
+    holder = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, signal, sys; sys.path.insert(0, sys.argv[1]);"
+            "from walklab.runs import RunLock; RunLock(sys.argv[2]); os.kill(os.getpid(), 9)",
+            str(REPO),
+            str(run_dir),
+        ],
+        cwd=REPO,
+    )
     assert holder.returncode == -9
     runs.RunLock(run_dir).release()

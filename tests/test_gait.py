@@ -1,4 +1,5 @@
 """GaitParameters validation, presets, and the baseline controller's targets."""
+
 import numpy as np
 import pytest
 
@@ -15,17 +16,20 @@ def test_legacy_preset_is_the_old_broken_default():
     assert (LEGACY_GAIT.body_height, LEGACY_GAIT.step_length, LEGACY_GAIT.step_height) == (0.07, 0.05, 0.015)
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"cycle_time": 0.0}, "cycle_time"),
-    ({"cycle_time": -1.0}, "cycle_time"),
-    ({"step_height": 0.05}, "step_height"),
-    ({"body_height": 0.0}, "body_height"),
-    ({"duty_factor": 1.0}, "duty_factor"),
-    ({"step_length": 0.2}, "step_length"),  # stance ends out of reach
-    ({"body_height": 0.09}, "body_height"),  # leg too short to stand this high
-    ({"stance_width": 0.07}, "step_length"),  # feet splayed beyond reach
-    ({"step_length": float("nan")}, "step_length"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"cycle_time": 0.0}, "cycle_time"),
+        ({"cycle_time": -1.0}, "cycle_time"),
+        ({"step_height": 0.05}, "step_height"),
+        ({"body_height": 0.0}, "body_height"),
+        ({"duty_factor": 1.0}, "duty_factor"),
+        ({"step_length": 0.2}, "step_length"),  # stance ends out of reach
+        ({"body_height": 0.09}, "body_height"),  # leg too short to stand this high
+        ({"stance_width": 0.07}, "step_length"),  # feet splayed beyond reach
+        ({"step_length": float("nan")}, "step_length"),
+    ],
+)
 def test_impossible_values_raise_an_error_naming_the_field(kwargs, field):
     with pytest.raises(GaitParameterError, match=field):
         GaitParameters(**kwargs)

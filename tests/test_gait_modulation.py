@@ -1,4 +1,5 @@
 """Gait modulation (stride and frequency as actions) and the heading the policy sees and pays for."""
+
 import math
 
 import numpy as np
@@ -67,8 +68,14 @@ def test_modulation_actions_start_with_their_own_exploration_noise():
     from walklab.training import set_modulation_exploration
 
     env_config, ppo = EnvConfig(gait_modulation=True), PPOConfig(log_std_init=-1.5, modulation_log_std_init=-0.5)
-    model = PPO("MlpPolicy", ResidualWalkEnv(env_config), device="cpu", n_steps=64, batch_size=64,
-                **{k: v for k, v in ppo.constructor_kwargs().items() if k not in ("n_steps", "batch_size")})
+    model = PPO(
+        "MlpPolicy",
+        ResidualWalkEnv(env_config),
+        device="cpu",
+        n_steps=64,
+        batch_size=64,
+        **{k: v for k, v in ppo.constructor_kwargs().items() if k not in ("n_steps", "batch_size")},
+    )
     set_modulation_exploration(model, env_config, ppo)
     log_std = model.policy.log_std.detach().numpy()
     assert log_std[:12] == pytest.approx(-1.5) and log_std[12:] == pytest.approx(-0.5)

@@ -1,4 +1,5 @@
 """Analytic leg kinematics against each other and against MuJoCo's own foot positions."""
+
 import mujoco
 import numpy as np
 
@@ -9,11 +10,14 @@ from gait.kinematics import forward_kinematics, inverse_kinematics
 
 
 def random_joint_angles(rng, n):
-    return np.stack([
-        rng.uniform(-0.5, 0.5, n),  # abduction
-        rng.uniform(-0.5, 1.5, n),  # hip pitch
-        rng.uniform(-2.5, -0.2, n),  # knee, bent backwards
-    ], axis=-1)
+    return np.stack(
+        [
+            rng.uniform(-0.5, 0.5, n),  # abduction
+            rng.uniform(-0.5, 1.5, n),  # hip pitch
+            rng.uniform(-2.5, -0.2, n),  # knee, bent backwards
+        ],
+        axis=-1,
+    )
 
 
 def test_ik_inverts_fk():

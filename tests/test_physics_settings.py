@@ -1,4 +1,5 @@
 """The 4 ms x 5 physics: 50 Hz control, and runs recorded with 2 ms x 10 replay at their own rate."""
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """Regression: the shipped policy in assets/policies/residual_walk still beats the baseline trot."""
+
 import json
 
 import numpy as np

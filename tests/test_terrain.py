@@ -1,4 +1,5 @@
 """Terrain generator kinds, difficulty, true-to-scale heights, and the unseen-terrain command."""
+
 import json
 
 import mujoco
@@ -24,7 +25,7 @@ def test_generated_heights_are_true_to_scale_in_mujoco(tmp_path):
     model = load_model(write_heightmap_png(heights, tmp_path / "steps.png"))
     hid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, A.HFIELD_NAME)
     n = model.hfield_nrow[hid] * model.hfield_ncol[hid]
-    data = model.hfield_data[model.hfield_adr[hid]: model.hfield_adr[hid] + n].reshape(heights.shape)
+    data = model.hfield_data[model.hfield_adr[hid] : model.hfield_adr[hid] + n].reshape(heights.shape)
     # MuJoCo reads the PNG at 8 bits (0.16 mm steps at 4 cm); row 0 of the image is the +y edge
     np.testing.assert_allclose(data, heights[::-1], atol=0.5 / 255 + 1e-6)
 
@@ -37,12 +38,24 @@ def test_bad_kind_or_difficulty_is_refused():
 
 
 def test_unseen_terrain_command_prints_a_row_per_terrain(script, tmp_path):
-    pngs = [write_heightmap_png(generate(k, 0.5, seed=7, shape=(64, 1024)), tmp_path / f"{k}.png")
-            for k in ("hills", "steps")]
+    pngs = [
+        write_heightmap_png(generate(k, 0.5, seed=7, shape=(64, 1024)), tmp_path / f"{k}.png")
+        for k in ("hills", "steps")
+    ]
     out = tmp_path / "unseen.json"
-    proc = script("phases_test/phase5_unseen_terrain.py", "--model",
-                  str(A.ASSETS_DIR / "policies/residual_walk/final_model.zip"), "--episodes", "1", "--seconds", "2",
-                  "--terrains", *map(str, pngs), "--json", str(out))
+    proc = script(
+        "phases_test/phase5_unseen_terrain.py",
+        "--model",
+        str(A.ASSETS_DIR / "policies/residual_walk/final_model.zip"),
+        "--episodes",
+        "1",
+        "--seconds",
+        "2",
+        "--terrains",
+        *map(str, pngs),
+        "--json",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "hills" in proc.stdout and "steps" in proc.stdout and "terrains" in proc.stdout
     rows = json.loads(out.read_text())["terrains"]
@@ -50,6 +63,11 @@ def test_unseen_terrain_command_prints_a_row_per_terrain(script, tmp_path):
 
 
 def test_unseen_terrain_command_refuses_missing_terrain(script, tmp_path):
-    proc = script("phases_test/phase5_unseen_terrain.py", "--model",
-                  str(A.ASSETS_DIR / "policies/residual_walk/final_model.zip"), "--terrains", "nope.png")
+    proc = script(
+        "phases_test/phase5_unseen_terrain.py",
+        "--model",
+        str(A.ASSETS_DIR / "policies/residual_walk/final_model.zip"),
+        "--terrains",
+        "nope.png",
+    )
     assert proc.returncode == 2 and proc.stderr.strip() == "error: terrain file(s) not found: nope.png"

@@ -1,4 +1,5 @@
 """Both training scripts as subprocesses: run layout, resume, interrupt, argument checks."""
+
 import json
 import signal
 import subprocess
@@ -11,8 +12,21 @@ import pytest
 from envs.config import REWARD_TERMS
 from tests.conftest import REPO
 
-TINY_V2 = ["--n-envs", "2", "--n-steps", "128", "--batch-size", "64", "--checkpoint-freq", "256",
-           "--eval-freq", "256", "--episode-steps", "100", "--no-progress"]
+TINY_V2 = [
+    "--n-envs",
+    "2",
+    "--n-steps",
+    "128",
+    "--batch-size",
+    "64",
+    "--checkpoint-freq",
+    "256",
+    "--eval-freq",
+    "256",
+    "--episode-steps",
+    "100",
+    "--no-progress",
+]
 
 
 def only_run_dir(root):
@@ -24,8 +38,15 @@ def only_run_dir(root):
 def assert_full_layout(run_dir, n_envs, residual_scale):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["status"] == "finished"
-    assert config["env"]["gait"] == {"body_height": 0.05, "step_length": 0.06, "step_height": 0.04, "cycle_time": 0.8,
-                              "duty_factor": 0.5, "stance_width": 0.0, "stance_x_offset": 0.0}
+    assert config["env"]["gait"] == {
+        "body_height": 0.05,
+        "step_length": 0.06,
+        "step_height": 0.04,
+        "cycle_time": 0.8,
+        "duty_factor": 0.5,
+        "stance_width": 0.0,
+        "stance_x_offset": 0.0,
+    }
     assert config["env"]["residual_scale"] == residual_scale
     assert set(config["env"]["reward_weights"]) == set(REWARD_TERMS)
     assert "mujoco" in config["versions"] and config["command"]
@@ -34,7 +55,9 @@ def assert_full_layout(run_dir, n_envs, residual_scale):
     checkpoints = sorted((run_dir / "checkpoints").glob("rl_model_*_steps.zip"))
     assert checkpoints
     for ckpt in checkpoints:
-        assert ckpt.with_name(ckpt.name.replace("rl_model_", "rl_model_vecnormalize_").replace(".zip", ".pkl")).is_file()
+        assert ckpt.with_name(
+            ckpt.name.replace("rl_model_", "rl_model_vecnormalize_").replace(".zip", ".pkl")
+        ).is_file()
     for i in range(n_envs):
         df = pd.read_csv(run_dir / f"monitor_{i}.csv.monitor.csv", skiprows=1)  # the reference doc's snippet
         assert {"r", "l", "t"} <= set(df.columns)
@@ -45,15 +68,28 @@ def assert_full_layout(run_dir, n_envs, residual_scale):
     acc = EventAccumulator(str(events[0].parent))
     acc.Reload()
     scalars = set(acc.Tags()["scalars"])
-    assert {"reward/forward_velocity", "reward/energy", "gait/forward_velocity", "gait/mean_abs_action",
-            "eval/forward_velocity"} <= scalars
+    assert {
+        "reward/forward_velocity",
+        "reward/energy",
+        "gait/forward_velocity",
+        "gait/mean_abs_action",
+        "eval/forward_velocity",
+    } <= scalars
     assert not list(run_dir.rglob(".*tmp*")), "temporary files left behind"
     return config
 
 
 def test_v2_tiny_run_writes_the_full_run_directory(script, tmp_path):
-    proc = script("train_residual_ppo_v2.py", "--total-timesteps", "1024", "--run-name", "tiny", "--runs-dir",
-                  str(tmp_path), *TINY_V2)
+    proc = script(
+        "train_residual_ppo_v2.py",
+        "--total-timesteps",
+        "1024",
+        "--run-name",
+        "tiny",
+        "--runs-dir",
+        str(tmp_path),
+        *TINY_V2,
+    )
     assert proc.returncode == 0, proc.stderr
     run_dir = only_run_dir(tmp_path)
     assert run_dir.name.startswith("tiny_")
@@ -64,16 +100,41 @@ def test_v2_tiny_run_writes_the_full_run_directory(script, tmp_path):
 
 
 def test_v1_tiny_run_writes_the_full_run_directory(script, tmp_path):
-    proc = script("train_residual_ppo.py", "--total-timesteps", "1024", "--n-envs", "1", "--run-name", "v1tiny",
-                  "--runs-dir", str(tmp_path), "--checkpoint-freq", "512", "--episode-steps", "200", "--eval-freq", "512", "--no-progress")
+    proc = script(
+        "train_residual_ppo.py",
+        "--total-timesteps",
+        "1024",
+        "--n-envs",
+        "1",
+        "--run-name",
+        "v1tiny",
+        "--runs-dir",
+        str(tmp_path),
+        "--checkpoint-freq",
+        "512",
+        "--episode-steps",
+        "200",
+        "--eval-freq",
+        "512",
+        "--no-progress",
+    )
     assert proc.returncode == 0, proc.stderr
     config = assert_full_layout(only_run_dir(tmp_path), n_envs=1, residual_scale=0.02)
     assert config["script"] == "train_residual_ppo.py" and config["ppo"]["n_steps"] == 512
 
 
 def test_interrupt_saves_then_resume_keeps_counting(tmp_path):
-    cmd = [sys.executable, "train_residual_ppo_v2.py", "--total-timesteps", "1000000", "--run-name", "stop",
-           "--runs-dir", str(tmp_path), *TINY_V2]
+    cmd = [
+        sys.executable,
+        "train_residual_ppo_v2.py",
+        "--total-timesteps",
+        "1000000",
+        "--run-name",
+        "stop",
+        "--runs-dir",
+        str(tmp_path),
+        *TINY_V2,
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline:  # wait until the first checkpoint exists: training is under way
@@ -91,9 +152,21 @@ def test_interrupt_saves_then_resume_keeps_counting(tmp_path):
     assert "--resume" in out
 
     target = stopped_at + 512
-    resumed = subprocess.run([sys.executable, "train_residual_ppo_v2.py", "--resume", str(run_dir),
-                              "--total-timesteps", str(target), *TINY_V2], cwd=REPO, capture_output=True,
-                             text=True, timeout=300)
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "train_residual_ppo_v2.py",
+            "--resume",
+            str(run_dir),
+            "--total-timesteps",
+            str(target),
+            *TINY_V2,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr
     config = json.loads((run_dir / "config.json").read_text())
     assert config["status"] == "finished" and config["trained_timesteps"] >= target
@@ -103,26 +176,32 @@ def test_interrupt_saves_then_resume_keeps_counting(tmp_path):
     assert PPO.load(run_dir / "final_model.zip").num_timesteps >= target
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--total-timesteps", "0"], "--total-timesteps: must be an integer >= 1, got 0"),
-    (["--n-steps", "100", "--batch-size", "64", "--n-envs", "2"], "--batch-size must be a divisor of n_steps x n_envs"),
-    (["--terrain", "missing.png"], "terrain file not found"),
-    (["--n-envs", "-1"], "--n-envs: must be an integer >= 1"),
-    (["--resume", "runs/does_not_exist"], "not found"),
-    (["--action-filter", "1.5"], "--action-filter: must be a finite number > 0 and <= 1, got 1.5"),
-    (["--seed", "-1"], "--seed: must be an integer >= 0"),
-    (["--n-epochs", "0"], "--n-epochs: must be an integer >= 1"),
-    (["--terrain", "README.md"], "cannot load terrain"),
-    # NaN and infinities are refused by the same rules as every other value
-    (["--residual-scale", "nan"], "--residual-scale: must be a finite number"),
-    (["--residual-scale", "inf"], "--residual-scale: must be a finite number"),
-    (["--learning-rate", "nan"], "--learning-rate: must be a finite number"),
-    (["--ent-coef", "inf"], "--ent-coef: must be a finite number"),
-    (["--log-std-init", "nan"], "--log-std-init: must be a finite number"),
-    (["--energy-weight=-inf"], "--energy-weight: must be a finite number"),
-    (["--eval-freq", "1"], "--eval-freq must be 0 (never) or at least one rollout"),
-    (["--net-arch", "64", "0"], "--net-arch: must be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--total-timesteps", "0"], "--total-timesteps: must be an integer >= 1, got 0"),
+        (
+            ["--n-steps", "100", "--batch-size", "64", "--n-envs", "2"],
+            "--batch-size must be a divisor of n_steps x n_envs",
+        ),
+        (["--terrain", "missing.png"], "terrain file not found"),
+        (["--n-envs", "-1"], "--n-envs: must be an integer >= 1"),
+        (["--resume", "runs/does_not_exist"], "not found"),
+        (["--action-filter", "1.5"], "--action-filter: must be a finite number > 0 and <= 1, got 1.5"),
+        (["--seed", "-1"], "--seed: must be an integer >= 0"),
+        (["--n-epochs", "0"], "--n-epochs: must be an integer >= 1"),
+        (["--terrain", "README.md"], "cannot load terrain"),
+        # NaN and infinities are refused by the same rules as every other value
+        (["--residual-scale", "nan"], "--residual-scale: must be a finite number"),
+        (["--residual-scale", "inf"], "--residual-scale: must be a finite number"),
+        (["--learning-rate", "nan"], "--learning-rate: must be a finite number"),
+        (["--ent-coef", "inf"], "--ent-coef: must be a finite number"),
+        (["--log-std-init", "nan"], "--log-std-init: must be a finite number"),
+        (["--energy-weight=-inf"], "--energy-weight: must be a finite number"),
+        (["--eval-freq", "1"], "--eval-freq must be 0 (never) or at least one rollout"),
+        (["--net-arch", "64", "0"], "--net-arch: must be an integer >= 1"),
+    ],
+)
 def test_bad_arguments_are_refused_in_one_line(script, tmp_path, args, message):
     proc = script("train_residual_ppo_v2.py", "--runs-dir", str(tmp_path), "--no-progress", *args, timeout=60)
     assert proc.returncode == 2
@@ -132,5 +211,5 @@ def test_bad_arguments_are_refused_in_one_line(script, tmp_path, args, message):
 
 def test_grep_shows_the_explicit_gait():
     text = (REPO / "train_residual_ppo_v2.py").read_text()
-    block = text[text.index("gait = GaitParameters("):]
+    block = text[text.index("gait = GaitParameters(") :]
     assert "body_height=0.05" in block and "step_length=0.06" in block and "step_height=0.04" in block

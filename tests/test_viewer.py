@@ -6,6 +6,7 @@ shows it (the hidden --screenshot flag reads the window back with XGetImage). Th
 view when its orange trunk covers a fair part of that picture, around the middle. Xvfb comes
 from Debian's `xvfb` package (.ci/run installs it); without it these tests are skipped.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,12 @@ def xvfb_display():
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (Debian package `xvfb`; .ci/run installs it)")
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_fd)
     try:
         with os.fdopen(read_fd) as pipe:
@@ -43,10 +48,21 @@ def xvfb_display():
 
 
 def play_in_window(display: str, shot, *extra: str) -> subprocess.CompletedProcess:
-    return run_script(PLAYER, "--model", str(POLICY / "final_model.zip"), "--normalize",
-                      str(POLICY / "vec_normalize.pkl"), "--seconds", "1", "--deterministic",
-                      "--screenshot", str(shot), *extra, timeout=120,
-                      env_extra={"DISPLAY": display, "MUJOCO_GL": "glfw"})
+    return run_script(
+        PLAYER,
+        "--model",
+        str(POLICY / "final_model.zip"),
+        "--normalize",
+        str(POLICY / "vec_normalize.pkl"),
+        "--seconds",
+        "1",
+        "--deterministic",
+        "--screenshot",
+        str(shot),
+        *extra,
+        timeout=120,
+        env_extra={"DISPLAY": display, "MUJOCO_GL": "glfw"},
+    )
 
 
 def colour_masks(path):
@@ -76,8 +92,9 @@ def test_viewer_window_shows_the_robot_and_says_its_pace(xvfb_display, tmp_path)
     # (the viewer's default free camera on the whole 3.2 m terrain shows it as a few pixels)
     assert orange.mean() > 0.02, f"robot not in view: {orange.mean():.4f} of the pixels are trunk-orange"
     ys, xs = np.nonzero(orange)
-    assert 0.3 < xs.mean() / width < 0.7 and 0.3 < ys.mean() / height < 0.7, \
+    assert 0.3 < xs.mean() / width < 0.7 and 0.3 < ys.mean() / height < 0.7, (
         f"robot off-centre: trunk at ({xs.mean() / width:.2f}, {ys.mean() / height:.2f}) of the view"
+    )
 
 
 def test_side_by_side_draws_the_baseline_robot_in_the_same_view(xvfb_display, tmp_path):

@@ -2,6 +2,7 @@
 
 Each is an importable stable-baselines3 ``BaseCallback`` (``walklab.training`` wires them up).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,9 @@ class EpisodeTermsCallback(BaseCallback):
         self.steps = np.zeros(n)
         self.control_dt = float(self.training_env.get_attr("dt")[0])
         if self.hyperparameter_text:
-            self.logger.record("config/hyperparameters", self.hyperparameter_text,
-                               exclude=("stdout", "log", "json", "csv"))
+            self.logger.record(
+                "config/hyperparameters", self.hyperparameter_text, exclude=("stdout", "log", "json", "csv")
+            )
 
     def _on_step(self) -> bool:
         for i, (info, done) in enumerate(zip(self.locals["infos"], self.locals["dones"])):
@@ -90,9 +92,12 @@ class CheckpointWithStats(_Periodic):
 
     def _fire(self) -> None:
         folder = self.run_dir / runs.CHECKPOINT_DIR
-        runs.save_model_and_stats(self.model, self.model.get_vec_normalize_env(),
-                                  folder / f"rl_model_{self.num_timesteps}_steps.zip",
-                                  folder / f"rl_model_vecnormalize_{self.num_timesteps}_steps.pkl")
+        runs.save_model_and_stats(
+            self.model,
+            self.model.get_vec_normalize_env(),
+            folder / f"rl_model_{self.num_timesteps}_steps.zip",
+            folder / f"rl_model_vecnormalize_{self.num_timesteps}_steps.pkl",
+        )
 
 
 class EvalKeepBest(_Periodic):
@@ -102,8 +107,15 @@ class EvalKeepBest(_Periodic):
     pruner; if it raises, training stops with that exception.
     """
 
-    def __init__(self, run_dir: Path, config: dict, every: int, episodes: int, seconds: float,
-                 on_evaluation: Callable[[int, dict], None] | None = None):
+    def __init__(
+        self,
+        run_dir: Path,
+        config: dict,
+        every: int,
+        episodes: int,
+        seconds: float,
+        on_evaluation: Callable[[int, dict], None] | None = None,
+    ):
         super().__init__(every)
         self.run_dir = Path(run_dir)
         self.config = config
@@ -136,8 +148,9 @@ class EvalKeepBest(_Periodic):
         self.logger.record("eval/mean_abs_action", summary["mean_abs_action"])
         if summary["mean_episode_reward"] > self.best:
             self.best = summary["mean_episode_reward"]
-            runs.save_model_and_stats(self.model, vec_normalize, self.run_dir / runs.BEST_MODEL,
-                                      self.run_dir / runs.BEST_STATS)
+            runs.save_model_and_stats(
+                self.model, vec_normalize, self.run_dir / runs.BEST_MODEL, self.run_dir / runs.BEST_STATS
+            )
             atomic_write_json(self.run_dir / BEST_EVAL_NAME, {"num_timesteps": self.num_timesteps, **summary})
         if self.on_evaluation is not None:
             self.on_evaluation(self.num_timesteps, summary)

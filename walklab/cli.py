@@ -1,4 +1,5 @@
 """Command-line pieces several scripts share: gait flags, error exits, positive-number types."""
+
 from __future__ import annotations
 
 import argparse
@@ -94,14 +95,22 @@ def positive_float(text: str) -> float:
 
 def add_gait_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("gait (defaults: the working trot)")
-    group.add_argument("--gait", choices=sorted(PRESETS), default="working",
-                       help="gait preset to start from: 'working' (the fixed default) or 'legacy' (the broken original)")
+    group.add_argument(
+        "--gait",
+        choices=sorted(PRESETS),
+        default="working",
+        help="gait preset to start from: 'working' (the fixed default) or 'legacy' (the broken original)",
+    )
     defaults = GaitParameters()
     units = {"duty_factor": ""}
     for name in GAIT_FLAGS:
         unit = units.get(name, " (s)" if name == "cycle_time" else " (m)")
-        group.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
-                           help=f"override {name}{unit}; working default {getattr(defaults, name)}")
+        group.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=float,
+            default=None,
+            help=f"override {name}{unit}; working default {getattr(defaults, name)}",
+        )
 
 
 def gait_from_args(args: argparse.Namespace) -> GaitParameters:

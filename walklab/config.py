@@ -4,6 +4,7 @@ With ``envs.config.EnvConfig`` these are the single source of every training def
 scripts' flags are generated from their fields (``walklab.flags``), config.json stores them
 as dicts (``env``, ``ppo``, ``training``), and a run is rebuilt from that record.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,9 +35,14 @@ class PPOConfig:
     ent_coef: float = setting(0.0, "entropy bonus (try 0.01 to explore)", low=0, high=1)
     log_std_init: float = setting(-1.5, "initial log standard deviation of the Gaussian policy", low=-10, high=2)
     net_arch: tuple = setting((64, 64), "hidden layer sizes of the policy and value networks", low=1, high=4096)
-    modulation_log_std_init: float = setting(-0.5, "initial log standard deviation of the two gait-modulation "
-                                                   "actions (with --gait-modulation; wider than the feet's so the "
-                                                   "policy explores the gait's stride and timing)", low=-10, high=2)
+    modulation_log_std_init: float = setting(
+        -0.5,
+        "initial log standard deviation of the two gait-modulation "
+        "actions (with --gait-modulation; wider than the feet's so the "
+        "policy explores the gait's stride and timing)",
+        low=-10,
+        high=2,
+    )
 
     POLICY_FIELDS = ("log_std_init", "net_arch")  # go to policy_kwargs, not to PPO's own arguments
 
@@ -49,8 +55,12 @@ class PPOConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
         """From config.json; older records without the policy fields get SB3's defaults."""
-        values = {"log_std_init": SB3_LOG_STD_INIT, "net_arch": SB3_NET_ARCH,
-                  "modulation_log_std_init": values.get("log_std_init", SB3_LOG_STD_INIT), **values}
+        values = {
+            "log_std_init": SB3_LOG_STD_INIT,
+            "net_arch": SB3_NET_ARCH,
+            "modulation_log_std_init": values.get("log_std_init", SB3_LOG_STD_INIT),
+            **values,
+        }
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -73,12 +83,17 @@ class RunSettings:
     total_timesteps: int = setting(1_000_000, "environment steps to train, summed over all envs", low=1)
     n_envs: int = setting(4, "parallel environments (worker processes when > 1)", low=1, high=256)
     seed: int = setting(0, "random seed for PPO and the environments", low=0, high=2**31 - 1)
-    eval_freq: int = setting(50_000, "evaluate every this many environment steps and keep best_model.zip "
-                                     "(0: never; else at least one rollout, n_steps x n_envs)", low=0)
+    eval_freq: int = setting(
+        50_000,
+        "evaluate every this many environment steps and keep best_model.zip "
+        "(0: never; else at least one rollout, n_steps x n_envs)",
+        low=0,
+    )
     eval_episodes: int = setting(3, "deterministic episodes per evaluation", low=1, high=1000)
     eval_seconds: float = setting(20.0, "length of each evaluation episode (s)", low=0, low_open=True, high=3600)
-    checkpoint_freq: int = setting(100_000, "save model + statistics to checkpoints/ every this many "
-                                            "environment steps (all envs)", low=1)
+    checkpoint_freq: int = setting(
+        100_000, "save model + statistics to checkpoints/ every this many environment steps (all envs)", low=1
+    )
     episode_steps: int = setting(1000, "control steps per training episode (1000 = 20 s at 50 Hz)", low=1)
 
     def __post_init__(self) -> None:
@@ -98,8 +113,12 @@ def check_combination(ppo: PPOConfig, run: RunSettings) -> None:
     (an evaluation every few steps would stall training)."""
     rollout = ppo.n_steps * run.n_envs
     if rollout % ppo.batch_size != 0:
-        raise ConfigError("PPOConfig.batch_size", f"a divisor of n_steps x n_envs = {ppo.n_steps} x {run.n_envs} "
-                          f"= {rollout}", ppo.batch_size)
+        raise ConfigError(
+            "PPOConfig.batch_size",
+            f"a divisor of n_steps x n_envs = {ppo.n_steps} x {run.n_envs} = {rollout}",
+            ppo.batch_size,
+        )
     if 0 < run.eval_freq < rollout:
-        raise ConfigError("RunSettings.eval_freq", f"0 (never) or at least one rollout, n_steps x n_envs = {rollout}",
-                          run.eval_freq)
+        raise ConfigError(
+            "RunSettings.eval_freq", f"0 (never) or at least one rollout, n_steps x n_envs = {rollout}", run.eval_freq
+        )

@@ -22,6 +22,7 @@ The levels go to TensorBoard after every rollout (``curriculum/level_mean``,
 ``curriculum/level_<i>``) and to ``<run_dir>/curriculum.json`` (``walklab.callbacks.
 CurriculumCallback``); ``--resume`` reads that file and starts each env at its saved level.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,14 @@ def write_level_terrains(folder: Path, n_levels: int, terrain: str | None = None
         for kind in KINDS:
             path = terrain_path(folder, kind, level)
             if not path.is_file():
-                heights = generate(kind, level_difficulty(level, n_levels), CURRICULUM_SEED + level, shape=shape,
-                                   pixel_size=pixel_size, elevation=elevation)
+                heights = generate(
+                    kind,
+                    level_difficulty(level, n_levels),
+                    CURRICULUM_SEED + level,
+                    shape=shape,
+                    pixel_size=pixel_size,
+                    elevation=elevation,
+                )
                 write_heightmap_png(heights, path)
             paths.append(path)
     return paths
@@ -92,8 +99,16 @@ def next_level(level: int, n_levels: int, outcome: dict[str, Any] | None, promot
 class TerrainCurriculum:
     """One env's curriculum: its level, and the terrain it walks next (a ResidualWalkEnv terrain schedule)."""
 
-    def __init__(self, folder: str | Path, n_levels: int, promote: float, demote: float, level: int = 0,
-                 seed: int = 0, kinds: tuple[str, ...] = KINDS):
+    def __init__(
+        self,
+        folder: str | Path,
+        n_levels: int,
+        promote: float,
+        demote: float,
+        level: int = 0,
+        seed: int = 0,
+        kinds: tuple[str, ...] = KINDS,
+    ):
         self.folder = str(folder)
         self.n_levels, self.promote, self.demote = int(n_levels), float(promote), float(demote)
         self.level = int(min(max(level, 0), n_levels - 1))
@@ -126,9 +141,15 @@ def load_state(run_dir: Path) -> dict | None:
 def save_state(run_dir: Path, levels: list[int], n_levels: int, num_timesteps: int) -> Path:
     from walklab.files import atomic_write_json
 
-    return atomic_write_json(Path(run_dir) / STATE_NAME, {
-        "levels": [int(v) for v in levels], "n_levels": int(n_levels),
-        "level_mean": float(np.mean(levels)) if levels else 0.0, "num_timesteps": int(num_timesteps)})
+    return atomic_write_json(
+        Path(run_dir) / STATE_NAME,
+        {
+            "levels": [int(v) for v in levels],
+            "n_levels": int(n_levels),
+            "level_mean": float(np.mean(levels)) if levels else 0.0,
+            "num_timesteps": int(num_timesteps),
+        },
+    )
 
 
 def install(vec, run_dir: Path, env_config, seed: int) -> list[int]:
@@ -145,7 +166,13 @@ def install(vec, run_dir: Path, env_config, seed: int) -> list[int]:
                 levels[i] = int(saved["levels"][i % len(saved["levels"])])
         print(f"curriculum: resumed at levels {levels} (of 0..{n_levels - 1}) from {Path(run_dir) / STATE_NAME}")
     for i, level in enumerate(levels):
-        schedule = TerrainCurriculum(folder.resolve(), n_levels, env_config.curriculum_promote,
-                                     env_config.curriculum_demote, level=level, seed=seed * 1000 + i)
+        schedule = TerrainCurriculum(
+            folder.resolve(),
+            n_levels,
+            env_config.curriculum_promote,
+            env_config.curriculum_demote,
+            level=level,
+            seed=seed * 1000 + i,
+        )
         vec.env_method("set_terrain_schedule", schedule, indices=[i])
     return levels

@@ -1,4 +1,5 @@
 """What debug_model.py reports about a run: training progress, trained vs baseline, verdicts, plots."""
+
 from __future__ import annotations
 
 import json
@@ -61,9 +62,12 @@ def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, bas
     working = WORKING_GAIT.to_dict()
     off = [k for k in ("body_height", "step_length", "step_height", "cycle_time") if gait.get(k) != working[k]]
     if off:
-        out.append("GAIT MISMATCH: the run trained with " + ", ".join(f"{k}={gait[k]}" for k in off)
-                   + f" instead of the working gait ({', '.join(f'{k}={working[k]}' for k in off)}); "
-                   "retrain with the explicit GaitParameters of train_residual_ppo_v2.py")
+        out.append(
+            "GAIT MISMATCH: the run trained with "
+            + ", ".join(f"{k}={gait[k]}" for k in off)
+            + f" instead of the working gait ({', '.join(f'{k}={working[k]}' for k in off)}); "
+            "retrain with the explicit GaitParameters of train_residual_ppo_v2.py"
+        )
     else:
         out.append("OK gait: the run used the working gait parameters")
     v_t, v_b = trained["forward_velocity_mps"], baseline["forward_velocity_mps"]
@@ -71,26 +75,36 @@ def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, bas
     if mean_abs > ACTION_USE_THRESHOLD:
         out.append(f"OK residuals used: mean |action| {mean_abs:.2f} > {ACTION_USE_THRESHOLD}")
     elif v_t > v_b:
-        out.append(f"SMALL RESIDUALS: mean |action| {mean_abs:.2f} <= {ACTION_USE_THRESHOLD}, yet faster than the "
-                   "baseline: small corrections suffice here (a larger --residual-scale allows larger ones)")
+        out.append(
+            f"SMALL RESIDUALS: mean |action| {mean_abs:.2f} <= {ACTION_USE_THRESHOLD}, yet faster than the "
+            "baseline: small corrections suffice here (a larger --residual-scale allows larger ones)"
+        )
     else:
-        out.append(f"LOW RESIDUALS: mean |action| {mean_abs:.2f} <= {ACTION_USE_THRESHOLD} and no faster than the "
-                   "baseline: the model barely corrects the trot; lower --energy-weight/--smoothness-weight "
-                   "or raise --forward-velocity-weight")
+        out.append(
+            f"LOW RESIDUALS: mean |action| {mean_abs:.2f} <= {ACTION_USE_THRESHOLD} and no faster than the "
+            "baseline: the model barely corrects the trot; lower --energy-weight/--smoothness-weight "
+            "or raise --forward-velocity-weight"
+        )
     if v_t > v_b:
         out.append(f"OK faster than baseline: {v_t:.3f} vs {v_b:.3f} m/s")
     else:
-        out.append(f"WORSE THAN BASELINE: {v_t:.3f} vs {v_b:.3f} m/s; check the gait and reward weights in "
-                   "config.json, then train longer or with --ent-coef 0.01")
+        out.append(
+            f"WORSE THAN BASELINE: {v_t:.3f} vs {v_b:.3f} m/s; check the gait and reward weights in "
+            "config.json, then train longer or with --ent-coef 0.01"
+        )
     causes = trained["early_terminations"]
     if trained["falls"]:
         listed = ", ".join(f"{k} x{v}" for k, v in causes.items())
-        out.append(f"EARLY TERMINATION: {trained['falls']}/{trained['episodes']} episodes fell ({listed}): "
-                   "raise --orientation-weight or lower --learning-rate")
+        out.append(
+            f"EARLY TERMINATION: {trained['falls']}/{trained['episodes']} episodes fell ({listed}): "
+            "raise --orientation-weight or lower --learning-rate"
+        )
     elif causes:
         listed = ", ".join(f"{k} x{v}" for k, v in causes.items())
-        out.append(f"EARLY END without a fall ({listed}): the robot left the terrain sideways; "
-                   "raise --lateral-stability-weight")
+        out.append(
+            f"EARLY END without a fall ({listed}): the robot left the terrain sideways; "
+            "raise --lateral-stability-weight"
+        )
     else:
         out.append("OK no early termination")
     if progress is None:
@@ -100,16 +114,20 @@ def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, bas
         if gain >= LEARNING_GAIN_THRESHOLD:
             out.append(f"OK learning: last-100 mean {progress.last100:.1f} is {gain:+.1f} above the first 10")
         else:
-            out.append(f"FLAT LEARNING: last-100 mean {progress.last100:.1f} vs first-10 {progress.first10:.1f} "
-                       f"({gain:+.1f}); the baseline may be too good for residuals to help: try harder "
-                       "terrain or --residual-scale 0.04")
+            out.append(
+                f"FLAT LEARNING: last-100 mean {progress.last100:.1f} vs first-10 {progress.first10:.1f} "
+                f"({gain:+.1f}); the baseline may be too good for residuals to help: try harder "
+                "terrain or --residual-scale 0.04"
+            )
         window = 20
         if progress.episodes >= 2 * window:
             rolling = np.convolve(progress.rewards, np.ones(window) / window, mode="valid")
             peak = float(rolling.max())
             if peak > 0 and progress.last100 < COLLAPSE_FRACTION * peak:
-                out.append(f"COLLAPSE: reward peaked at {peak:.1f} (20-episode mean) and fell to "
-                           f"{progress.last100:.1f}; lower --learning-rate (1e-4) or set --clip-range 0.3")
+                out.append(
+                    f"COLLAPSE: reward peaked at {peak:.1f} (20-episode mean) and fell to "
+                    f"{progress.last100:.1f}; lower --learning-rate (1e-4) or set --clip-range 0.3"
+                )
     return out
 
 

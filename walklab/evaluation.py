@@ -1,4 +1,5 @@
 """Evaluation rollouts: run a policy (or the baseline) for whole episodes and summarise them."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,18 @@ import numpy as np
 
 from envs.rollout import EpisodeStats, Policy, run_episode, zero_policy
 
-__all__ = ["EpisodeStats", "Policy", "PolicySource", "evaluate", "improvement_pct", "ratio_with_ci", "run_episode",
-           "run_episodes", "summarize", "zero_policy"]
+__all__ = [
+    "EpisodeStats",
+    "Policy",
+    "PolicySource",
+    "evaluate",
+    "improvement_pct",
+    "ratio_with_ci",
+    "run_episode",
+    "run_episodes",
+    "summarize",
+    "zero_policy",
+]
 
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0  # fixed: the same episodes always give the same interval
@@ -42,8 +53,9 @@ def summarize(episodes: list[EpisodeStats]) -> dict:
     }
 
 
-def evaluate(env, policy: Policy, episodes: int, seconds: float, first_seed: int = 0,
-             record_actions: bool = False) -> tuple[dict, list[EpisodeStats]]:
+def evaluate(
+    env, policy: Policy, episodes: int, seconds: float, first_seed: int = 0, record_actions: bool = False
+) -> tuple[dict, list[EpisodeStats]]:
     """Run `episodes` episodes on seeds first_seed, first_seed+1, ... and summarise."""
     stats = [run_episode(env, policy, first_seed + i, seconds, record_actions) for i in range(episodes)]
     return summarize(stats), stats
@@ -55,8 +67,13 @@ def improvement_pct(trained: dict, baseline: dict) -> float | None:
     return 100.0 * (v_t - v_b) / abs(v_b) if v_b else None
 
 
-def ratio_with_ci(trained: list[float], baseline: list[float], confidence: float = 0.95,
-                  resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, list[float]]:
+def ratio_with_ci(
+    trained: list[float],
+    baseline: list[float],
+    confidence: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, list[float]]:
     """mean(trained) / mean(baseline) and its paired percentile-bootstrap interval over episodes.
 
     Episode i of both sides shares a seed (spawn), so episodes are resampled in pairs.

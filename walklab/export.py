@@ -19,6 +19,7 @@ The model's metadata (``metadata_props``) records obs_dim, action_dim, command_s
 "start:stop" of the full observation) and the source model. Run it with onnxruntime:
 ``ort.InferenceSession("policy.onnx").run(None, {"observation": obs, "command": cmd})``.
 """
+
 from __future__ import annotations
 
 import io
@@ -37,9 +38,18 @@ class ExportedPolicy(nn.Module):
 
     __constants__ = ["obs_dim", "action_dim", "norm_obs", "clip_obs"]
 
-    def __init__(self, features_extractor: nn.Module, policy_net: nn.Module, action_net: nn.Module,
-                 obs_mean: np.ndarray, obs_std: np.ndarray, clip_obs: float, norm_obs: bool,
-                 action_low: np.ndarray, action_high: np.ndarray):
+    def __init__(
+        self,
+        features_extractor: nn.Module,
+        policy_net: nn.Module,
+        action_net: nn.Module,
+        obs_mean: np.ndarray,
+        obs_std: np.ndarray,
+        clip_obs: float,
+        norm_obs: bool,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+    ):
         super().__init__()
         self.features_extractor = features_extractor
         self.policy_net = policy_net
@@ -72,17 +82,32 @@ def policy_module(loaded: LoadedPolicy) -> ExportedPolicy:
     from stable_baselines3.common.running_mean_std import RunningMeanStd
 
     policy, stats = loaded.model.policy, loaded.vec_normalize
-    if not (isinstance(policy, ActorCriticPolicy) and isinstance(policy.action_dist, DiagGaussianDistribution)
-            and not policy.squash_output and isinstance(policy.observation_space, spaces.Box)
-            and len(policy.observation_space.shape) == 1 and isinstance(policy.action_space, spaces.Box)
-            and isinstance(stats.obs_rms, RunningMeanStd)):
-        raise RunError(f"cannot export {loaded.model_path}: only PPO MlpPolicy models with Box observations "
-                       "and Gaussian actions (no gSDE, no dict observations) are supported")
+    if not (
+        isinstance(policy, ActorCriticPolicy)
+        and isinstance(policy.action_dist, DiagGaussianDistribution)
+        and not policy.squash_output
+        and isinstance(policy.observation_space, spaces.Box)
+        and len(policy.observation_space.shape) == 1
+        and isinstance(policy.action_space, spaces.Box)
+        and isinstance(stats.obs_rms, RunningMeanStd)
+    ):
+        raise RunError(
+            f"cannot export {loaded.model_path}: only PPO MlpPolicy models with Box observations "
+            "and Gaussian actions (no gSDE, no dict observations) are supported"
+        )
     policy.set_training_mode(False)
     obs_std = np.sqrt(stats.obs_rms.var + stats.epsilon)  # the same numpy expression as VecNormalize
-    return ExportedPolicy(policy.pi_features_extractor, policy.mlp_extractor.policy_net, policy.action_net,
-                          np.asarray(stats.obs_rms.mean, dtype=np.float64), obs_std, stats.clip_obs,
-                          stats.norm_obs, policy.action_space.low.ravel(), policy.action_space.high.ravel()).eval()
+    return ExportedPolicy(
+        policy.pi_features_extractor,
+        policy.mlp_extractor.policy_net,
+        policy.action_net,
+        np.asarray(stats.obs_rms.mean, dtype=np.float64),
+        obs_std,
+        stats.clip_obs,
+        stats.norm_obs,
+        policy.action_space.low.ravel(),
+        policy.action_space.high.ravel(),
+    ).eval()
 
 
 def export_torchscript(model_path: str | Path, stats_path: str | Path | None, out_path: str | Path) -> Path:
@@ -99,8 +124,9 @@ def export_torchscript(model_path: str | Path, stats_path: str | Path | None, ou
     try:
         atomic_write_bytes(out_path, buffer.getvalue())
     except OSError as exc:
-        raise RunError(f"cannot write {out_path} ({describe_os_error(exc)}); choose a writable output path "
-                       "with free space") from exc
+        raise RunError(
+            f"cannot write {out_path} ({describe_os_error(exc)}); choose a writable output path with free space"
+        ) from exc
     return out_path
 
 
@@ -110,8 +136,13 @@ def sample_observations(env, loaded: LoadedPolicy, n: int = 200, seed: int = 0) 
 
     observations: list[np.ndarray] = []
     while len(observations) < n:
-        episode = run_episode(env, loaded.policy(deterministic=True), seed, seconds=(n - len(observations)) * env.dt,
-                              record_observations=True)
+        episode = run_episode(
+            env,
+            loaded.policy(deterministic=True),
+            seed,
+            seconds=(n - len(observations)) * env.dt,
+            record_observations=True,
+        )
         observations.extend(episode.observations)
         seed += 1
     return np.asarray(observations[:n], dtype=np.float32)
@@ -176,24 +207,38 @@ def export_onnx(model_path: str | Path, stats_path: str | Path | None, out_path:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            program = torch.onnx.export(wrapped, example, dynamo=True, input_names=names, output_names=["action"],
-                                        dynamic_shapes=shapes, opset_version=ONNX_OPSET, optimize=True,
-                                        verbose=False)
+            program = torch.onnx.export(
+                wrapped,
+                example,
+                dynamo=True,
+                input_names=names,
+                output_names=["action"],
+                dynamic_shapes=shapes,
+                opset_version=ONNX_OPSET,
+                optimize=True,
+                verbose=False,
+            )
     except Exception as exc:  # torch.export / onnxscript failures
         raise RunError(f"cannot export {model_path} to ONNX ({type(exc).__name__}: {exc})") from exc
     finally:
         quiet.setLevel(level)
     proto = program.model_proto
-    onnx.helper.set_model_props(proto, {
-        "obs_dim": str(module.obs_dim), "action_dim": str(module.action_dim),
-        "command_slice": "" if commands is None else f"{commands.start}:{commands.stop}",
-        "source_model": str(model_path)})
+    onnx.helper.set_model_props(
+        proto,
+        {
+            "obs_dim": str(module.obs_dim),
+            "action_dim": str(module.action_dim),
+            "command_slice": "" if commands is None else f"{commands.start}:{commands.stop}",
+            "source_model": str(model_path),
+        },
+    )
     out_path = Path(out_path)
     try:
         atomic_write_bytes(out_path, proto.SerializeToString())
     except OSError as exc:
-        raise RunError(f"cannot write {out_path} ({describe_os_error(exc)}); choose a writable output path "
-                       "with free space") from exc
+        raise RunError(
+            f"cannot write {out_path} ({describe_os_error(exc)}); choose a writable output path with free space"
+        ) from exc
     return out_path
 
 
@@ -202,5 +247,10 @@ def onnx_actions(session, observations: np.ndarray, commands: slice | None) -> n
     observations = np.asarray(observations, dtype=np.float32)
     if commands is None:
         return session.run(None, {"observation": observations})[0]
-    return session.run(None, {"observation": np.ascontiguousarray(observations[:, :commands.start]),
-                              "command": np.ascontiguousarray(observations[:, commands])})[0]
+    return session.run(
+        None,
+        {
+            "observation": np.ascontiguousarray(observations[:, : commands.start]),
+            "command": np.ascontiguousarray(observations[:, commands]),
+        },
+    )[0]

@@ -5,6 +5,7 @@ a read-only folder, Ctrl-C): a failed write leaves the old file, never a half-wr
 never a stray ``.NAME.tmp<pid>``. ``writable_output`` lets a script refuse an output place it
 cannot write before it starts any heavy work.
 """
+
 from __future__ import annotations
 
 import errno

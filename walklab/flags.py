@@ -5,6 +5,7 @@ Each field declared with ``envs.fields.setting`` becomes ``--field-name`` (rewar
 parser applies the field's own rule, so a bad value (NaN, inf, out of range, wrong type) stops
 the script in argparse, with one line, before anything heavy starts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,16 +58,31 @@ def add_dataclass_flags(group, instance: Any, *, exclude: Iterable[str] = (), su
         kind = field_kind(f)
         if kind is bool:
             if default:
-                group.add_argument(flag.replace("--", "--no-", 1), dest=dest, action="store_false",
-                                   help=f"turn off: {f.metadata['help']}")
+                group.add_argument(
+                    flag.replace("--", "--no-", 1),
+                    dest=dest,
+                    action="store_false",
+                    help=f"turn off: {f.metadata['help']}",
+                )
             else:
                 group.add_argument(flag, dest=dest, action="store_true", help=f.metadata["help"])
         elif kind is tuple:
-            group.add_argument(flag, dest=dest, type=_parser_for(flag, f.metadata, int), nargs="+",
-                               default=list(default), help=_help(f.metadata, default))
+            group.add_argument(
+                flag,
+                dest=dest,
+                type=_parser_for(flag, f.metadata, int),
+                nargs="+",
+                default=list(default),
+                help=_help(f.metadata, default),
+            )
         elif kind in (int, float):
-            group.add_argument(flag, dest=dest, type=_parser_for(flag, f.metadata, kind), default=default,
-                               help=_help(f.metadata, default))
+            group.add_argument(
+                flag,
+                dest=dest,
+                type=_parser_for(flag, f.metadata, kind),
+                default=default,
+                help=_help(f.metadata, default),
+            )
         else:  # paths and other strings
             group.add_argument(flag, dest=dest, type=Path, default=default, help=_help(f.metadata, default))
         dests.append(dest)

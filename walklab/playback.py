@@ -6,6 +6,7 @@ when the computer cannot keep real time the overlay and ``PlaybackResult.pace`` 
 Both playback scripts (phase4_viewer_play_policy.py and play_residual_policy.py) call
 ``play``; call ``walklab.rendering.prepare_rendering`` before importing this module.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,10 +52,21 @@ def _draw_overlay(frame: np.ndarray, lines: list[str]) -> np.ndarray:
     return np.asarray(image)
 
 
-def play(model: Path, normalize: Path | None, seconds: float, deterministic: bool = True,
-         record: Path | None = None, terrain: Path | None = None, seed: int = 0, baseline: bool = False,
-         overlay: bool = True, width: int = 640, height: int = 360, side_by_side: bool = False,
-         screenshot: Path | None = None) -> PlaybackResult:
+def play(
+    model: Path,
+    normalize: Path | None,
+    seconds: float,
+    deterministic: bool = True,
+    record: Path | None = None,
+    terrain: Path | None = None,
+    seed: int = 0,
+    baseline: bool = False,
+    overlay: bool = True,
+    width: int = 640,
+    height: int = 360,
+    side_by_side: bool = False,
+    screenshot: Path | None = None,
+) -> PlaybackResult:
     """Play `model` (or, with baseline=True, the plain trot in the same env) for `seconds`.
 
     Without `record` it opens the MuJoCo viewer with the camera following the trunk
@@ -64,8 +76,9 @@ def play(model: Path, normalize: Path | None, seconds: float, deterministic: boo
     `screenshot` saves the viewer's 3D view, read back from the X display, at the end.
     """
     render_mode = "rgb_array" if record is not None else None
-    config, env, loaded = open_policy(model, normalize, terrain=terrain, render_mode=render_mode,
-                                      width=width, height=height)
+    config, env, loaded = open_policy(
+        model, normalize, terrain=terrain, render_mode=render_mode, width=width, height=height
+    )
     policy = zero_policy if baseline else loaded.policy(deterministic)
     label = "baseline trot" if baseline else f"policy: {Path(model).name}"
     obs, _ = env.reset(seed=seed)
@@ -116,11 +129,17 @@ def play(model: Path, normalize: Path | None, seconds: float, deterministic: boo
     walked = steps * env.dt
     distance = float(env.data.qpos[0]) - x0
     video = recorder.save() if recorder is not None else None
-    return PlaybackResult(walked, distance, distance / max(walked, 1e-9), termination, video,
-                          real_time_factor=pacer.factor if pacer is not None else None,
-                          pace=pacer.summary() if pacer is not None else "",
-                          baseline_distance=ghost.distance if ghost is not None else None,
-                          screenshot=shot)
+    return PlaybackResult(
+        walked,
+        distance,
+        distance / max(walked, 1e-9),
+        termination,
+        video,
+        real_time_factor=pacer.factor if pacer is not None else None,
+        pace=pacer.summary() if pacer is not None else "",
+        baseline_distance=ghost.distance if ghost is not None else None,
+        screenshot=shot,
+    )
 
 
 class _Ghost:
@@ -156,8 +175,7 @@ class _Ghost:
             return
         with viewer.lock():
             scn.ngeom = 0
-            mj.mjv_addGeoms(self.env.model, self.env.data, self._opt, self._pert,
-                            mj.mjtCatBit.mjCAT_DYNAMIC, scn)
+            mj.mjv_addGeoms(self.env.model, self.env.data, self._opt, self._pert, mj.mjtCatBit.mjCAT_DYNAMIC, scn)
             for i in range(scn.ngeom):
                 scn.geoms[i].rgba[:] = GHOST_RGBA
 

@@ -3,6 +3,7 @@
 v2 (recommended) exposes every PPO and env setting; v1 keeps the original, simpler set-up.
 Each script restates its gait explicitly and applies it with :meth:`Preset.with_gait`.
 """
+
 from __future__ import annotations
 
 import dataclasses

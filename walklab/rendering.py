@@ -5,6 +5,7 @@
 
 Call ``prepare_rendering()`` before importing mujoco: MuJoCo reads MUJOCO_GL when imported.
 """
+
 from __future__ import annotations
 
 import os
@@ -111,8 +112,9 @@ class VideoRecorder:
         try:
             if self._gif:
                 first, *rest = self._gif_frames
-                first.save(self._tmp, format="GIF", save_all=True, append_images=rest,
-                           duration=1000.0 / self.fps, loop=0)
+                first.save(
+                    self._tmp, format="GIF", save_all=True, append_images=rest, duration=1000.0 / self.fps, loop=0
+                )
                 self._gif_frames = []
             else:
                 writer, self._writer = self._writer, None
@@ -179,8 +181,10 @@ class RealTimePacer:
         'ran at 0.09x real time (3.0 s simulated in 33.4 s: the computer could not keep up)'."""
         text = f"ran at {self.factor:.2f}x real time"
         if self.factor < self.SLOW:
-            text += (f" ({self.sim_time:.1f} s simulated in {self._marks[-1][0] - self.start:.1f} s:"
-                     " the computer could not keep up)")
+            text += (
+                f" ({self.sim_time:.1f} s simulated in {self._marks[-1][0] - self.start:.1f} s:"
+                " the computer could not keep up)"
+            )
         return text
 
 
@@ -252,7 +256,7 @@ class LiveViewer:
         if viewport is not None and viewport.width > 0 and viewport.height > 0:
             h = image.shape[0]
             top = max(0, h - viewport.bottom - viewport.height)
-            image = image[top:h - viewport.bottom, viewport.left:viewport.left + viewport.width]
+            image = image[top : h - viewport.bottom, viewport.left : viewport.left + viewport.width]
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.ascontiguousarray(image)).save(path)
@@ -290,10 +294,27 @@ def x11_window_image(title_prefix: str = "MuJoCo"):
     x.XDefaultRootWindow.restype = c_ulong
     x.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
     x.XQueryTree.argtypes = [ctypes.c_void_p, c_ulong, ptr(c_ulong), ptr(c_ulong), ptr(ptr(c_ulong)), ptr(c_uint)]
-    x.XGetGeometry.argtypes = [ctypes.c_void_p, c_ulong, ptr(c_ulong), ptr(c_int), ptr(c_int),
-                               ptr(c_uint), ptr(c_uint), ptr(c_uint), ptr(c_uint)]
-    x.XTranslateCoordinates.argtypes = [ctypes.c_void_p, c_ulong, c_ulong, c_int, c_int,
-                                        ptr(c_int), ptr(c_int), ptr(c_ulong)]
+    x.XGetGeometry.argtypes = [
+        ctypes.c_void_p,
+        c_ulong,
+        ptr(c_ulong),
+        ptr(c_int),
+        ptr(c_int),
+        ptr(c_uint),
+        ptr(c_uint),
+        ptr(c_uint),
+        ptr(c_uint),
+    ]
+    x.XTranslateCoordinates.argtypes = [
+        ctypes.c_void_p,
+        c_ulong,
+        c_ulong,
+        c_int,
+        c_int,
+        ptr(c_int),
+        ptr(c_int),
+        ptr(c_ulong),
+    ]
     x.XFetchName.argtypes = [ctypes.c_void_p, c_ulong, ptr(ctypes.c_char_p)]
     x.XGetImage.restype = ctypes.c_void_p
     x.XGetImage.argtypes = [ctypes.c_void_p, c_ulong, c_int, c_int, c_uint, c_uint, c_ulong, c_int]
@@ -302,11 +323,23 @@ def x11_window_image(title_prefix: str = "MuJoCo"):
     x.XCloseDisplay.argtypes = [ctypes.c_void_p]
 
     class XImage(ctypes.Structure):
-        _fields_ = [("width", c_int), ("height", c_int), ("xoffset", c_int), ("format", c_int),
-                    ("data", ptr(ctypes.c_ubyte)), ("byte_order", c_int), ("bitmap_unit", c_int),
-                    ("bitmap_bit_order", c_int), ("bitmap_pad", c_int), ("depth", c_int),
-                    ("bytes_per_line", c_int), ("bits_per_pixel", c_int),
-                    ("red_mask", c_ulong), ("green_mask", c_ulong), ("blue_mask", c_ulong)]
+        _fields_ = [
+            ("width", c_int),
+            ("height", c_int),
+            ("xoffset", c_int),
+            ("format", c_int),
+            ("data", ptr(ctypes.c_ubyte)),
+            ("byte_order", c_int),
+            ("bitmap_unit", c_int),
+            ("bitmap_bit_order", c_int),
+            ("bitmap_pad", c_int),
+            ("depth", c_int),
+            ("bytes_per_line", c_int),
+            ("bits_per_pixel", c_int),
+            ("red_mask", c_ulong),
+            ("green_mask", c_ulong),
+            ("blue_mask", c_ulong),
+        ]
 
     display = x.XOpenDisplay(None)
     if not display:
@@ -314,8 +347,9 @@ def x11_window_image(title_prefix: str = "MuJoCo"):
 
     def children_of(window):
         root_ret, parent, kids, count = c_ulong(), c_ulong(), ptr(c_ulong)(), c_uint()
-        if not x.XQueryTree(display, window, ctypes.byref(root_ret), ctypes.byref(parent), ctypes.byref(kids),
-                            ctypes.byref(count)):
+        if not x.XQueryTree(
+            display, window, ctypes.byref(root_ret), ctypes.byref(parent), ctypes.byref(kids), ctypes.byref(count)
+        ):
             return []
         found = [kids[i] for i in range(count.value)]
         if kids:
@@ -373,7 +407,7 @@ def x11_window_image(title_prefix: str = "MuJoCo"):
             x.XDestroyImage(ximage_p)
         words = raw.view(">u4" if big_endian else "<u4").reshape(rows, -1)[:, :cols]
         shown = np.stack([(words & m) >> _shift(m) for m in masks], axis=-1)
-        rgb[y0 - top.value:y1 - top.value, x0 - left.value:x1 - left.value] = shown
+        rgb[y0 - top.value : y1 - top.value, x0 - left.value : x1 - left.value] = shown
         return rgb
     finally:
         x.XCloseDisplay(display)

@@ -7,6 +7,7 @@ trained on. Records written before these dataclasses (``gait``, ``env_kwargs``,
 ``ppo_kwargs`` at the top level) are migrated when read: :func:`load_config` returns every
 record in the current form.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -123,8 +124,7 @@ def _migrate_physics_timestep(config: dict[str, Any]) -> dict[str, Any]:
     if frame_skip is None or recorded == A.PHYSICS_TIMESTEP:
         return config
     env = {**config["env"], "frame_skip": max(1, int(round(frame_skip * recorded / A.PHYSICS_TIMESTEP)))}
-    return {**config, "env": env, "physics_timestep": A.PHYSICS_TIMESTEP,
-            "trained_physics_timestep": recorded}
+    return {**config, "env": env, "physics_timestep": A.PHYSICS_TIMESTEP, "trained_physics_timestep": recorded}
 
 
 def _migrate_flat_layout(config: dict[str, Any]) -> dict[str, Any]:
@@ -155,10 +155,14 @@ def load_config(run_dir: str | Path) -> dict[str, Any]:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path} is not valid JSON ({exc}); restore it from the training run") from exc
-    if not isinstance(config, dict) or not (isinstance(config.get("env"), dict) or (
-            isinstance(config.get("env_kwargs"), dict) and isinstance(config.get("gait"), dict))):
-        raise RunError(f"{path} is not a run configuration (no env settings): it was not written by this "
-                       "toolkit's training scripts; restore it from the training run")
+    if not isinstance(config, dict) or not (
+        isinstance(config.get("env"), dict)
+        or (isinstance(config.get("env_kwargs"), dict) and isinstance(config.get("gait"), dict))
+    ):
+        raise RunError(
+            f"{path} is not a run configuration (no env settings): it was not written by this "
+            "toolkit's training scripts; restore it from the training run"
+        )
     config = migrate_config(config)
     env_config_from_record(config)  # refuse an unusable record here, with one line
     return config
@@ -211,8 +215,9 @@ class LoadedPolicy:
     stats_path: Path
 
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        action, _ = self.model.predict(self.vec_normalize.normalize_obs(obs).astype(np.float32),
-                                       deterministic=deterministic)
+        action, _ = self.model.predict(
+            self.vec_normalize.normalize_obs(obs).astype(np.float32), deterministic=deterministic
+        )
         return action
 
     def policy(self, deterministic: bool = True) -> Callable[[np.ndarray], np.ndarray]:
@@ -244,17 +249,23 @@ def load_policy(model_path: str | Path, stats_path: str | Path | None, obs_dim: 
     if not model_path.is_file():
         raise RunError(f"model file not found: {model_path}")
     if stats_path is None:
-        raise RunError(f"no normalization statistics beside {model_path}: pass --normalize PATH.pkl "
-                       "(the vec_normalize.pkl saved with this model)")
+        raise RunError(
+            f"no normalization statistics beside {model_path}: pass --normalize PATH.pkl "
+            "(the vec_normalize.pkl saved with this model)"
+        )
     try:
         model = PPO.load(model_path, device="cpu")
     except Exception as exc:  # zipfile.BadZipFile, pickle errors, KeyError ...
-        raise RunError(f"cannot load model {model_path} ({type(exc).__name__}); "
-                       "it is corrupt or not an SB3 PPO model: use another checkpoint") from exc
+        raise RunError(
+            f"cannot load model {model_path} ({type(exc).__name__}); "
+            "it is corrupt or not an SB3 PPO model: use another checkpoint"
+        ) from exc
     model_dim = int(np.prod(model.observation_space.shape))
     if model_dim != obs_dim:
-        raise RunError(f"model {model_path} expects {model_dim} observations but the env gives {obs_dim}: "
-                       "it was trained on a different env configuration")
+        raise RunError(
+            f"model {model_path} expects {model_dim} observations but the env gives {obs_dim}: "
+            "it was trained on a different env configuration"
+        )
     stats_path = Path(stats_path)
     if not stats_path.is_file():
         raise RunError(f"normalization file not found: {stats_path}")
@@ -263,11 +274,15 @@ def load_policy(model_path: str | Path, stats_path: str | Path | None, obs_dim: 
             vec_normalize = pickle.load(fh)
         shape = tuple(np.shape(vec_normalize.obs_rms.mean))
     except Exception as exc:
-        raise RunError(f"cannot read normalization file {stats_path} ({type(exc).__name__}); "
-                       "give the vec_normalize.pkl saved with this model") from exc
+        raise RunError(
+            f"cannot read normalization file {stats_path} ({type(exc).__name__}); "
+            "give the vec_normalize.pkl saved with this model"
+        ) from exc
     if shape != (obs_dim,):
-        raise RunError(f"normalization file {stats_path} is for observations of shape {shape}, but this env "
-                       f"gives ({obs_dim},): it comes from a different env; use the vec_normalize.pkl of the same run")
+        raise RunError(
+            f"normalization file {stats_path} is for observations of shape {shape}, but this env "
+            f"gives ({obs_dim},): it comes from a different env; use the vec_normalize.pkl of the same run"
+        )
     return LoadedPolicy(model, vec_normalize, model_path, stats_path)
 
 
@@ -275,8 +290,13 @@ def command_line() -> str:
     return " ".join([Path(sys.executable).name, *sys.argv])
 
 
-def open_policy(model_path: str | Path, stats_path: str | Path | None = None, terrain: str | Path | None = None,
-                render_mode: str | None = None, **env_overrides):
+def open_policy(
+    model_path: str | Path,
+    stats_path: str | Path | None = None,
+    terrain: str | Path | None = None,
+    render_mode: str | None = None,
+    **env_overrides,
+):
     """(config, env, policy) for a trained model: the env rebuilt from its run's config.json.
 
     Without `stats_path` the statistics saved beside the model are used (vec_normalize.pkl
@@ -330,16 +350,19 @@ class RunLock:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise RunError(f"cannot lock {self.run_dir} ({exc.strerror or exc}): the run directory must be "
-                           "writable") from exc
+            raise RunError(
+                f"cannot lock {self.run_dir} ({exc.strerror or exc}): the run directory must be writable"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
             owner = lock_owner(self.run_dir)
             who = f"pid {owner}" if owner else "another process"
-            raise RunError(f"run {self.run_dir} is being trained by {who}; wait for it to finish or stop it "
-                           f"(kill -INT {owner or 'PID'}), then resume it") from None
+            raise RunError(
+                f"run {self.run_dir} is being trained by {who}; wait for it to finish or stop it "
+                f"(kill -INT {owner or 'PID'}), then resume it"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self.fd = fd
@@ -442,12 +465,17 @@ def find_resume_model(target: Path) -> Path:
     """A checkpoint .zip as given, or the newest saved model inside a run directory."""
     if target.is_file():
         return target
-    candidates = [target / INTERRUPTED_MODEL, target / FINAL_MODEL,
-                  *(target / CHECKPOINT_DIR).glob("rl_model_*_steps.zip")]
+    candidates = [
+        target / INTERRUPTED_MODEL,
+        target / FINAL_MODEL,
+        *(target / CHECKPOINT_DIR).glob("rl_model_*_steps.zip"),
+    ]
     candidates = [c for c in candidates if c.is_file()]
     if not candidates:
-        raise RunError(f"no model to resume in {target} (looked for {INTERRUPTED_MODEL}, "
-                       f"{FINAL_MODEL} and {CHECKPOINT_DIR}/rl_model_*_steps.zip)")
+        raise RunError(
+            f"no model to resume in {target} (looked for {INTERRUPTED_MODEL}, "
+            f"{FINAL_MODEL} and {CHECKPOINT_DIR}/rl_model_*_steps.zip)"
+        )
     return max(candidates, key=lambda p: p.stat().st_mtime)
 
 
@@ -466,8 +494,17 @@ def save_model_and_stats(model, vec_normalize, model_path: Path, stats_path: Pat
         remove_quietly(tmp_stats)
 
 
-def config_record(run_dir: Path, status: str, script: str, run_name: str, env: EnvConfig, ppo, training,
-                  args: dict | None = None, **extra) -> dict[str, Any]:
+def config_record(
+    run_dir: Path,
+    status: str,
+    script: str,
+    run_name: str,
+    env: EnvConfig,
+    ppo,
+    training,
+    args: dict | None = None,
+    **extra,
+) -> dict[str, Any]:
     """The config.json of a run: what ran, the three configurations as dicts, versions, status."""
     import envs
 

@@ -3,6 +3,7 @@
 A preset is the script's own defaults (its gait, EnvConfig, PPOConfig and RunSettings) and which
 groups of flags it exposes. v1 shows only the run flags; v2 adds every PPO and env setting.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,16 +18,20 @@ from walklab.presets import Preset
 
 
 def build_parser(preset: Preset, description: str, epilog: str = "") -> argparse.ArgumentParser:
-    p = OneLineErrorParser(description=description, epilog=epilog,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineErrorParser(description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_dataclass_flags(p, preset.run)
-    p.add_argument("--run-name", default=preset.run_name,
-                   help="run directory prefix: runs/<run-name>_<YYYYMMDD_HHMMSS>/")
+    p.add_argument(
+        "--run-name", default=preset.run_name, help="run directory prefix: runs/<run-name>_<YYYYMMDD_HHMMSS>/"
+    )
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run directories are created")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--resume", type=Path, default=None,
-                   help="continue a run from a checkpoint .zip or a run directory (its newest model); the run's "
-                        "env and PPO settings are kept, --total-timesteps is the new total")
+    p.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="continue a run from a checkpoint .zip or a run directory (its newest model); the run's "
+        "env and PPO settings are kept, --total-timesteps is the new total",
+    )
     if preset.ppo_flags:
         add_dataclass_flags(p.add_argument_group("PPO"), preset.ppo)
     if preset.env_flags:
@@ -44,9 +49,17 @@ def job_from_args(preset: Preset, args: argparse.Namespace):
         env = env_from_args(preset.env, args) if preset.env_flags else preset.env
     except ConfigError as exc:
         fail(exc.for_label(label_for(exc)))
-    return TrainJob(script=preset.script, run_name=args.run_name, env=env, ppo=ppo, run=run,
-                    runs_dir=args.runs_dir, resume=args.resume, progress_bar=not args.no_progress,
-                    args=args_record(args))
+    return TrainJob(
+        script=preset.script,
+        run_name=args.run_name,
+        env=env,
+        ppo=ppo,
+        run=run,
+        runs_dir=args.runs_dir,
+        resume=args.resume,
+        progress_bar=not args.no_progress,
+        args=args_record(args),
+    )
 
 
 def main(preset: Preset, description: str, epilog: str = "", argv=None) -> None:

@@ -5,6 +5,7 @@ The scripts are presets: they fill a ``TrainJob`` from their generated flags and
 saves models. Callbacks live in ``walklab.callbacks``, vector envs in ``walklab.vecenv`` and
 run-directory files in ``walklab.runs``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -97,9 +98,12 @@ def validate(job: TrainJob) -> None:
 
 def hyperparameter_text(job: TrainJob) -> str:
     """Markdown table of every setting, for TensorBoard's text tab."""
-    rows = {"script": job.script, **{f"training.{k}": v for k, v in job.run.to_dict().items()},
-            **{f"ppo.{k}": v for k, v in job.ppo.to_dict().items()},
-            **{f"env.{k}": v for k, v in job.env.to_dict().items()}}
+    rows = {
+        "script": job.script,
+        **{f"training.{k}": v for k, v in job.run.to_dict().items()},
+        **{f"ppo.{k}": v for k, v in job.ppo.to_dict().items()},
+        **{f"env.{k}": v for k, v in job.env.to_dict().items()},
+    }
     return "| parameter | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows.items())
 
 
@@ -115,12 +119,14 @@ def _load_for_resume(job: TrainJob, resume_model: Path, run_dir: Path, vec):
         vec = VecNormalize.load(str(stats), vec)
         model = PPO.load(resume_model, env=vec, device="cpu", tensorboard_log=str(run_dir))
     except Exception as exc:  # BadZipFile, pickle errors, space mismatch (ValueError)
-        raise TrainingError(f"cannot resume from {resume_model} ({type(exc).__name__}: {exc}); "
-                            "pick another checkpoint") from exc
+        raise TrainingError(
+            f"cannot resume from {resume_model} ({type(exc).__name__}: {exc}); pick another checkpoint"
+        ) from exc
     vec.training = True
     if model.num_timesteps >= job.run.total_timesteps:
-        raise TrainingError(f"{resume_model} already has {model.num_timesteps} steps; "
-                            f"give --total-timesteps above that")
+        raise TrainingError(
+            f"{resume_model} already has {model.num_timesteps} steps; give --total-timesteps above that"
+        )
     return vec, model
 
 
@@ -130,8 +136,10 @@ def _job_for_resume(job: TrainJob, resume_model: Path) -> tuple[TrainJob, Path, 
     previous = runs.load_config(run_dir)
     env = runs.env_config_from_record(previous)
     ppo = PPOConfig.from_dict(previous["ppo"]) if "ppo" in previous else job.ppo
-    run = dataclasses.replace(RunSettings.from_dict({**job.run.to_dict(), **previous.get("training", {})}),
-                              total_timesteps=job.run.total_timesteps)
+    run = dataclasses.replace(
+        RunSettings.from_dict({**job.run.to_dict(), **previous.get("training", {})}),
+        total_timesteps=job.run.total_timesteps,
+    )
     history = {"original_command": previous.get("original_command", previous.get("command"))}
     return dataclasses.replace(job, env=env, ppo=ppo, run=run, run_name=previous["run_name"]), run_dir, history
 
@@ -188,11 +196,13 @@ def _preflight_resume(job: TrainJob, resume_model: Path) -> None:
     try:
         model = PPO.load(resume_model, device="cpu")
     except Exception as exc:  # BadZipFile, pickle errors, ...
-        raise TrainingError(f"cannot resume from {resume_model} ({type(exc).__name__}: {exc}); "
-                            "pick another checkpoint") from exc
+        raise TrainingError(
+            f"cannot resume from {resume_model} ({type(exc).__name__}: {exc}); pick another checkpoint"
+        ) from exc
     if model.num_timesteps >= job.run.total_timesteps:
-        raise TrainingError(f"{resume_model} already has {model.num_timesteps} steps; "
-                            f"give --total-timesteps above that")
+        raise TrainingError(
+            f"{resume_model} already has {model.num_timesteps} steps; give --total-timesteps above that"
+        )
 
 
 def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = None) -> Path:
@@ -235,8 +245,9 @@ def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = Non
         return _train_locked(job, run_dir, resume_model, history, previous_status, on_evaluation)
 
 
-def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, history: dict,
-                  previous_status: str | None, on_evaluation) -> Path:
+def _train_locked(
+    job: TrainJob, run_dir: Path, resume_model: Path | None, history: dict, previous_status: str | None, on_evaluation
+) -> Path:
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecNormalize
 
@@ -245,9 +256,22 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
     from walklab.vecenv import make_vec_env, stop_workers
 
     def record(status: str, **extra) -> dict:
-        return runs.write_config(run_dir, runs.config_record(
-            run_dir, status, job.script, job.run_name, job.env, job.ppo, job.run, job.args,
-            resumed_from=runs.portable_path(resume_model), **history, **extra))
+        return runs.write_config(
+            run_dir,
+            runs.config_record(
+                run_dir,
+                status,
+                job.script,
+                job.run_name,
+                job.env,
+                job.ppo,
+                job.run,
+                job.args,
+                resumed_from=runs.portable_path(resume_model),
+                **history,
+                **extra,
+            ),
+        )
 
     main_thread = threading.current_thread() is threading.main_thread()
     handlers = {sig: signal.getsignal(sig) for sig in _SIGNALS} if main_thread else {}
@@ -262,20 +286,34 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
             if resume_model is None:
                 record("running")  # from the start a new run says what it is
                 wrote_config = True
-            vec = make_vec_env(job.env, job.run.n_envs, job.run.episode_steps, job.run.seed,
-                               runs.monitor_paths(run_dir, job.run.n_envs))
+            vec = make_vec_env(
+                job.env,
+                job.run.n_envs,
+                job.run.episode_steps,
+                job.run.seed,
+                runs.monitor_paths(run_dir, job.run.n_envs),
+            )
             if job.env.curriculum:  # terrains into run_dir/terrains, levels from curriculum.json on resume
                 from walklab import curriculum
 
                 curriculum.install(vec, run_dir, job.env, job.run.seed)
             if resume_model is not None:
                 vec, model = _load_for_resume(job, resume_model, run_dir, vec)
-                print(f"resuming {resume_model} at {model.num_timesteps} steps; "
-                      f"{job.run.total_timesteps - model.num_timesteps} to go; the run was {previous_status}")
+                print(
+                    f"resuming {resume_model} at {model.num_timesteps} steps; "
+                    f"{job.run.total_timesteps - model.num_timesteps} to go; the run was {previous_status}"
+                )
             else:
                 vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=job.ppo.gamma)
-                model = PPO("MlpPolicy", vec, seed=job.run.seed, device="cpu", tensorboard_log=str(run_dir),
-                            verbose=0, **job.ppo.constructor_kwargs())
+                model = PPO(
+                    "MlpPolicy",
+                    vec,
+                    seed=job.run.seed,
+                    device="cpu",
+                    tensorboard_log=str(run_dir),
+                    verbose=0,
+                    **job.ppo.constructor_kwargs(),
+                )
                 set_modulation_exploration(model, job.env, job.ppo)
             config = record("running")
             wrote_config = True
@@ -284,21 +322,29 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
             status = "interrupted before training started (nothing saved)"
             outcome = KeyboardInterrupt()
             raise
-        callbacks = [EpisodeTermsCallback(job.env.reward_weights.terms(), hyperparameter_text(job)),
-                     CheckpointWithStats(run_dir, job.run.checkpoint_freq)]
+        callbacks = [
+            EpisodeTermsCallback(job.env.reward_weights.terms(), hyperparameter_text(job)),
+            CheckpointWithStats(run_dir, job.run.checkpoint_freq),
+        ]
         if job.env.curriculum:
             from walklab.callbacks import CurriculumCallback
 
             callbacks.append(CurriculumCallback(run_dir, job.env.curriculum_levels))
         if job.run.eval_freq > 0:
             seconds = min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * PHYSICS_TIMESTEP)
-            callbacks.append(EvalKeepBest(run_dir, config, job.run.eval_freq, job.run.eval_episodes, seconds,
-                                          on_evaluation))
+            callbacks.append(
+                EvalKeepBest(run_dir, config, job.run.eval_freq, job.run.eval_episodes, seconds, on_evaluation)
+            )
         started, start_steps = time.time(), model.num_timesteps
         ended: str | StopTraining
         try:
-            model.learn(total_timesteps=job.run.total_timesteps - start_steps, callback=callbacks,
-                        progress_bar=job.progress_bar, tb_log_name="tb", reset_num_timesteps=resume_model is None)
+            model.learn(
+                total_timesteps=job.run.total_timesteps - start_steps,
+                callback=callbacks,
+                progress_bar=job.progress_bar,
+                tb_log_name="tb",
+                reset_num_timesteps=resume_model is None,
+            )
             ended = "finished"
         except KeyboardInterrupt:
             ended = "interrupted"
@@ -314,21 +360,27 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
                 status, outcome = ended.status, ended
             else:
                 status, outcome = "interrupted", KeyboardInterrupt()
-                print(f"\ninterrupted at {model.num_timesteps} steps: saved {run_dir / runs.INTERRUPTED_MODEL} "
-                      f"and {runs.INTERRUPTED_STATS}; continue with --resume {run_dir}")
+                print(
+                    f"\ninterrupted at {model.num_timesteps} steps: saved {run_dir / runs.INTERRUPTED_MODEL} "
+                    f"and {runs.INTERRUPTED_STATS}; continue with --resume {run_dir}"
+                )
     except (EOFError, BrokenPipeError, ConnectionResetError):  # a worker died (its error is above)
         _ignore_signals()
         status = "failed: an env worker process died"
-        outcome = TrainingFailed(f"an env worker process died (see its error above); earlier checkpoints are "
-                                 f"kept: continue with --resume {run_dir}")
+        outcome = TrainingFailed(
+            f"an env worker process died (see its error above); earlier checkpoints are "
+            f"kept: continue with --resume {run_dir}"
+        )
     except OSError as exc:  # a full disk, a folder gone read-only: one line, the run marked
         _ignore_signals()
         status = f"failed: {describe_os_error(exc)}"
         steps = model.num_timesteps if model is not None else 0
         where = exc.filename or run_dir
-        outcome = TrainingFailed(f"training stopped at {steps} steps: cannot write {where} "
-                                 f"({describe_os_error(exc)}); earlier checkpoints are kept: free space, then "
-                                 f"continue with --resume {run_dir}")
+        outcome = TrainingFailed(
+            f"training stopped at {steps} steps: cannot write {where} "
+            f"({describe_os_error(exc)}); earlier checkpoints are kept: free space, then "
+            f"continue with --resume {run_dir}"
+        )
     finally:
         _ignore_signals()
         if vec is not None:
@@ -337,8 +389,12 @@ def _train_locked(job: TrainJob, run_dir: Path, resume_model: Path | None, histo
             wall = time.time() - started
             steps = model.num_timesteps if model is not None else 0
             try:
-                record(status, trained_timesteps=int(steps), wall_seconds=round(wall, 1),
-                       steps_per_second=round((steps - start_steps) / max(wall, 1e-9), 1))
+                record(
+                    status,
+                    trained_timesteps=int(steps),
+                    wall_seconds=round(wall, 1),
+                    steps_per_second=round((steps - start_steps) / max(wall, 1e-9), 1),
+                )
             except OSError as exc:
                 note = f"config.json could not be updated to {status!r} ({describe_os_error(exc)})"
                 if isinstance(outcome, TrainingFailed):
@@ -358,8 +414,12 @@ def _print_next_steps(run_dir: Path, wall: float, steps: int) -> None:
     print(f"\ntraining finished: {steps} steps in {wall / 60:.1f} min ({steps / max(wall, 1e-9):.0f} steps/s)")
     print(f"run directory: {run_dir}")
     print("evaluate it with:")
-    print(f"  python3 {runs.PLAYER_SCRIPT} --model {run_dir}/{runs.FINAL_MODEL} "
-          f"--normalize {run_dir}/{runs.FINAL_STATS} --seconds 20 --deterministic")
+    print(
+        f"  python3 {runs.PLAYER_SCRIPT} --model {run_dir}/{runs.FINAL_MODEL} "
+        f"--normalize {run_dir}/{runs.FINAL_STATS} --seconds 20 --deterministic"
+    )
     print(f"  python3 {runs.DEBUG_SCRIPT} {run_dir}")
-    print(f"  python3 {runs.COMPARE_SCRIPT} --model {run_dir}/{runs.FINAL_MODEL} "
-          f"--normalize {run_dir}/{runs.FINAL_STATS} --episodes 10 --seconds 20")
+    print(
+        f"  python3 {runs.COMPARE_SCRIPT} --model {run_dir}/{runs.FINAL_MODEL} "
+        f"--normalize {run_dir}/{runs.FINAL_STATS} --episodes 10 --seconds 20"
+    )

@@ -1,4 +1,5 @@
 """Vector envs for training: picklable env factories, worker processes, and closing them safely."""
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,9 @@ def worker_init(parent_pid: int | None) -> None:
     close_inherited_locks()
 
 
-def make_env_fn(env_config: EnvConfig, episode_steps: int, monitor_path: Path | None, worker: bool,
-                parent_pid: int | None = None):
+def make_env_fn(
+    env_config: EnvConfig, episode_steps: int, monitor_path: Path | None, worker: bool, parent_pid: int | None = None
+):
     """A picklable factory for one (monitored) ResidualWalk-v0 with a time limit of `episode_steps`."""
 
     def _init():
@@ -57,6 +59,7 @@ def make_env_fn(env_config: EnvConfig, episode_steps: int, monitor_path: Path | 
         from stable_baselines3.common.monitor import Monitor
 
         import envs  # registers ResidualWalk-v0
+
         env = gym.make(envs.ENV_ID, config=env_config, max_episode_steps=episode_steps)
         if monitor_path is None:
             return env
@@ -65,15 +68,17 @@ def make_env_fn(env_config: EnvConfig, episode_steps: int, monitor_path: Path | 
     return _init
 
 
-def make_vec_env(env_config: EnvConfig, n_envs: int, episode_steps: int, seed: int,
-                 monitor_paths: list[Path] | None = None):
+def make_vec_env(
+    env_config: EnvConfig, n_envs: int, episode_steps: int, seed: int, monitor_paths: list[Path] | None = None
+):
     """`n_envs` envs: one worker process each when n_envs > 1 (SubprocVecEnv), else in-process."""
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     subproc = n_envs > 1
     paths = monitor_paths if monitor_paths is not None else [None] * n_envs
-    fns = [make_env_fn(env_config, episode_steps, paths[i], worker=subproc, parent_pid=os.getpid())
-           for i in range(n_envs)]
+    fns = [
+        make_env_fn(env_config, episode_steps, paths[i], worker=subproc, parent_pid=os.getpid()) for i in range(n_envs)
+    ]
     if subproc:
         vec = SubprocVecEnv(fns, start_method="fork" if sys.platform.startswith("linux") else None)
     else:
