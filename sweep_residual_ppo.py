@@ -9,6 +9,7 @@ The study lives in runs/sweeps/<study-name>/study.db (SQLite) unless --storage n
 database; running the same command again continues it. Trial runs, trials.csv and the plots go
 to runs/sweeps/<study-name>/. The search space and its ranges: walklab/sweep.py (SEARCH_SPACE).
 """
+
 from __future__ import annotations
 
 from walklab.sweep import main

@@ -1,5 +1,6 @@
 """sweep_residual_ppo.py as subprocesses: a tiny SQLite study, Ctrl-C, bad input, and two workers
 sharing one study on a real PostgreSQL server started here in a temporary directory."""
+
 from __future__ import annotations
 
 import glob
@@ -26,14 +27,39 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 from optuna.trial import TrialState  # noqa: E402
 
 # A trial of 1024 steps, one env, tiny rollouts and evaluations: seconds each.
-TINY = ["--trial-timesteps", "1024", "--n-envs", "1", "--fix", "n_steps=256", "--fix", "batch_size=64",
-        "--eval-freq", "512", "--eval-episodes", "1", "--eval-seconds", "1", "--checkpoint-freq", "100000",
-        "--objective-episodes", "1", "--objective-seconds", "2"]
+TINY = [
+    "--trial-timesteps",
+    "1024",
+    "--n-envs",
+    "1",
+    "--fix",
+    "n_steps=256",
+    "--fix",
+    "batch_size=64",
+    "--eval-freq",
+    "512",
+    "--eval-episodes",
+    "1",
+    "--eval-seconds",
+    "1",
+    "--checkpoint-freq",
+    "100000",
+    "--objective-episodes",
+    "1",
+    "--objective-seconds",
+    "2",
+]
 
 
 def sweep(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "sweep_residual_ppo.py", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "MUJOCO_GL": "egl"})
+    return subprocess.run(
+        [sys.executable, "sweep_residual_ppo.py", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "MUJOCO_GL": "egl"},
+    )
 
 
 def load(name: str, url: str):
@@ -83,20 +109,35 @@ def test_tiny_sqlite_sweep_writes_trials_csv_plots_and_the_command(tmp_path):
 
     # any trial works with the comparison script, unchanged
     run = trial_dir(study_dir, best.number)
-    compare = subprocess.run([sys.executable, "tests/compare_residual_vs_baseline.py", "--model",
-                              str(run / "final_model.zip"), "--normalize", str(run / "vec_normalize.pkl"),
-                              "--episodes", "1", "--seconds", "1"], cwd=REPO, capture_output=True, text=True,
-                             timeout=120)
+    compare = subprocess.run(
+        [
+            sys.executable,
+            "tests/compare_residual_vs_baseline.py",
+            "--model",
+            str(run / "final_model.zip"),
+            "--normalize",
+            str(run / "vec_normalize.pkl"),
+            "--episodes",
+            "1",
+            "--seconds",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert compare.returncode == 0, compare.stderr[-2000:]
 
     # bad input: one line, exit 2, the study untouched
     before = digest(study_dir / "study.db")
-    for bad, says in [(["--fix", "learning_rate=5e-4"], "another search space"),
-                      (["--storage", "nosuchdb://x"], "cannot open the storage"),
-                      (["--storage", "postgresql://u:secret@127.0.0.1:1/db"], "cannot open the storage"),
-                      (["--range", "residual_scale=0.06:0.03"], "empty")]:
-        proc = sweep("--study-name", "tiny", "--n-trials", "1", "--sweeps-dir", str(tmp_path), *TINY, *bad,
-                     timeout=60)
+    for bad, says in [
+        (["--fix", "learning_rate=5e-4"], "another search space"),
+        (["--storage", "nosuchdb://x"], "cannot open the storage"),
+        (["--storage", "postgresql://u:secret@127.0.0.1:1/db"], "cannot open the storage"),
+        (["--range", "residual_scale=0.06:0.03"], "empty"),
+    ]:
+        proc = sweep("--study-name", "tiny", "--n-trials", "1", "--sweeps-dir", str(tmp_path), *TINY, *bad, timeout=60)
         assert proc.returncode == 2, (bad, proc.stderr)
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], (bad, lines)
@@ -112,9 +153,24 @@ def test_tiny_sqlite_sweep_writes_trials_csv_plots_and_the_command(tmp_path):
 
 def test_ctrl_c_marks_the_running_trial_failed_and_exits_130(tmp_path):
     args = [a if a != "1024" else "200000" for a in TINY]  # a trial far too long to finish
-    proc = subprocess.Popen([sys.executable, "sweep_residual_ppo.py", "--study-name", "stop", "--n-trials", "2",
-                             "--sweeps-dir", str(tmp_path), *args], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "MUJOCO_GL": "egl"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "sweep_residual_ppo.py",
+            "--study-name",
+            "stop",
+            "--n-trials",
+            "2",
+            "--sweeps-dir",
+            str(tmp_path),
+            *args,
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MUJOCO_GL": "egl"},
+    )
     deadline = time.time() + 120
     while not list(tmp_path.glob("stop/trial_0_seed0_*/tb_*")) and time.time() < deadline:
         assert proc.poll() is None, proc.communicate()
@@ -163,11 +219,28 @@ def postgres_url():
     data, port = root / "data", free_port()
     pg_ctl = [*as_user, str(bindir / "pg_ctl"), "-D", str(data)]
     try:
-        subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                        "--no-sync"], check=True, capture_output=True, timeout=120)
-        subprocess.run([*pg_ctl, "-l", str(root / "server.log"), "-w", "-t", "60", "-o",
-                        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-                       check=True, capture_output=True, timeout=90)
+        subprocess.run(
+            [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [
+                *pg_ctl,
+                "-l",
+                str(root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=90,
+        )
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True, timeout=60)
@@ -175,19 +248,33 @@ def postgres_url():
 
 
 def test_two_workers_share_one_postgresql_study(postgres_url, tmp_path):
-    cmd = [sys.executable, "sweep_residual_ppo.py", "--study-name", "shared", "--n-trials", "2",
-           "--storage", postgres_url, "--sweeps-dir", str(tmp_path), *TINY]
+    cmd = [
+        sys.executable,
+        "sweep_residual_ppo.py",
+        "--study-name",
+        "shared",
+        "--n-trials",
+        "2",
+        "--storage",
+        postgres_url,
+        "--sweeps-dir",
+        str(tmp_path),
+        *TINY,
+    ]
     env = {**os.environ, "MUJOCO_GL": "egl"}
-    workers = [subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-               for _ in range(2)]
+    workers = [
+        subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(2)
+    ]
     results = [w.communicate(timeout=300) for w in workers]
-    for w, (out, err) in zip(workers, results):
+    for w, (_, err) in zip(workers, results):
         assert w.returncode == 0, err[-3000:]
     study = load("shared", postgres_url)
     numbers = sorted(t.number for t in study.trials)
     assert numbers == [0, 1, 2, 3]  # every trial recorded exactly once, none lost
-    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials), \
-        [t.state for t in study.trials]
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials), [
+        t.state for t in study.trials
+    ]
     for t in study.trials:
         run = trial_dir(tmp_path / "shared", t.number)  # one run directory per trial
         assert t.user_attrs["run_dir_seed0"].endswith(run.name)

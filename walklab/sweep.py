@@ -15,6 +15,7 @@ The search space is :data:`SEARCH_SPACE`, the one place it is declared; ``--fix`
 ``--choices`` and ``--space FILE.yaml`` narrow it for one study. The space and the trial
 settings are stored in the study's user attributes: a later worker with another space is refused.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -114,8 +115,9 @@ class Param:
         try:
             value = kind(text)
         except (TypeError, ValueError):
-            raise SpaceError(f"{self.name}: expected {'an integer' if kind is int else 'a number'}, "
-                             f"got {text!r}") from None
+            raise SpaceError(
+                f"{self.name}: expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
         if kind is float and not math.isfinite(value):
             raise SpaceError(f"{self.name}: expected a finite number, got {text!r}")
         return value
@@ -130,27 +132,30 @@ class Param:
 
 
 # Ranges for this robot (DIAGNOSIS.md, TRAINING_FIXES.md): v2's defaults sit inside each one.
-SEARCH_SPACE: dict[str, Param] = {p.name: p for p in (
-    # PPO
-    Param("learning_rate", "float", 1e-4, 1e-3, log=True),
-    Param("n_steps", "choice", choices=(1024, 2048, 4096)),
-    Param("batch_size", "choice", choices=(64, 128, 256, 512)),  # only those dividing every rollout stay
-    Param("n_epochs", "int", 5, 20),
-    Param("gamma", "float", 0.97, 0.999),
-    Param("gae_lambda", "float", 0.9, 0.99),
-    Param("clip_range", "float", 0.1, 0.3),
-    Param("ent_coef", "float", 0.0, 0.01),
-    # policy
-    Param("log_std_init", "float", -2.5, -0.5),
-    Param("net_arch", "choice", choices=("64,64", "128,128", "256,256", "64,64,64")),
-    # residual
-    Param("residual_scale", "float", 0.02, 0.06),  # m per unit action
-    Param("action_filter", "float", 0.05, 0.5, log=True),  # low-pass coefficient (1 = none)
-    # gait modulation (PMTG-style stride and frequency actions): on or off, and how far it may go
-    Param("gait_modulation", "bool", choices=(False, True)),
-    Param("stride_range", "float", 0.2, 0.8, when="gait_modulation"),  # fraction of the stride, either way
-    Param("frequency_range", "float", 0.1, 0.6, when="gait_modulation"),  # fraction of the frequency
-)}
+SEARCH_SPACE: dict[str, Param] = {
+    p.name: p
+    for p in (
+        # PPO
+        Param("learning_rate", "float", 1e-4, 1e-3, log=True),
+        Param("n_steps", "choice", choices=(1024, 2048, 4096)),
+        Param("batch_size", "choice", choices=(64, 128, 256, 512)),  # only those dividing every rollout stay
+        Param("n_epochs", "int", 5, 20),
+        Param("gamma", "float", 0.97, 0.999),
+        Param("gae_lambda", "float", 0.9, 0.99),
+        Param("clip_range", "float", 0.1, 0.3),
+        Param("ent_coef", "float", 0.0, 0.01),
+        # policy
+        Param("log_std_init", "float", -2.5, -0.5),
+        Param("net_arch", "choice", choices=("64,64", "128,128", "256,256", "64,64,64")),
+        # residual
+        Param("residual_scale", "float", 0.02, 0.06),  # m per unit action
+        Param("action_filter", "float", 0.05, 0.5, log=True),  # low-pass coefficient (1 = none)
+        # gait modulation (PMTG-style stride and frequency actions): on or off, and how far it may go
+        Param("gait_modulation", "bool", choices=(False, True)),
+        Param("stride_range", "float", 0.2, 0.8, when="gait_modulation"),  # fraction of the stride, either way
+        Param("frequency_range", "float", 0.1, 0.6, when="gait_modulation"),  # fraction of the frequency
+    )
+}
 
 
 class SpaceError(ValueError):
@@ -215,8 +220,10 @@ def apply_yaml(space: dict[str, Param], path: Path) -> dict[str, Param]:
             elif keys and keys <= {"low", "high"}:
                 param = _range(param, spec.get("low", param.low), spec.get("high", param.high))
             else:
-                raise SpaceError(f"--space {path}: {name} takes a value, a list of choices, {{fix: V}}, "
-                                 f"{{choices: [...]}} or {{low: L, high: H}}; got {spec!r}")
+                raise SpaceError(
+                    f"--space {path}: {name} takes a value, a list of choices, {{fix: V}}, "
+                    f"{{choices: [...]}} or {{low: L, high: H}}; got {spec!r}"
+                )
         elif isinstance(spec, list) and (param.name != "net_arch" or all(isinstance(x, (list, str)) for x in spec)):
             param = _choices(param, spec)  # (a net_arch list of numbers is one architecture)
         else:
@@ -225,8 +232,9 @@ def apply_yaml(space: dict[str, Param], path: Path) -> dict[str, Param]:
     return space
 
 
-def apply_overrides(space: dict[str, Param], fixes: list[str], ranges: list[str],
-                    choices: list[list[str]]) -> dict[str, Param]:
+def apply_overrides(
+    space: dict[str, Param], fixes: list[str], ranges: list[str], choices: list[list[str]]
+) -> dict[str, Param]:
     """``--fix NAME=VALUE``, ``--range NAME=LOW:HIGH`` and ``--choices NAME V1 V2 ...``."""
     space = dict(space)
     for text in fixes:
@@ -260,10 +268,14 @@ def fit_batch_sizes(space: dict[str, Param], n_envs: int) -> dict[str, Param]:
         return space
     kept = tuple(b for b in batch.choices if all(r % b == 0 for r in rollouts))
     if not kept:
-        raise SpaceError(f"no batch_size among {', '.join(map(str, batch.choices))} divides every "
-                         f"n_steps x n_envs ({', '.join(map(str, rollouts))}); fix batch_size")
-    return {**space, "batch_size": _choices(batch, list(kept)) if len(kept) > 1
-            else dataclasses.replace(batch, fixed=kept[0])}
+        raise SpaceError(
+            f"no batch_size among {', '.join(map(str, batch.choices))} divides every "
+            f"n_steps x n_envs ({', '.join(map(str, rollouts))}); fix batch_size"
+        )
+    return {
+        **space,
+        "batch_size": _choices(batch, list(kept)) if len(kept) > 1 else dataclasses.replace(batch, fixed=kept[0]),
+    }
 
 
 def active(param: Param, values: dict[str, Any]) -> bool:
@@ -314,9 +326,14 @@ class SweepSettings:
 
     def record(self) -> dict:
         """What makes trials comparable; stored in the study and compared when a worker joins."""
-        return {"trial_timesteps": self.trial_timesteps, "n_envs": self.n_envs, "seeds": list(self.seeds),
-                "objective_episodes": self.objective_episodes, "objective_seconds": self.objective_seconds,
-                "train_flags": list(self.pass_through)}
+        return {
+            "trial_timesteps": self.trial_timesteps,
+            "n_envs": self.n_envs,
+            "seeds": list(self.seeds),
+            "objective_episodes": self.objective_episodes,
+            "objective_seconds": self.objective_seconds,
+            "train_flags": list(self.pass_through),
+        }
 
     @property
     def study_dir(self) -> Path:
@@ -325,8 +342,7 @@ class SweepSettings:
 
 def trial_argv(settings: SweepSettings, space: dict[str, Param], values: dict[str, Any], seed: int) -> list[str]:
     """The settings part of a trial's train_residual_ppo_v2.py command line."""
-    argv = ["--total-timesteps", str(settings.trial_timesteps), "--n-envs", str(settings.n_envs),
-            "--seed", str(seed)]
+    argv = ["--total-timesteps", str(settings.trial_timesteps), "--n-envs", str(settings.n_envs), "--seed", str(seed)]
     for name, param in space.items():
         if name in values:
             argv += param.flag_argv(values[name])
@@ -334,8 +350,7 @@ def trial_argv(settings: SweepSettings, space: dict[str, Param], values: dict[st
 
 
 def placement_argv(settings: SweepSettings, trial_number: int, seed: int) -> list[str]:
-    return ["--run-name", f"trial_{trial_number}_seed{seed}", "--runs-dir", str(settings.study_dir),
-            "--no-progress"]
+    return ["--run-name", f"trial_{trial_number}_seed{seed}", "--runs-dir", str(settings.study_dir), "--no-progress"]
 
 
 def reproduce_command(argv: list[str], run_name: str) -> str:
@@ -388,8 +403,10 @@ def velocity_ratio(policy_mps: float, baseline_mps: float) -> float:
     from walklab.training import TrainingError
 
     if baseline_mps <= 1e-4:
-        raise TrainingError(f"the baseline trot makes {baseline_mps:.4f} m/s on this env: the velocity "
-                            "ratio is undefined (use longer evaluation episodes or another terrain)")
+        raise TrainingError(
+            f"the baseline trot makes {baseline_mps:.4f} m/s on this env: the velocity "
+            "ratio is undefined (use longer evaluation episodes or another terrain)"
+        )
     return policy_mps / baseline_mps
 
 
@@ -424,8 +441,10 @@ class Objective:
             if k == 0:
                 trial.set_user_attr("command", reproduce_command(argv, f"{s.study_name}_best"))
             hook = self._hook(trial, job, k)
-            print(f"\n[sweep {s.study_name}] trial {trial.number} seed {seed}: "
-                  f"python3 {TRAIN_SCRIPT} {shlex.join(full)}", flush=True)
+            print(
+                f"\n[sweep {s.study_name}] trial {trial.number} seed {seed}: python3 {TRAIN_SCRIPT} {shlex.join(full)}",
+                flush=True,
+            )
             try:
                 with _as_command(full):
                     run_dir = train(job, on_evaluation=hook)
@@ -438,8 +457,11 @@ class Objective:
             trial.set_user_attr(f"velocity_seed{seed}", round(policy_mps, 5))
             trial.set_user_attr(f"baseline_velocity_seed{seed}", round(baseline_mps, 5))
             trial.set_user_attr(f"ratio_seed{seed}", round(ratio, 4))
-            print(f"[sweep {s.study_name}] trial {trial.number} seed {seed}: {policy_mps:.3f} m/s vs baseline "
-                  f"{baseline_mps:.3f} m/s = {ratio:.3f}x", flush=True)
+            print(
+                f"[sweep {s.study_name}] trial {trial.number} seed {seed}: {policy_mps:.3f} m/s vs baseline "
+                f"{baseline_mps:.3f} m/s = {ratio:.3f}x",
+                flush=True,
+            )
             ratios.append(ratio)
         return float(sum(ratios) / len(ratios))
 
@@ -457,8 +479,7 @@ class Objective:
                 seconds = min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * PHYSICS_TIMESTEP)
                 env = runs.make_eval_env({"env": job.env.to_dict()})
                 try:
-                    base = self.baselines.get(env, job.env.to_dict(), job.run.eval_episodes, seconds,
-                                              EVAL_FIRST_SEED)
+                    base = self.baselines.get(env, job.env.to_dict(), job.run.eval_episodes, seconds, EVAL_FIRST_SEED)
                 finally:
                     env.close()
                 state["baseline"] = base["forward_velocity_mps"]
@@ -477,10 +498,16 @@ class Objective:
         s = self.settings
         config, env, loaded = runs.open_policy(Path(run_dir) / runs.FINAL_MODEL)
         try:
-            trained, _ = evaluate(env, loaded.policy(deterministic=True), s.objective_episodes,
-                                  s.objective_seconds, first_seed=OBJECTIVE_FIRST_SEED)
-            base = self.baselines.get(env, config["env"], s.objective_episodes, s.objective_seconds,
-                                      OBJECTIVE_FIRST_SEED)
+            trained, _ = evaluate(
+                env,
+                loaded.policy(deterministic=True),
+                s.objective_episodes,
+                s.objective_seconds,
+                first_seed=OBJECTIVE_FIRST_SEED,
+            )
+            base = self.baselines.get(
+                env, config["env"], s.objective_episodes, s.objective_seconds, OBJECTIVE_FIRST_SEED
+            )
         finally:
             env.close()
         v, b = trained["forward_velocity_mps"], base["forward_velocity_mps"]
@@ -528,8 +555,9 @@ def open_storage(url: str):
     def create():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental"
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
-                                              heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS
+            )
 
     return _retry_races(create)
 
@@ -567,19 +595,30 @@ def open_study(storage, settings: SweepSettings, space: dict[str, Param], sample
         attrs = study.user_attrs
         if SPACE_ATTR in attrs and attrs[SPACE_ATTR] != wanted_space:
             diff = _differences(attrs[SPACE_ATTR], wanted_space)
-            fail(f"study {settings.study_name!r} in {shown_url} was created with another search space "
-                 f"(differs in {', '.join(diff)}); use the same space or another --study-name")
+            fail(
+                f"study {settings.study_name!r} in {shown_url} was created with another search space "
+                f"(differs in {', '.join(diff)}); use the same space or another --study-name"
+            )
         if SETTINGS_ATTR in attrs and attrs[SETTINGS_ATTR] != wanted_settings:
             diff = _differences(attrs[SETTINGS_ATTR], wanted_settings)
-            fail(f"study {settings.study_name!r} in {shown_url} was created with other trial settings "
-                 f"(differs in {', '.join(diff)}: there {', '.join(f'{k}={attrs[SETTINGS_ATTR].get(k)}' for k in diff)}); "
-                 "use the same settings or another --study-name")
+            there = ", ".join(f"{k}={attrs[SETTINGS_ATTR].get(k)}" for k in diff)
+            fail(
+                f"study {settings.study_name!r} in {shown_url} was created with other trial settings "
+                f"(differs in {', '.join(diff)}: there {there}); use the same settings or another --study-name"
+            )
         if study.direction != optuna.study.StudyDirection.MAXIMIZE:
             fail(f"study {settings.study_name!r} in {shown_url} is not a sweep of this script (it minimises)")
     else:
-        study = _retry_races(lambda: optuna.create_study(
-            study_name=settings.study_name, storage=storage, sampler=sampler, pruner=pruner,
-            direction="maximize", load_if_exists=True))
+        study = _retry_races(
+            lambda: optuna.create_study(
+                study_name=settings.study_name,
+                storage=storage,
+                sampler=sampler,
+                pruner=pruner,
+                direction="maximize",
+                load_if_exists=True,
+            )
+        )
     if SPACE_ATTR not in study.user_attrs:  # new study (or two workers racing to create it: same values)
         _retry_races(lambda: study.set_user_attr(SPACE_ATTR, wanted_space))
         _retry_races(lambda: study.set_user_attr(SETTINGS_ATTR, wanted_settings))
@@ -602,9 +641,11 @@ def write_results(study, settings: SweepSettings, url: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     trials = study.get_trials(deepcopy=False)
     counts = {state: sum(t.state == state for t in trials) for state in TrialState}
-    print(f"\nstudy {settings.study_name!r}: {len(trials)} trials: {counts[TrialState.COMPLETE]} complete, "
-          f"{counts[TrialState.PRUNED]} pruned, {counts[TrialState.FAIL]} failed, "
-          f"{counts[TrialState.RUNNING]} running")
+    print(
+        f"\nstudy {settings.study_name!r}: {len(trials)} trials: {counts[TrialState.COMPLETE]} complete, "
+        f"{counts[TrialState.PRUNED]} pruned, {counts[TrialState.FAIL]} failed, "
+        f"{counts[TrialState.RUNNING]} running"
+    )
     if trials:
         csv = out / "trials.csv"
         tmp = csv.with_name(f".{csv.name}.tmp")
@@ -613,8 +654,10 @@ def write_results(study, settings: SweepSettings, url: str) -> None:
         print(f"all trials: {csv}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # optuna.visualization.matplotlib is "experimental"
-        plots = [("optimization_history.png", optuna.visualization.matplotlib.plot_optimization_history),
-                 ("param_importances.png", optuna.visualization.matplotlib.plot_param_importances)]
+        plots = [
+            ("optimization_history.png", optuna.visualization.matplotlib.plot_optimization_history),
+            ("param_importances.png", optuna.visualization.matplotlib.plot_param_importances),
+        ]
         for name, plot in plots:
             try:
                 ax = plot(study)
@@ -631,8 +674,7 @@ def write_results(study, settings: SweepSettings, url: str) -> None:
     if complete:
         best = max(complete, key=lambda t: t.value)
         seeds = " ".join(str(s) for s in settings.seeds)
-        print(f"best: trial {best.number}, velocity ratio {best.value:.3f} over the baseline "
-              f"(mean over seeds {seeds})")
+        print(f"best: trial {best.number}, velocity ratio {best.value:.3f} over the baseline (mean over seeds {seeds})")
         for key in sorted(best.user_attrs):
             if key.startswith("run_dir_seed"):
                 print(f"  run directory: {best.user_attrs[key]}")
@@ -661,44 +703,95 @@ def build_parser() -> argparse.ArgumentParser:
         description="Search v2's hyperparameters with Optuna; every trial is a train_residual_ppo_v2.py run.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="search space (narrow it with --fix, --range, --choices or --space):\n"
-               + "\n".join(f"  {name:15s} {param.describe()}" for name, param in SEARCH_SPACE.items())
-               + "\n\nflags after -- go to every trial's train_residual_ppo_v2.py, e.g. -- --terrain T.png --randomize",
+        + "\n".join(f"  {name:15s} {param.describe()}" for name, param in SEARCH_SPACE.items())
+        + "\n\nflags after -- go to every trial's train_residual_ppo_v2.py, e.g. -- --terrain T.png --randomize",
     )
     p.add_argument("--study-name", required=True, help="the study; also its folder runs/sweeps/<study-name>/")
-    p.add_argument("--n-trials", type=positive_int, default=20,
-                   help="trials this worker runs (every worker of a shared study runs its own)")
-    p.add_argument("--study-trials", type=positive_int, default=None,
-                   help="stop once the study has this many complete or pruned trials, counting every worker's")
+    p.add_argument(
+        "--n-trials",
+        type=positive_int,
+        default=20,
+        help="trials this worker runs (every worker of a shared study runs its own)",
+    )
+    p.add_argument(
+        "--study-trials",
+        type=positive_int,
+        default=None,
+        help="stop once the study has this many complete or pruned trials, counting every worker's",
+    )
     p.add_argument("--trial-timesteps", type=positive_int, default=300_000, help="training steps per trial and seed")
     p.add_argument("--n-envs", type=positive_int, default=4, help="parallel envs of each trial")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0],
-                   help="training seeds per configuration; the objective is their mean ratio")
-    p.add_argument("--storage", default=None,
-                   help="Optuna storage URL, e.g. postgresql://user:pw@host/db to share a study between "
-                        "machines (default: sqlite file runs/sweeps/<study-name>/study.db)")
-    p.add_argument("--sweeps-dir", type=Path, default=DEFAULT_SWEEPS_DIR,
-                   help="where study folders (trial runs, CSV, plots, the SQLite file) go")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="training seeds per configuration; the objective is their mean ratio",
+    )
+    p.add_argument(
+        "--storage",
+        default=None,
+        help="Optuna storage URL, e.g. postgresql://user:pw@host/db to share a study between "
+        "machines (default: sqlite file runs/sweeps/<study-name>/study.db)",
+    )
+    p.add_argument(
+        "--sweeps-dir",
+        type=Path,
+        default=DEFAULT_SWEEPS_DIR,
+        help="where study folders (trial runs, CSV, plots, the SQLite file) go",
+    )
     space = p.add_argument_group("search space")
     space.add_argument("--space", type=Path, default=None, help="YAML file narrowing or fixing parameters")
-    space.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
-                       help="fix a parameter, e.g. --fix learning_rate=3e-4 --fix net_arch=128,128")
-    space.add_argument("--range", action="append", default=[], metavar="NAME=LOW:HIGH",
-                       help="narrow a numeric range, e.g. --range residual_scale=0.03:0.05")
-    space.add_argument("--choices", action="append", nargs="+", default=[], metavar="NAME V",
-                       help="narrow a choice, e.g. --choices net_arch 64,64 128,128")
+    space.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix a parameter, e.g. --fix learning_rate=3e-4 --fix net_arch=128,128",
+    )
+    space.add_argument(
+        "--range",
+        action="append",
+        default=[],
+        metavar="NAME=LOW:HIGH",
+        help="narrow a numeric range, e.g. --range residual_scale=0.03:0.05",
+    )
+    space.add_argument(
+        "--choices",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="NAME V",
+        help="narrow a choice, e.g. --choices net_arch 64,64 128,128",
+    )
     obj = p.add_argument_group("objective and pruning")
-    obj.add_argument("--objective-episodes", type=positive_int, default=5,
-                     help="deterministic episodes (seeds 0, 1, ...) of the final model and of the baseline")
+    obj.add_argument(
+        "--objective-episodes",
+        type=positive_int,
+        default=5,
+        help="deterministic episodes (seeds 0, 1, ...) of the final model and of the baseline",
+    )
     obj.add_argument("--objective-seconds", type=positive_float, default=20.0, help="length of those episodes (s)")
-    obj.add_argument("--pruner-startup-trials", type=int, default=3,
-                     help="trials that finish before the median pruner stops any")
-    obj.add_argument("--pruner-warmup", type=float, default=0.3,
-                     help="fraction of a trial's steps before it can be pruned")
-    obj.add_argument("--sampler-seed", type=int, default=None,
-                     help="seed of the TPE sampler (leave unset when several workers share a study)")
+    obj.add_argument(
+        "--pruner-startup-trials", type=int, default=3, help="trials that finish before the median pruner stops any"
+    )
+    obj.add_argument(
+        "--pruner-warmup", type=float, default=0.3, help="fraction of a trial's steps before it can be pruned"
+    )
+    obj.add_argument(
+        "--sampler-seed",
+        type=int,
+        default=None,
+        help="seed of the TPE sampler (leave unset when several workers share a study)",
+    )
     passed = p.add_argument_group("given to every trial (v2 flags; default: v2's)")
-    for flag, kind in (("--eval-freq", int), ("--eval-episodes", int), ("--eval-seconds", float),
-                       ("--episode-steps", int), ("--checkpoint-freq", int)):
+    for flag, kind in (
+        ("--eval-freq", int),
+        ("--eval-episodes", int),
+        ("--eval-seconds", float),
+        ("--episode-steps", int),
+        ("--checkpoint-freq", int),
+    ):
         passed.add_argument(flag, type=kind, default=None, help=f"v2's {flag}")
     return p
 
@@ -710,7 +803,7 @@ def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
     """The sweep's own flags, and v2 flags after ``--`` for every trial."""
     if "--" in argv:
         i = argv.index("--")
-        return argv[:i], argv[i + 1:]
+        return argv[:i], argv[i + 1 :]
     return argv, []
 
 
@@ -732,8 +825,10 @@ def validate_space(settings: SweepSettings, space: dict[str, Param], preset) -> 
     from walklab.training import TrainingError, validate
 
     parser = v2_parser(preset)
-    base = {name: (p.fixed if p.fixed is not None else p.choices[0] if p.kind in ("choice", "bool") else p.low)
-            for name, p in space.items()}
+    base = {
+        name: (p.fixed if p.fixed is not None else p.choices[0] if p.kind in ("choice", "bool") else p.low)
+        for name, p in space.items()
+    }
     variants = [base]
     for name, p in space.items():
         on = {p.when: True} if p.when else {}
@@ -743,7 +838,7 @@ def validate_space(settings: SweepSettings, space: dict[str, Param], preset) -> 
         elif on:
             variants.append({**base, **on})
     steps = space["n_steps"]
-    for n in ([steps.fixed] if steps.fixed is not None else steps.choices):  # the largest rollout vs eval_freq
+    for n in [steps.fixed] if steps.fixed is not None else steps.choices:  # the largest rollout vs eval_freq
         variants.append({**base, "n_steps": n})
     for values in variants:
         values = {k: v for k, v in values.items() if active(space[k], values)}
@@ -775,9 +870,16 @@ def main(argv: list[str] | None = None) -> None:
         value = getattr(args, flag)
         if value is not None:
             pass_through += ["--" + flag.replace("_", "-"), str(value)]
-    settings = SweepSettings(args.study_name, args.trial_timesteps, args.n_envs, list(args.seeds),
-                             args.objective_episodes, args.objective_seconds, args.sweeps_dir,
-                             pass_through + extra)
+    settings = SweepSettings(
+        args.study_name,
+        args.trial_timesteps,
+        args.n_envs,
+        list(args.seeds),
+        args.objective_episodes,
+        args.objective_seconds,
+        args.sweeps_dir,
+        pass_through + extra,
+    )
     preset = load_v2_preset()
     try:
         space = dict(SEARCH_SPACE)
@@ -803,8 +905,9 @@ def main(argv: list[str] | None = None) -> None:
             settings.study_dir.mkdir(parents=True, exist_ok=True)
         storage = open_storage(url)
         sampler = optuna.samplers.TPESampler(seed=args.sampler_seed)
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=args.pruner_startup_trials,
-                                             n_warmup_steps=int(args.pruner_warmup * args.trial_timesteps))
+        pruner = optuna.pruners.MedianPruner(
+            n_startup_trials=args.pruner_startup_trials, n_warmup_steps=int(args.pruner_warmup * args.trial_timesteps)
+        )
         study = open_study(storage, settings, space, sampler, pruner, shown)
     except SystemExit:
         raise
@@ -814,9 +917,12 @@ def main(argv: list[str] | None = None) -> None:
     from walklab.training import TrainingError
 
     searched = [n for n, p in space.items() if p.fixed is None]
-    print(f"study {args.study_name!r} in {shown}: {len(study.trials)} trials so far; this worker runs "
-          f"{args.n_trials} of {args.trial_timesteps} steps x seeds {' '.join(map(str, args.seeds))}; "
-          f"searching {', '.join(searched) or 'nothing (every parameter fixed)'}", flush=True)
+    print(
+        f"study {args.study_name!r} in {shown}: {len(study.trials)} trials so far; this worker runs "
+        f"{args.n_trials} of {args.trial_timesteps} steps x seeds {' '.join(map(str, args.seeds))}; "
+        f"searching {', '.join(searched) or 'nothing (every parameter fixed)'}",
+        flush=True,
+    )
     callbacks = []
     if args.study_trials is not None:
         from optuna.study import MaxTrialsCallback
@@ -831,12 +937,20 @@ def main(argv: list[str] | None = None) -> None:
     started = time.time()
     objective = Objective(settings, space, preset)
     try:
-        study.optimize(objective, n_trials=args.n_trials, callbacks=callbacks,
-                       catch=(TrainingError, runs.RunError), gc_after_trial=True)
+        study.optimize(
+            objective,
+            n_trials=args.n_trials,
+            callbacks=callbacks,
+            catch=(TrainingError, runs.RunError),
+            gc_after_trial=True,
+        )
     except KeyboardInterrupt:
         last = f"trial {objective.current} " if objective.current is not None else "the running trial "
-        print(f"\ninterrupted after {(time.time() - started) / 60:.1f} min: {last}is marked failed; the study "
-              "continues when you run the same command again", file=sys.stderr)
-        raise SystemExit(130)
+        print(
+            f"\ninterrupted after {(time.time() - started) / 60:.1f} min: {last}is marked failed; the study "
+            "continues when you run the same command again",
+            file=sys.stderr,
+        )
+        raise SystemExit(130) from None
     print(f"\nthis worker: {args.n_trials} trials in {(time.time() - started) / 60:.1f} min")
     write_results(study, settings, url)
