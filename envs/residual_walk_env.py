@@ -84,7 +84,9 @@ class ResidualWalkEnv(gym.Env):
     and entry 13 the frequency, the phase advancing ``(1 + frequency_range x r13) x dt /
     cycle_time`` per step: the policy may walk past the trot's own no-slip speed
     (2 x step_length / cycle_time) while staying a correction on top of the trot. Actions are
-    clipped to [-1, 1]; every entry passes a low-pass filter: the foot offsets and the stride
+    clipped to [-1, 1]. A 12-entry action (the baseline's zero residual, say) is accepted with
+    modulation on and leaves the stride and frequency at the gait's own. Every entry passes a
+    low-pass filter: the foot offsets and the stride
     with ``action_filter`` (a stride jump jerks every foot, like unfiltered residuals), the
     frequency with its own ``frequency_filter`` (default 1: none; the phase integrates the
     frequency, so exploration noise on it averages out instead of jerking the feet, while a
@@ -272,7 +274,10 @@ class ResidualWalkEnv(gym.Env):
         return self._last_obs, self._state_info()
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float64).reshape(self.n_actions)
+        action = np.asarray(action, dtype=np.float64).ravel()
+        if action.size == N_ACTIONS < self.n_actions:  # a residual alone: the gait's own stride and frequency
+            action = np.concatenate([action, np.zeros(self.n_actions - N_ACTIONS)])
+        action = action.reshape(self.n_actions)
         if not np.isfinite(action).all():
             return self._failure_result("invalid_action", action)
         action = np.clip(action, -1.0, 1.0)

@@ -70,8 +70,6 @@ def run_episode(
         if record_observations:
             observations.append(np.array(obs, copy=True))
         action = np.asarray(policy(obs), dtype=np.float32).ravel()
-        if action.size < env.n_actions:  # the zero policy's residual only: no gait modulation either
-            action = np.concatenate([action, np.zeros(env.n_actions - action.size, dtype=np.float32)])
         obs, reward, terminated, _, info = env.step(action)
         steps += 1
         total += reward

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from envs.config import EnvConfig
+from envs.config import EnvConfig, RewardWeights
 from gait.parameters import GaitParameters
 from walklab.config import PPOConfig, RunSettings
 
@@ -33,8 +33,14 @@ class Preset:
 V2 = Preset(
     script="train_residual_ppo_v2.py",
     run_name="residual_v2",
-    env=EnvConfig(residual_scale=0.04),  # 4 cm: the reference's suggested larger scale (DIAGNOSIS.md, exp3)
-    ppo=PPOConfig(),  # n_steps 2048, batch 512, log std -1.5: start close to the baseline
+    env=EnvConfig(
+        residual_scale=0.04,  # 4 cm: the reference's suggested larger scale (DIAGNOSIS.md, exp3)
+        gait_modulation=True,  # the policy may lengthen the stride and quicken the trot (DIAGNOSIS.md, expD)
+        frequency_range=0.6,  # cycle 0.8 s down to 0.5 s at most
+        heading_observation=True,  # it sees its heading and lateral position ...
+        reward_weights=RewardWeights(heading=1.0),  # ... and pays for turning off +x
+    ),
+    ppo=PPOConfig(),  # n_steps 2048, batch 512, log std -1.5 (modulation -0.5): start close to the baseline
 )
 
 V1 = Preset(
