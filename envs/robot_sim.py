@@ -157,7 +157,7 @@ def run_baseline(
     env = ResidualWalkEnv(
         EnvConfig(gait=gait, terrain=None if terrain is None else str(terrain), frame_skip=frame_skip), model=model
     )
-    callback = None if on_step is None else (lambda e: on_step(e.sim))
+    callback = None if on_step is None else (lambda e, info: on_step(e.sim))
     episode = run_episode(env, zero_policy, seed, seconds, on_step=callback)
     return WalkMetrics(
         forward_velocity=episode.forward_velocity,

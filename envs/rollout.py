@@ -52,12 +52,12 @@ def run_episode(
     seed: int,
     seconds: float,
     record_actions: bool = False,
-    on_step: Callable[[ResidualWalkEnv], None] | None = None,
+    on_step: Callable[[ResidualWalkEnv, dict], bool | None] | None = None,
     record_observations: bool = False,
 ) -> EpisodeStats:
     """One episode of at most `seconds`, ended early by the env's termination.
 
-    `on_step(env)` runs after every step; when it returns True the episode stops there (a
+    `on_step(env, info)` runs after every step; when it returns True the episode stops there (a
     closed viewer window, say).
     """
     obs, _ = env.reset(seed=seed)
@@ -83,7 +83,7 @@ def run_episode(
             abs_actions.extend(np.abs(np.clip(action, -1, 1)).tolist())
         if terminated:
             termination = info["termination"]
-        stop = on_step(env) if on_step is not None else False
+        stop = on_step(env, info) if on_step is not None else False
         if terminated or stop:
             break
     duration = steps * env.dt

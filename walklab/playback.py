@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from walklab.evaluation import zero_policy
+from walklab.evaluation import run_episode, zero_policy
 from walklab.rendering import VideoRecorder
 from walklab.runs import open_policy
 
@@ -81,7 +81,7 @@ def play(
     )
     policy = zero_policy if baseline else loaded.policy(deterministic)
     label = "baseline trot" if baseline else f"policy: {Path(model).name}"
-    obs, _ = env.reset(seed=seed)
+    env.reset(seed=seed)  # the spawn, for x0; run_episode resets to the same seed
     x0 = float(env.data.qpos[0])
     ghost = _Ghost(config, terrain, seed) if side_by_side and record is None else None
     recorder = VideoRecorder(record, fps=VIDEO_FPS) if record is not None else None
@@ -92,32 +92,37 @@ def play(
 
         viewer = LiveViewer(env.model, env.data)
         pacer = RealTimePacer()
-    termination, steps, speed = "", 0, 0.0
+    state = {"speed": 0.0, "steps": 0}
+
+    def show(env, info) -> bool:
+        """Draw one control step (video frame, viewer, overlay); True stops the walk (window closed)."""
+        state["steps"] += 1
+        steps = state["steps"]
+        state["speed"] = 0.9 * state["speed"] + 0.1 * info["x_velocity"]  # smoothed for display
+        lines = overlay_lines(steps * env.dt, state["speed"], float(env.data.qpos[0]) - x0, label)
+        if recorder is not None and (steps == 1 or steps % every == 0):
+            frame = env.render()
+            recorder.add(_draw_overlay(frame, lines) if overlay else frame)
+        if viewer is None:
+            return False
+        if not viewer.is_running():
+            return True
+        if ghost is not None:
+            ghost.step()
+            ghost.draw(viewer)
+            lines.append(f"baseline {ghost.distance:5.2f} m (blue)")
+        pace = pacer.overlay_line()
+        if pace is not None:
+            lines.append(pace)
+        if overlay:
+            viewer.show(lines[1:])
+        viewer.sync()
+        pacer.tick(steps * env.dt)
+        return False
+
     try:
-        for steps in range(1, max(1, int(round(seconds / env.dt))) + 1):
-            obs, _, terminated, _, info = env.step(policy(obs))
-            speed = 0.9 * speed + 0.1 * info["x_velocity"]  # smoothed for display
-            lines = overlay_lines(steps * env.dt, speed, float(env.data.qpos[0]) - x0, label)
-            if recorder is not None and (steps == 1 or steps % every == 0):
-                frame = env.render()
-                recorder.add(_draw_overlay(frame, lines) if overlay else frame)
-            if viewer is not None:
-                if not viewer.is_running():
-                    break
-                if ghost is not None:
-                    ghost.step()
-                    ghost.draw(viewer)
-                    lines.append(f"baseline {ghost.distance:5.2f} m (blue)")
-                pace = pacer.overlay_line()
-                if pace is not None:
-                    lines.append(pace)
-                if overlay:
-                    viewer.show(lines[1:])
-                viewer.sync()
-                pacer.tick(steps * env.dt)
-            if terminated:
-                termination = info["termination"]
-                break
+        episode = run_episode(env, policy, seed, seconds, on_step=show)
+        termination = episode.termination
         if viewer is not None and screenshot is not None and viewer.is_running():
             shot = viewer.screenshot(screenshot)
     finally:
@@ -126,7 +131,7 @@ def play(
         if ghost is not None:
             ghost.close()
         env.close()
-    walked = steps * env.dt
+    walked = state["steps"] * env.dt
     distance = float(env.data.qpos[0]) - x0
     video = recorder.save() if recorder is not None else None
     return PlaybackResult(
