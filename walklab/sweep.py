@@ -122,12 +122,14 @@ class Param:
             raise SpaceError(f"{self.name}: expected a finite number, got {text!r}")
         return value
 
-    def flag_argv(self, value: Any) -> list[str]:
+    def flag_argv(self, value: Any, default: Any = False) -> list[str]:
         flag = "--" + self.name.replace("_", "-")
         if self.name == "net_arch":
             return [flag, *str(value).split(",")]
-        if self.kind == "bool":  # v2's flag turns on a setting that is off by default
-            return [flag] if value else []
+        if self.kind == "bool":  # v2 has --name when its default is off, --no-name when it is on
+            if bool(value) == bool(default):
+                return []
+            return [flag] if value else ["--no-" + flag[2:]]
         return [flag, repr(value) if isinstance(value, float) else str(value)]
 
 
@@ -323,6 +325,7 @@ class SweepSettings:
     objective_seconds: float
     sweeps_dir: Path
     pass_through: list[str]  # flags (and values) given to every trial: --eval-freq, after "--"
+    defaults: dict = dataclasses.field(default_factory=dict)  # v2's own values of on/off settings
 
     def record(self) -> dict:
         """What makes trials comparable; stored in the study and compared when a worker joins."""
@@ -345,7 +348,7 @@ def trial_argv(settings: SweepSettings, space: dict[str, Param], values: dict[st
     argv = ["--total-timesteps", str(settings.trial_timesteps), "--n-envs", str(settings.n_envs), "--seed", str(seed)]
     for name, param in space.items():
         if name in values:
-            argv += param.flag_argv(values[name])
+            argv += param.flag_argv(values[name], settings.defaults.get(name, False))
     return argv + list(settings.pass_through)
 
 
@@ -881,6 +884,11 @@ def main(argv: list[str] | None = None) -> None:
         pass_through + extra,
     )
     preset = load_v2_preset()
+    settings.defaults = {
+        name: getattr(preset.env, name, getattr(preset.ppo, name, False))
+        for name, param in SEARCH_SPACE.items()
+        if param.kind == "bool"
+    }
     try:
         space = dict(SEARCH_SPACE)
         if args.space is not None:
