@@ -249,7 +249,9 @@ class ResidualWalkEnv(gym.Env):
         if config.gait_modulation:  # the stride keeps action_filter: a stride jump jerks every foot
             self._filter[N_ACTIONS + 1] = config.frequency_filter
         self._step_count = 0
-        self._cycles = 0.0  # gait cycles walked (advanced at the modulated frequency with gait_modulation)
+        # Gait cycles walked beyond the plain trot's t / cycle_time (the modulated frequency's extra);
+        # kept apart so that an unmodulated step is bit for bit the plain trot's.
+        self._extra_cycles = 0.0
         self._prev_action = np.zeros(self.n_actions)
         self._residual = np.zeros(self.n_actions)  # filtered action, the correction actually applied
         self._last_obs = np.zeros(obs_size, dtype=np.float32)
@@ -266,7 +268,7 @@ class ResidualWalkEnv(gym.Env):
         x, y, yaw = spawn_pose(self.np_random)
         self.sim.place(x, y, yaw, self.controller.joint_targets(0.0))
         self._step_count = 0
-        self._cycles = 0.0
+        self._extra_cycles = 0.0
         self._prev_action = np.zeros(self.n_actions)
         self._residual = np.zeros(self.n_actions)
         self._start_command_episode(options)  # after every other draw: with commands off the RNG is untouched
@@ -285,8 +287,8 @@ class ResidualWalkEnv(gym.Env):
         offsets = (self.residual_scale * self._residual[:N_ACTIONS]).reshape(4, 3)
         stride_scale, frequency_scale = self._modulation()
         if self.config.gait_modulation:
-            self.data.ctrl[:] = self.controller.joint_targets_at(self._cycles, offsets, stride_scale)
-            self._cycles += frequency_scale * self.dt / self.gait.cycle_time
+            self.data.ctrl[:] = self.controller.joint_targets_at(self._cycles(), offsets, stride_scale)
+            self._extra_cycles += (frequency_scale - 1.0) * self.dt / self.gait.cycle_time
         else:  # time-based, bit for bit as the plain trot
             self.data.ctrl[:] = self.controller.joint_targets(self._step_count * self.dt, offsets)
         x_before, y_before = self.data.qpos[0], self.data.qpos[1]
@@ -356,7 +358,7 @@ class ResidualWalkEnv(gym.Env):
         rot = d.xmat[self.sim.trunk_id]
         gravity_body = -rot[6:9]  # world -z in the trunk frame (row 2 of the rotation matrix)
         if self.config.gait_modulation:
-            phase = 2 * np.pi * self._cycles
+            phase = 2 * np.pi * self._cycles()
         else:
             phase = 2 * np.pi * self._step_count * self.dt / self.gait.cycle_time
         parts = [
@@ -435,6 +437,10 @@ class ResidualWalkEnv(gym.Env):
             1.0 + self.config.stride_range * float(r[N_ACTIONS]),
             1.0 + self.config.frequency_range * float(r[N_ACTIONS + 1]),
         )
+
+    def _cycles(self) -> float:
+        """Gait cycles walked: the plain trot's t / cycle_time plus what a modulated frequency added."""
+        return self._step_count * self.dt / self.gait.cycle_time + self._extra_cycles
 
     def _yaw(self) -> float:
         """Heading (rad) of the trunk's forward axis in the world's horizontal plane; 0 = +x."""
@@ -621,7 +627,7 @@ class ResidualWalkEnv(gym.Env):
             "ctrl": self.data.ctrl.copy(),
             "time": self.data.time,
             "step_count": self._step_count,
-            "cycles": self._cycles,
+            "extra_cycles": self._extra_cycles,
             "prev_action": self._prev_action.copy(),
             "residual": self._residual.copy(),
             "last_obs": self._last_obs.copy(),
@@ -651,7 +657,7 @@ class ResidualWalkEnv(gym.Env):
         self.data.time = state["time"]
         mujoco.mj_forward(self.model, self.data)
         self._step_count = state["step_count"]
-        self._cycles = state["cycles"]
+        self._extra_cycles = state["extra_cycles"]
         self._prev_action = state["prev_action"]
         self._residual = state["residual"]
         self._last_obs = state["last_obs"]

@@ -59,7 +59,7 @@ def main(argv=None) -> None:
     if offscreen:
         from walklab.rendering import VideoRecorder
 
-        recorder = VideoRecorder(args.out, fps=25)
+        recorder = VideoRecorder(args.out)
         renderer = mujoco.Renderer(model, 360, 480)
         camera = mujoco.MjvCamera()
         camera.lookat[:] = data.qpos[:3]

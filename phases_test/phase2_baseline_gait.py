@@ -19,8 +19,6 @@ from pathlib import Path
 from walklab.cli import add_gait_arguments, gait_from_args, model_or_fail, positive_float, video_path_or_fail  # noqa: E501
 from walklab.rendering import prepare_rendering
 
-VIDEO_FPS = 25
-
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -70,7 +68,7 @@ def _recorder(model, args, control_dt):
     import mujoco
 
     from envs.camera import tracking_camera
-    from walklab.rendering import VideoRecorder
+    from walklab.rendering import VIDEO_FPS, VideoRecorder
 
     if args.no_video:
         return None, lambda: None

@@ -15,10 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from walklab.evaluation import run_episode, zero_policy
-from walklab.rendering import VideoRecorder
+from walklab.rendering import VIDEO_FPS, VideoRecorder
 from walklab.runs import open_policy
-
-VIDEO_FPS = 25
 
 
 @dataclass

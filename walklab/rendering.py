@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+VIDEO_FPS = 25  # frames per second of every recorded video
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
 
@@ -50,7 +51,7 @@ class VideoRecorder:
     recorder is dropped without ``save``, the temporary file is removed.
     """
 
-    def __init__(self, path: str | Path, fps: int = 25):
+    def __init__(self, path: str | Path, fps: int = VIDEO_FPS):
         import weakref
 
         self.path = check_video_path(path)
