@@ -56,16 +56,10 @@ def add_dataclass_flags(group, instance: Any, *, exclude: Iterable[str] = (), su
         default = getattr(instance, f.name)
         flag, dest = flag_name(f.name, suffix), f.name + suffix
         kind = field_kind(f)
-        if kind is bool:
-            if default:
-                group.add_argument(
-                    flag.replace("--", "--no-", 1),
-                    dest=dest,
-                    action="store_false",
-                    help=f"turn off: {f.metadata['help']}",
-                )
-            else:
-                group.add_argument(flag, dest=dest, action="store_true", help=f.metadata["help"])
+        if kind is bool:  # --name and --no-name, whatever the preset's default
+            group.add_argument(
+                flag, dest=dest, action=argparse.BooleanOptionalAction, default=default, help=f.metadata["help"]
+            )
         elif kind is tuple:
             group.add_argument(
                 flag,
