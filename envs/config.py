@@ -36,6 +36,7 @@ class RewardWeights:
     height: float = setting(0.0, "cost weight of |body height - gait body height| (m)", low=0)
     orientation: float = setting(0.5, "cost weight of trunk tilt, 1 - cos(tilt)", low=0)
     heading: float = setting(0.0, "cost weight of heading error, 1 - cos(yaw)", low=0)
+    centre_line: float = setting(0.0, "cost weight of the distance from the terrain's centre line, |y| (m)", low=0)
     tracking_velocity: float = setting(
         0.0, "reward weight of tracking the commanded forward speed, exp(-(v - v_cmd)^2 / sigma^2) (commands)", low=0
     )

@@ -147,6 +147,7 @@ class ResidualWalkEnv(gym.Env):
     - ``height`` [0.0]             (-) |trunk height above ground - gait.body_height|, m
     - ``orientation`` [0.5]        (-) 1 - cos(tilt), tilt = angle between trunk up-axis and world up
     - ``heading`` [0.0]            (-) 1 - cos(yaw), yaw = heading of the trunk's forward axis off world +x
+    - ``centre_line`` [0.0]        (-) |world y of the trunk|: away from the terrain's centre line, m
     - ``tracking_velocity`` [0.0]  (+) exp(-((heading_speed - command_speed) / command_speed_sigma)^2),
       sigma 0.05 m/s; 0 without commands (legged_gym's tracking reward, scaled to this robot's speeds)
     - ``tracking_yaw_rate`` [0.0]  (+) exp(-((yaw_rate - command_yaw_rate) / command_yaw_rate_sigma)^2),
@@ -409,6 +410,9 @@ class ResidualWalkEnv(gym.Env):
 
     def _reward_heading(self, s: _StepState) -> float:
         return -(1.0 - math.cos(self._yaw()))  # walking off the +x direction
+
+    def _reward_centre_line(self, s: _StepState) -> float:
+        return -abs(float(self.data.qpos[1]))  # away from the terrain's long centre line, m
 
     def _reward_height(self, s: _StepState) -> float:
         return -abs(s.body_height - self.gait.body_height)  # distance from the gait's body height, m
