@@ -103,7 +103,7 @@ def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, bas
         listed = ", ".join(f"{k} x{v}" for k, v in causes.items())
         out.append(
             f"EARLY END without a fall ({listed}): the robot left the terrain sideways; "
-            "raise --lateral-stability-weight"
+            "raise --heading-weight or --centre-line-weight (distance from the centre line)"
         )
     else:
         out.append("OK no early termination")
