@@ -22,20 +22,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from walklab.cli import fail, positive_float, positive_int, prepare_playback_or_fail
+from walklab.cli import add_model_arguments, fail, positive_float, positive_int, prepare_playback_or_fail
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
-    p.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
-    p.add_argument(
-        "--normalize",
-        type=Path,
-        default=None,
-        help="VecNormalize statistics (.pkl); default: the file saved beside the model",
-    )
+    add_model_arguments(p)
     p.add_argument("--seconds", type=positive_float, default=20.0, help="how long to play (s)")
     p.add_argument("--deterministic", action="store_true", help="use the policy's mean action instead of sampling")
     p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif instead")

@@ -23,7 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float, positive_int
+from walklab.cli import OneLineErrorParser, add_model_arguments, fail, output_or_fail, positive_float, positive_int
 
 DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s
 TARGET_ERROR_MPS = 0.02  # the target: mean absolute tracking error, no falls
@@ -43,8 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = OneLineErrorParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
-    p.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
-    p.add_argument("--normalize", type=Path, default=None, help="statistics .pkl (default: saved beside the model)")
+    add_model_arguments(p)
     p.add_argument(
         "--commands",
         type=finite_float,

@@ -16,6 +16,12 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("MUJOCO_GL", "egl")
 
+# A v2 run of a few hundred steps that still writes every file of a run directory.
+TINY_V2_ARGS = [
+    "--n-envs", "2", "--n-steps", "128", "--batch-size", "64", "--checkpoint-freq", "256",
+    "--eval-freq", "256", "--episode-steps", "100", "--no-progress",
+]  # fmt: skip
+
 
 def run_script(*args: str, timeout: float = 300, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     """Run a repository script with this interpreter, headless, and capture its output."""

@@ -19,25 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, TINY_V2_ARGS
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and flock")
 
-TINY = [
-    "--n-envs",
-    "2",
-    "--n-steps",
-    "128",
-    "--batch-size",
-    "64",
-    "--checkpoint-freq",
-    "256",
-    "--eval-freq",
-    "256",
-    "--episode-steps",
-    "100",
-    "--no-progress",
-]
+TINY = TINY_V2_ARGS
 V2 = "train_residual_ppo_v2.py"
 
 ENOSPC_SITECUSTOMIZE = '''

@@ -10,23 +10,9 @@ import pandas as pd
 import pytest
 
 from envs.config import REWARD_TERMS
-from tests.conftest import REPO
+from tests.conftest import REPO, TINY_V2_ARGS
 
-TINY_V2 = [
-    "--n-envs",
-    "2",
-    "--n-steps",
-    "128",
-    "--batch-size",
-    "64",
-    "--checkpoint-freq",
-    "256",
-    "--eval-freq",
-    "256",
-    "--episode-steps",
-    "100",
-    "--no-progress",
-]
+TINY_V2 = TINY_V2_ARGS
 
 
 def only_run_dir(root):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from gait.parameters import PRESETS, GaitParameterError, GaitParameters
@@ -17,6 +18,14 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         fail(f"{message} (see {self.prog} --help)")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model (required) and --normalize, as every script that replays a trained policy takes them."""
+    parser.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
+    parser.add_argument(
+        "--normalize", type=Path, default=None, help="VecNormalize statistics .pkl (default: saved beside the model)"
+    )
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
