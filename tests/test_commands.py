@@ -105,7 +105,7 @@ def test_tracking_rewards_follow_their_formulas_and_are_in_info():
 
 def test_commands_off_leave_the_env_and_its_random_stream_unchanged():
     plain = ResidualWalkEnv()
-    assert plain.observation_space.shape == (71,)  # the shipped policy's size
+    assert plain.observation_space.shape == (71,)  # the env's own default: the reference's pure residual
     assert EnvConfig().commands is False and EnvConfig().reward_weights.tracking_velocity == 0.0
     commanded = ResidualWalkEnv(commands=True)
     for seed in (0, 7):
@@ -118,7 +118,7 @@ def test_commands_off_leave_the_env_and_its_random_stream_unchanged():
     from walklab.runs import open_policy
 
     _, env, loaded = open_policy(SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl")
-    assert env.observation_space.shape == (71,) and not env.config.commands
+    assert env.observation_space.shape == loaded.model.observation_space.shape and not env.config.commands
     env.close()
 
 

@@ -15,6 +15,9 @@ from walklab.export import export_torchscript
 from walklab.runs import open_policy
 
 SHIPPED = A.ASSETS_DIR / "policies" / "residual_walk"
+_, _SHIPPED_ENV, _ = open_policy(SHIPPED / "final_model.zip")
+SHIPPED_OBS, SHIPPED_ACTIONS = _SHIPPED_ENV.observation_space.shape[0], _SHIPPED_ENV.action_space.shape[0]
+_SHIPPED_ENV.close()
 MODEL, STATS = SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl"
 
 
@@ -23,7 +26,7 @@ def test_exported_module_matches_the_sb3_policy_on_a_seeded_rollout(tmp_path):
     assert out == tmp_path / "policy.pt" and sorted(p.name for p in tmp_path.iterdir()) == ["policy.pt"]
     module = torch.jit.load(str(out))
     _, env, loaded = open_policy(MODEL, STATS)
-    assert module.obs_dim == env.observation_space.shape[0] == 71 and module.action_dim == 12
+    assert module.obs_dim == env.observation_space.shape[0] and module.action_dim == env.action_space.shape[0]
     obs, _ = env.reset(seed=0)
     observations, reference = [], []
     for _ in range(200):
@@ -39,7 +42,7 @@ def test_exported_module_matches_the_sb3_policy_on_a_seeded_rollout(tmp_path):
     env.close()
     with torch.no_grad():  # and the whole rollout as one batch
         batch = module(torch.as_tensor(np.asarray(observations), dtype=torch.float32)).numpy()
-    assert batch.shape == (200, 12) and batch.dtype == np.float32
+    assert batch.shape == (200, SHIPPED_ACTIONS) and batch.dtype == np.float32
     np.testing.assert_allclose(batch, np.asarray(reference), rtol=0, atol=1e-5)
     with pytest.raises(Exception, match="expected observations of shape"):
         module(torch.zeros(1, 70))
@@ -50,7 +53,7 @@ def test_cli_writes_a_loadable_file_and_reports_the_check(tmp_path):
     result = run_script("scripts/export_policy.py", str(MODEL), "--normalize", str(STATS), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}" in result.stdout and "max |difference|" in result.stdout
-    assert torch.jit.load(str(out))(torch.zeros(3, 71)).shape == (3, 12)
+    assert torch.jit.load(str(out))(torch.zeros(3, SHIPPED_OBS)).shape == (3, SHIPPED_ACTIONS)
 
 
 def test_cli_rejects_a_corrupt_model_with_one_line_and_no_output(tmp_path):
@@ -77,15 +80,15 @@ def test_onnx_export_matches_the_sb3_policy_on_recorded_observations(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["policy.onnx"]  # one self-contained file
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["observation"]
-    assert session.get_inputs()[0].shape[1] == 71 and session.get_outputs()[0].shape[1] == 12
+    assert session.get_inputs()[0].shape[1] == SHIPPED_OBS and session.get_outputs()[0].shape[1] == SHIPPED_ACTIONS
     meta = session.get_modelmeta().custom_metadata_map
-    assert meta["obs_dim"] == "71" and meta["command_slice"] == ""
+    assert meta["obs_dim"] == str(SHIPPED_OBS) and meta["command_slice"] == ""
     _, env, loaded = open_policy(MODEL, STATS)
     observations = sample_observations(env, loaded, 200, seed=0)
     env.close()
     reference = np.stack([loaded.act(obs, deterministic=True) for obs in observations])
     batch = session.run(None, {"observation": observations})[0]
-    assert batch.shape == (200, 12) and batch.dtype == np.float32
+    assert batch.shape == (200, SHIPPED_ACTIONS) and batch.dtype == np.float32
     np.testing.assert_allclose(batch, reference, rtol=0, atol=1e-5)
     for obs, action in zip(observations[:20], reference[:20]):  # one at a time, as a controller calls it
         np.testing.assert_allclose(session.run(None, {"observation": obs[None]})[0][0], action, rtol=0, atol=1e-5)

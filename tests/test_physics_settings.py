@@ -16,9 +16,12 @@ def test_default_env_steps_4_ms_physics_five_times_per_50_hz_control_step():
 
 
 def test_runs_recorded_with_2_ms_physics_keep_their_control_rate(tmp_path):
-    old = json.loads((A.POLICIES_DIR / "residual_walk" / "config.json").read_text())
-    old.pop("physics_timestep", None)
-    old.setdefault("env_kwargs", {})["frame_skip"] = 10  # a 2 ms-era record: 10 x 2 ms
+    old = {  # a record of the 2 ms era: no physics_timestep, frame_skip 10 (x 2 ms = 50 Hz)
+        "status": "finished",
+        "run_name": "old",
+        "gait": {"body_height": 0.05, "step_length": 0.06, "step_height": 0.04, "cycle_time": 0.8},
+        "env_kwargs": {"residual_scale": 0.04, "terrain": None, "frame_skip": 10},
+    }
     (tmp_path / "config.json").write_text(json.dumps(old))
     assert runs.env_config_from_record(runs.load_config(tmp_path)).frame_skip == 5  # 5 x 4 ms: still 50 Hz
     new = runs.migrate_config({"env": {"frame_skip": 5}, "physics_timestep": 0.004})
