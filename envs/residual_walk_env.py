@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import mujoco
@@ -668,8 +667,7 @@ class ResidualWalkEnv(gym.Env):
         self._np_random = state["np_random"]
 
 
-@dataclasses.dataclass(frozen=True)
-class _StepState:
+class _StepState(NamedTuple):
     """What the reward terms read about the step just taken."""
 
     x_velocity: float  # m/s, world x
