@@ -44,8 +44,6 @@ class PPOConfig:
         high=2,
     )
 
-    POLICY_FIELDS = ("log_std_init", "net_arch")  # go to policy_kwargs, not to PPO's own arguments
-
     def __post_init__(self) -> None:
         validate(self)
 
