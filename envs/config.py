@@ -108,6 +108,17 @@ class EnvConfig:
         high=1,
         low_open=True,
     )
+    steering: bool = setting(
+        False,
+        "one more action entry steers: it lengthens the strides of one side and shortens the other's "
+        "(left x (1 - steering_range x r), right x (1 + steering_range x r))",
+    )
+    steering_range: float = setting(
+        0.3,
+        "fraction by which the steering action shortens one side's stride and lengthens the other's",
+        low=0,
+        high=0.9,
+    )
     heading_observation: bool = setting(False, "observe the heading (sin, cos of yaw) and the lateral position")
     commands: bool = setting(
         False,

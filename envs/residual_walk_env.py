@@ -27,6 +27,7 @@ OBS_NOISE_STD = 0.02  # additive Gaussian noise on every observation entry (obs 
 # Action and observation layout (see the class docstring's tables).
 N_ACTIONS = 12  # 4 legs x (x, y, z) foot offsets: the residual part of every action
 N_MODULATION = 2  # stride and frequency, with gait_modulation
+N_STEERING = 1  # the differential stride, with steering (the last action entry)
 JOINT_QPOS = slice(7, 19)  # the 12 joint angles in qpos (after the free joint's 7)
 JOINT_QVEL = slice(6, 18)  # the 12 joint velocities in qvel (after the free joint's 6)
 N_GROUND_SAMPLES = 12  # 3 per leg
@@ -76,7 +77,7 @@ class ResidualWalkEnv(gym.Env):
     even on flat ground (DIAGNOSIS.md); filtered, the same noise leaves the walk intact.
 
     ## Action space
-    ``Box(-1, 1, (12,), float32)``, or ``(14,)`` with ``gait_modulation``. Entries 0:12 are per
+    ``Box(-1, 1, (12,), float32)``, ``(14,)`` with ``gait_modulation``, one more with ``steering``. Entries 0:12 are per
     leg ``(dx, dy, dz)`` foot offsets in units of ``residual_scale`` m (default 0.02 m, so at
     most 2 cm per axis). With ``gait_modulation`` (Policies Modulating Trajectory Generators,
     Iscen et al. 2018) entry 12 scales the stride, ``step_length x (1 + stride_range x r12)``,
@@ -90,8 +91,14 @@ class ResidualWalkEnv(gym.Env):
     frequency with its own ``frequency_filter`` (default 1: none; the phase integrates the
     frequency, so exploration noise on it averages out instead of jerking the feet, while a
     filter as slow as the feet's would hide the policy's exploration of the gait's timing).
+    With ``steering`` one more entry, the last, steers: left legs stride ``x (1 - steering_range
+    x r)`` and right legs ``x (1 + steering_range x r)`` (on top of the stride scale), so a
+    positive value yaws the robot to the left. Foot residuals alone cannot steer: a turn needs a
+    stride-long difference between the sides, which the residual filter attenuates. The steering
+    entry passes ``action_filter`` like the stride; zero steering is the plain stride, bit for bit.
 
-    ## Observation space (float32; 59 entries + 12 ground samples + 4 with gait_modulation + 3 heading + 2 commands)
+    ## Observation space (float32; 59 entries + 12 ground samples + 4 with gait_modulation + 2 with steering
+    ## + 3 heading + 2 commands)
     | slice   | entries | meaning                                                      | unit  |
     |---------|---------|--------------------------------------------------------------|-------|
     | 0:3     | 3       | gravity direction in the trunk frame (unit vector)           | -     |
@@ -100,13 +107,14 @@ class ResidualWalkEnv(gym.Env):
     | 9:21    | 12      | joint positions                                              | rad   |
     | 21:33   | 12      | joint velocities                                             | rad/s |
     | 33:35   | 2       | gait phase as (sin, cos) of 2 pi x cycles walked             | -     |
-    | 35:35+A | A       | previous action (A = 12, or 14 with gait_modulation)         | -     |
+    | 35:35+A | A       | previous action (A = 12, +2 with gait_modulation, +1 steering) | -   |
     | next A  | A       | filtered action r now applied (action units)                 | -     |
     | next 12 | 12      | ground minus trunk height, 3 points per hip: x -3, 0, +3 cm (``terrain_samples``) | m |
     | next 3  | 3       | sin yaw, cos yaw, world y of the trunk (``heading_observation``) | -, -, m |
     | last 2  | 2       | commanded forward speed, commanded yaw rate (``commands``)   | m/s, rad/s |
     Without gait modulation the phase is ``t / cycle_time`` (time-based, as the plain trot).
-    ``info`` also reports ``stride_scale`` and ``frequency_scale`` (1.0 without modulation).
+    ``info`` also reports ``stride_scale``, ``frequency_scale`` (1.0 without modulation) and ``turn``
+    (steering_range x r, 0.0 without steering).
 
     ## Commands (``commands=True``)
     Each reset draws a forward speed uniformly between ``command_speed_min`` and
@@ -175,7 +183,8 @@ class ResidualWalkEnv(gym.Env):
     filter), terrain (None = assets/hfield.png; a PNG path), frame_skip (5, 1..100; 4 ms each),
     reward_weights (``RewardWeights()``), min_body_height (0.02 m), max_tilt (1.0 rad),
     terrain_samples (True), gait_modulation (False), stride_range (0.6, 0..0.9), frequency_range
-    (0.4, 0..0.8), frequency_filter (1.0, (0, 1]), heading_observation (False), commands (False),
+    (0.4, 0..0.8), frequency_filter (1.0, (0, 1]), steering (False), steering_range (0.3, 0..0.9),
+    heading_observation (False), commands (False),
     command_speed_min/max (0.05/0.20 m/s, -0.5..0.5), command_yaw_rate_min/max (0/0 rad/s, -2..2),
     command_speed_sigma (0.05 m/s),
     command_yaw_rate_sigma (0.3 rad/s), curriculum (False), curriculum_levels (6, 2..21),
@@ -240,7 +249,9 @@ class ResidualWalkEnv(gym.Env):
         self._terrain_limit_x = self.sim.terrain_height.half_length - OFF_TERRAIN_MARGIN
         self._terrain_limit_y = self.sim.terrain_height.half_width - OFF_TERRAIN_MARGIN
 
-        self.n_actions = N_ACTIONS + (N_MODULATION if config.gait_modulation else 0)
+        self.n_actions = (
+            N_ACTIONS + (N_MODULATION if config.gait_modulation else 0) + (N_STEERING if config.steering else 0)
+        )
         obs_size = observation_size(self.n_actions, config.terrain_samples, config.heading_observation, config.commands)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(obs_size,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(self.n_actions,), dtype=np.float32)
@@ -286,8 +297,9 @@ class ResidualWalkEnv(gym.Env):
         self._residual += self._filter * (action - self._residual)
         offsets = (self.residual_scale * self._residual[:N_ACTIONS]).reshape(4, 3)
         stride_scale, frequency_scale = self._modulation()
-        if self.config.gait_modulation:
-            self.data.ctrl[:] = self.controller.joint_targets_at(self._cycles(), offsets, stride_scale)
+        turn = self.config.steering_range * float(self._residual[-1]) if self.config.steering else 0.0
+        if self.config.gait_modulation or self.config.steering:
+            self.data.ctrl[:] = self.controller.joint_targets_at(self._cycles(), offsets, stride_scale, turn)
             self._extra_cycles += (frequency_scale - 1.0) * self.dt / self.gait.cycle_time
         else:  # time-based, bit for bit as the plain trot
             self.data.ctrl[:] = self.controller.joint_targets(self._step_count * self.dt, offsets)
@@ -316,6 +328,7 @@ class ResidualWalkEnv(gym.Env):
             "mean_abs_action": float(np.mean(np.abs(action))),
             "stride_scale": stride_scale,
             "frequency_scale": frequency_scale,
+            "turn": turn,
             "termination": termination,
             "physics_error": False,
             **reward_info,
@@ -357,7 +370,7 @@ class ResidualWalkEnv(gym.Env):
         d = self.data
         rot = d.xmat[self.sim.trunk_id]
         gravity_body = -rot[6:9]  # world -z in the trunk frame (row 2 of the rotation matrix)
-        if self.config.gait_modulation:
+        if self.config.gait_modulation or self.config.steering:
             phase = 2 * np.pi * self._cycles()
         else:
             phase = 2 * np.pi * self._step_count * self.dt / self.gait.cycle_time
@@ -479,6 +492,7 @@ class ResidualWalkEnv(gym.Env):
             "mean_abs_action": float(np.mean(np.abs(np.nan_to_num(action, nan=0.0, posinf=1.0, neginf=1.0)))),
             "stride_scale": 1.0,
             "frequency_scale": 1.0,
+            "turn": 0.0,
             "termination": termination,
             "physics_error": True,
             **{f"reward_{k}": 0.0 for k in self.reward_terms},

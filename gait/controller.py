@@ -11,6 +11,7 @@ from gait.kinematics import leg_inverse_kinematics
 from gait.parameters import GaitParameters
 
 _LATERAL_SIGN = np.sign(C.HIP_POSITIONS[:, 1])  # +1 for left legs, -1 for right legs
+_SIDE = tuple(float(v) for v in _LATERAL_SIGN)  # the same, as Python floats for the scalar loop
 _PHASE_OFFSETS = tuple(float(v) for v in C.TROT_PHASE_OFFSETS)
 _JOINT_LOW = np.tile([C.HIP_RANGE[0], C.THIGH_RANGE[0], C.CALF_RANGE[0]], 4)
 _JOINT_HIGH = np.tile([C.HIP_RANGE[1], C.THIGH_RANGE[1], C.CALF_RANGE[1]], 4)
@@ -37,18 +38,21 @@ class BaselineTrotController:
         return self.foot_targets_at(t / self.gait.cycle_time, offsets)
 
     def foot_targets_at(
-        self, cycles: float, offsets: np.ndarray | None = None, stride_scale: float = 1.0
+        self, cycles: float, offsets: np.ndarray | None = None, stride_scale: float = 1.0, turn: float = 0.0
     ) -> np.ndarray:
         """Foot targets (4, 3) after `cycles` gait cycles, the stride scaled by `stride_scale`.
 
         A policy that modulates the gait advances `cycles` at its own rate (frequency) and
-        lengthens or shortens the stride; stride_scale 1 is the plain trot.
+        lengthens or shortens the stride; stride_scale 1 is the plain trot. `turn` makes the
+        strides differ between the sides: left legs stride x (1 - turn), right legs x (1 + turn),
+        so a positive turn yaws the robot to the left (counter-clockwise seen from above).
         """
         g = self.gait
         targets = self._nominal.copy()
-        step_length = g.step_length * stride_scale
-        half_step = self._half_step * stride_scale
         for leg, offset in enumerate(_PHASE_OFFSETS):  # scalar maths: 4 legs are too few for numpy to pay
+            scale = stride_scale if turn == 0.0 else stride_scale * (1.0 - turn * _SIDE[leg])
+            step_length = g.step_length * scale
+            half_step = self._half_step * scale
             phase = (cycles + offset) % 1.0
             if phase < g.duty_factor:
                 targets[leg, 0] += half_step - step_length * phase / g.duty_factor
@@ -66,9 +70,9 @@ class BaselineTrotController:
         return self.joint_targets_at(t / self.gait.cycle_time, offsets)
 
     def joint_targets_at(
-        self, cycles: float, offsets: np.ndarray | None = None, stride_scale: float = 1.0
+        self, cycles: float, offsets: np.ndarray | None = None, stride_scale: float = 1.0, turn: float = 0.0
     ) -> np.ndarray:
         """The 12 joint targets after `cycles` gait cycles (see foot_targets_at), clipped to the ranges."""
-        feet = self.foot_targets_at(cycles, offsets, stride_scale).tolist()
+        feet = self.foot_targets_at(cycles, offsets, stride_scale, turn).tolist()
         q = np.array([angle for foot in feet for angle in leg_inverse_kinematics(*foot)])
         return np.clip(q, _JOINT_LOW, _JOINT_HIGH)

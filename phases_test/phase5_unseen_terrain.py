@@ -15,7 +15,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from walklab.cli import OneLineErrorParser, add_model_arguments, fail, output_or_fail, positive_float, positive_int
+from walklab.cli import (
+    OneLineErrorParser,
+    add_command_argument,
+    add_model_arguments,
+    fail,
+    output_or_fail,
+    positive_float,
+    positive_int,
+)
 
 UNSEEN_DIFFICULTIES = (0.5, 0.9)
 UNSEEN_SEED = 101  # the default terrain is seed 3
@@ -37,6 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--episodes", type=positive_int, default=3, help="episodes per terrain and side (seeds 0..K-1)")
     p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
     p.add_argument("--json", type=Path, default=None, help="write the table as JSON here")
+    add_command_argument(p)
     return p.parse_args(argv)
 
 
@@ -67,7 +76,8 @@ def main(argv=None) -> int:
     from walklab.runs import RunError, open_policy
 
     try:
-        open_policy(args.model, args.normalize)[1].close()  # a bad model fails once, here, before any terrain
+        # a bad model (or a --command it cannot take) fails once, here, before any terrain
+        open_policy(args.model, args.normalize, command=args.command)[1].close()
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))
     try:
@@ -83,7 +93,7 @@ def main(argv=None) -> int:
     for terrain in terrains:
         # a bad terrain is reported and skipped: the finished ones are kept and written
         try:
-            _, env, loaded = open_policy(args.model, args.normalize, terrain=terrain)
+            _, env, loaded = open_policy(args.model, args.normalize, terrain=terrain, command=args.command)
         except (RunError, TerrainFileError) as exc:
             rows.append({"terrain": str(terrain), "error": str(exc)})
             failed.append(terrain)

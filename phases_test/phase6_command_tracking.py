@@ -23,20 +23,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from walklab.cli import OneLineErrorParser, add_model_arguments, fail, output_or_fail, positive_float, positive_int
+from walklab.cli import (
+    OneLineErrorParser,
+    add_model_arguments,
+    fail,
+    finite_float,
+    output_or_fail,
+    positive_float,
+    positive_int,
+)
 
 DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s
 TARGET_ERROR_MPS = 0.02  # the target: mean absolute tracking error, no falls
-
-
-def finite_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -27,6 +27,7 @@ from pathlib import Path
 from walklab.cli import (
     GAIT_FLAGS,
     OneLineErrorParser,
+    add_command_argument,
     add_gait_arguments,
     fail,
     gait_from_args,
@@ -50,12 +51,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--workers", type=positive_int, default=1, help="run the episodes in this many processes (same results as one)"
     )
     p.add_argument("--json", type=Path, help="write the results as JSON here")
+    add_command_argument(p)
     add_gait_arguments(p)
     args = p.parse_args(argv)
     if not args.baseline_only and args.model is None:
         p.error("give --model (and --normalize) or --baseline-only")
     if args.baseline_only and args.model is not None:
         p.error("--baseline-only and --model exclude each other")
+    if args.command is not None and args.model is None:
+        p.error("--command needs --model (a policy trained with --commands)")
     if args.model is not None:
         given = [f"--{n.replace('_', '-')}" for n in GAIT_FLAGS if getattr(args, n) is not None]
         if given or args.gait != "working":
@@ -98,9 +102,14 @@ def main(argv=None) -> int:
             normalize=str(args.normalize) if args.normalize else None,
             terrain=terrain,
             deterministic=not args.stochastic,
+            command=args.command,
         )
         baseline_source = PolicySource(
-            model=trained_source.model, normalize=trained_source.normalize, terrain=terrain, baseline=True
+            model=trained_source.model,
+            normalize=trained_source.normalize,
+            terrain=terrain,
+            baseline=True,
+            command=args.command,
         )
         result["model"] = str(args.model)
     seeds = list(range(args.episodes))
@@ -109,7 +118,10 @@ def main(argv=None) -> int:
         if trained_source is not None:
             from walklab.runs import find_run_dir, load_config
 
-            result["gait"] = load_config(find_run_dir(args.model))["env"]["gait"]
+            record = load_config(find_run_dir(args.model))
+            result["gait"] = record["env"]["gait"]
+            if record["env"].get("commands"):
+                result["command_mps"] = check_env.config.command_speed_max  # fixed for every episode
         check_env.close()
         baseline_eps = run_episodes(baseline_source, seeds, args.seconds, args.workers)
         trained_eps = run_episodes(trained_source, seeds, args.seconds, args.workers) if trained_source else None

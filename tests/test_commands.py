@@ -269,3 +269,44 @@ def test_phase6_refuses_a_model_without_a_command_input():
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "has no command input" in lines[0], proc.stderr
+
+
+def test_comparison_fixes_a_commanded_policy_to_one_command(commanded_run, tmp_path):
+    out = tmp_path / "compare.json"
+    proc = run_script(
+        "tests/compare_residual_vs_baseline.py",
+        "--model",
+        str(commanded_run / "final_model.zip"),
+        "--command",
+        "0.12",
+        "--episodes",
+        "2",
+        "--seconds",
+        "0.5",
+        "--json",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["command_mps"] == 0.12
+    from walklab.runs import open_policy
+
+    _, env, _ = open_policy(commanded_run / "final_model.zip")  # default: the top of the training range
+    env.reset(seed=5)
+    assert tuple(env.command) == (env.config.command_speed_max, 0.0)
+
+
+def test_command_is_refused_for_a_policy_without_commands():
+    proc = run_script(
+        "tests/compare_residual_vs_baseline.py",
+        "--model",
+        str(SHIPPED / "final_model.zip"),
+        "--command",
+        "0.1",
+        "--episodes",
+        "1",
+        "--seconds",
+        "0.2",
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--command needs a policy trained with --commands" in lines[0], proc.stderr

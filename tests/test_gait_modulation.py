@@ -79,3 +79,41 @@ def test_modulation_actions_start_with_their_own_exploration_noise():
     set_modulation_exploration(model, env_config, ppo)
     log_std = model.policy.log_std.detach().numpy()
     assert log_std[:12] == pytest.approx(-1.5) and log_std[12:] == pytest.approx(-0.5)
+
+
+def test_steering_adds_one_action_and_zero_steering_is_the_modulated_trot():
+    modulated = ResidualWalkEnv(gait_modulation=True)
+    steered = ResidualWalkEnv(gait_modulation=True, steering=True)
+    assert steered.action_space.shape == (15,)
+    assert steered.observation_space.shape[0] == modulated.observation_space.shape[0] + 2
+    modulated.reset(seed=1)
+    steered.reset(seed=1)
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        action = rng.normal(0.0, 0.3, 14)
+        modulated.step(action)
+        _, _, _, _, info = steered.step(np.concatenate([action, [0.0]]))
+    np.testing.assert_array_equal(steered.data.qpos, modulated.data.qpos)  # bit for bit
+    assert info["turn"] == 0.0
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_steering_turns_the_robot_the_way_the_docstring_says(sign):
+    """A positive steering action lengthens the right legs' strides and yaws the robot left (+yaw)."""
+    feet = ResidualWalkEnv(steering=True).controller
+    left, right = 1, 0  # leg order FR, FL, RR, RL
+    plain = feet.foot_targets_at(0.0)[:, 0]
+    turned = feet.foot_targets_at(0.0, turn=0.3)[:, 0]
+    assert abs(turned[right] - feet._nominal[right, 0]) > abs(plain[right] - feet._nominal[right, 0])
+    assert abs(turned[left] - feet._nominal[left, 0]) < abs(plain[left] - feet._nominal[left, 0])
+    yaw_change = []
+    for steer in (0.0, sign):
+        env = ResidualWalkEnv(steering=True, terrain="flat")
+        env.reset(seed=0)
+        yaw0 = env._yaw()
+        action = np.zeros(13)
+        action[12] = steer
+        for _ in range(250):  # 5 s
+            env.step(action)
+        yaw_change.append(env._yaw() - yaw0)
+    assert sign * (yaw_change[1] - yaw_change[0]) > 0.3  # rad in 5 s, well beyond the plain trot's veer

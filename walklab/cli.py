@@ -28,6 +28,18 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_command_argument(parser: argparse.ArgumentParser) -> None:
+    """--command: the forward speed a policy trained with --commands is asked for in every episode."""
+    parser.add_argument(
+        "--command",
+        type=finite_float,
+        default=None,
+        metavar="M_PER_S",
+        help="commanded forward speed for a policy trained with --commands (default: the top of its "
+        "training range, command_speed_max); refused for a policy without commands",
+    )
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear line to stderr and exit non-zero."""
     print(f"error: {message}", file=sys.stderr)
@@ -89,6 +101,16 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
 
 

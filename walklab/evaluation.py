@@ -95,7 +95,8 @@ class PolicySource:
     """How to build an (env, policy) pair, in this process or a worker: picklable, no live objects.
 
     With ``model`` the env comes from the model's run (config.json); ``baseline`` swaps in the
-    zero policy on that same env. Without a model, ``env`` (an EnvConfig dict) builds the env
+    zero policy on that same env; a policy trained with commands walks at ``command`` m/s.
+    Without a model, ``env`` (an EnvConfig dict) builds the env
     and the policy is the baseline trot.
     """
 
@@ -105,6 +106,7 @@ class PolicySource:
     env: dict | None = None
     baseline: bool = False
     deterministic: bool = True
+    command: float | None = None  # a commanded policy's forward speed (None: the top of its range)
 
     def build(self) -> tuple[Any, Policy]:
         if self.model is None:
@@ -117,7 +119,7 @@ class PolicySource:
             return ResidualWalkEnv(config), zero_policy
         from walklab.runs import open_policy
 
-        _, env, loaded = open_policy(self.model, self.normalize, terrain=self.terrain)
+        _, env, loaded = open_policy(self.model, self.normalize, terrain=self.terrain, command=self.command)
         return env, zero_policy if self.baseline else loaded.policy(self.deterministic)
 
 

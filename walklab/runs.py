@@ -206,6 +206,24 @@ def make_eval_env(config: dict, terrain: str | Path | None = None, render_mode: 
         raise RunError(f"config.json's env settings do not build the env: {exc}") from exc
 
 
+def fixed_command(config: dict, command: float | None) -> dict[str, float]:
+    """Env overrides that fix a commanded policy's command for evaluation: `command` m/s (default
+    the run's command_speed_max, the fastest it was trained for) and yaw rate 0. Nothing for a run
+    without commands; a `command` for such a run is a RunError."""
+    env = config["env"]
+    if not env.get("commands"):
+        if command is not None:
+            raise RunError("--command needs a policy trained with --commands; this run has no command input")
+        return {}
+    speed = float(env.get("command_speed_max", 0.2)) if command is None else float(command)
+    return {
+        "command_speed_min": speed,
+        "command_speed_max": speed,
+        "command_yaw_rate_min": 0.0,
+        "command_yaw_rate_max": 0.0,
+    }
+
+
 # ---------------------------------------------------------------------- policy
 @dataclass
 class LoadedPolicy:
@@ -295,17 +313,20 @@ def open_policy(
     stats_path: str | Path | None = None,
     terrain: str | Path | None = None,
     render_mode: str | None = None,
+    command: float | None = None,
     **env_overrides,
 ):
     """(config, env, policy) for a trained model: the env rebuilt from its run's config.json.
 
     Without `stats_path` the statistics saved beside the model are used (vec_normalize.pkl
-    for final_model.zip, and so on).
+    for final_model.zip, and so on). A policy trained with commands walks at `command` m/s
+    straight ahead in every episode (default: the top of its training range; see fixed_command).
     """
     model_path = Path(model_path)
     if not model_path.is_file():
         raise RunError(f"model file not found: {model_path}")
     config = load_config(find_run_dir(model_path))  # the model's own run, whatever folder was named
+    env_overrides = {**fixed_command(config, command), **env_overrides}
     env = make_eval_env(config, terrain=terrain, render_mode=render_mode, **env_overrides)
     if stats_path is None:
         stats_path = stats_path_for(model_path)

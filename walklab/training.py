@@ -151,8 +151,8 @@ KEEP_SIGNALS_IGNORED_AFTER_INTERRUPT = False
 
 
 def set_modulation_exploration(model, env: EnvConfig, ppo: PPOConfig) -> None:
-    """With gait modulation, start the stride and frequency actions at their own exploration noise."""
-    if not env.gait_modulation:
+    """With gait modulation or steering, start those actions (after the 12 foot offsets) at their own noise."""
+    if not (env.gait_modulation or env.steering):
         return
     import torch
 
