@@ -173,6 +173,27 @@ class TerrainHeight:
         self._row_per_m = (self.nrow - 1) / (2 * self.size[1])
         self._max_col = float(self.ncol - 1)
         self._max_row = float(self.nrow - 1)
+        # the same constants as (x, y) / (column, row) pairs, for at_points
+        self._origin = np.array([self._x0, self._y0])
+        self._cells_per_m = np.array([self._col_per_m, self._row_per_m])
+        self._max_cell = np.array([self._max_col, self._max_row])
+        self._max_corner = np.array([self.ncol - 2, self.nrow - 2])
+        self._corners = np.array([0, 1, self.ncol, self.ncol + 1])  # flat offsets of a cell's 4 corners
+
+    def at_points(self, xy: np.ndarray) -> np.ndarray:
+        """Heights (N,) at the (N, 2) world points `xy`: __call__'s values, bit for bit, in fewer
+        numpy calls (x and y go through each operation together; the env calls this every step)."""
+        if self.flat:
+            return np.zeros(len(xy))
+        uv = np.minimum(np.maximum((xy - self._origin) * self._cells_per_m, 0.0), self._max_cell)
+        corner = np.minimum(uv.astype(np.intp), self._max_corner)
+        f = uv - corner
+        i00 = corner[:, 1] * self.ncol + corner[:, 0]
+        h = self._flat[i00[:, None] + self._corners]  # (N, 4): (c, r), (c+1, r), (c, r+1), (c+1, r+1)
+        fu = f[:, 0]
+        h0 = h[:, 0] + fu * (h[:, 1] - h[:, 0])
+        h1 = h[:, 2] + fu * (h[:, 3] - h[:, 2])
+        return self.base_z + self.size[2] * (h0 + f[:, 1] * (h1 - h0))
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
@@ -180,8 +201,9 @@ class TerrainHeight:
         if self.flat:
             return np.zeros(np.broadcast(x, y).shape)
         # MuJoCo: column index along +x, row index along +y, (0, 0) at (-rx, -ry).
-        u = np.clip((x - self._x0) * self._col_per_m, 0.0, self._max_col)
-        v = np.clip((y - self._y0) * self._row_per_m, 0.0, self._max_row)
+        # np.minimum(np.maximum(...)) is np.clip at half the call cost (this runs every control step)
+        u = np.minimum(np.maximum((x - self._x0) * self._col_per_m, 0.0), self._max_col)
+        v = np.minimum(np.maximum((y - self._y0) * self._row_per_m, 0.0), self._max_row)
         c0 = np.minimum(u.astype(np.intp), self.ncol - 2)
         r0 = np.minimum(v.astype(np.intp), self.nrow - 2)
         fu = u - c0

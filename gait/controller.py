@@ -75,4 +75,4 @@ class BaselineTrotController:
         """The 12 joint targets after `cycles` gait cycles (see foot_targets_at), clipped to the ranges."""
         feet = self.foot_targets_at(cycles, offsets, stride_scale, turn).tolist()
         q = np.array([angle for foot in feet for angle in leg_inverse_kinematics(*foot)])
-        return np.clip(q, _JOINT_LOW, _JOINT_HIGH)
+        return np.minimum(np.maximum(q, _JOINT_LOW), _JOINT_HIGH)  # np.clip at half its call cost
