@@ -4,8 +4,9 @@ Gymnasium's Ant-v5 with the same PPO settings, in one run on this machine.
 
     python3 bench/train_speed.py [--updates 3] [--envs 4] [--json PATH]
 
-Each case builds its vector env the way training does (SubprocVecEnv above one env,
-VecNormalize), runs one warm-up PPO update, then times `--updates` more (collection and
+Each case builds its vector env the way training does (`--vec-env`: in-process, DummyVecEnv, as
+training's default, or subprocess, SubprocVecEnv; Ant-v5 gets the same), VecNormalize), runs one
+warm-up PPO update, then times `--updates` more (collection and
 gradient steps together, which is what a user waits for). Settings: train_residual_ppo_v2.py's
 defaults (n_steps 2048, batch 512, 10 epochs, 64x64 MLP), one torch thread. `--json` writes
 ours_sps, ant_sps, ratio and n_envs (the largest --envs, which Ant-v5 runs at).
@@ -22,6 +23,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
+from walklab.config import RunSettings
 from walklab.files import atomic_write_json
 from walklab.presets import V2
 from walklab.vecenv import make_env_fn
@@ -31,9 +33,9 @@ def ant_fn():
     return gym.make("Ant-v5")
 
 
-def measure(fns, updates: int) -> float:
+def measure(fns, updates: int, subprocess: bool) -> float:
     n = len(fns)
-    vec = SubprocVecEnv(fns, start_method="fork") if n > 1 else DummyVecEnv(fns)
+    vec = SubprocVecEnv(fns, start_method="fork") if subprocess and n > 1 else DummyVecEnv(fns)
     vec = VecNormalize(vec, gamma=V2.ppo.gamma)
     model = PPO("MlpPolicy", vec, seed=0, device="cpu", verbose=0, **V2.ppo.constructor_kwargs())
     per_update = V2.ppo.n_steps * n
@@ -50,16 +52,23 @@ def main() -> None:
     p.add_argument("--updates", type=int, default=3, help="timed PPO updates per case")
     p.add_argument("--envs", type=int, nargs="+", default=[1, 2, 4, 8], help="env counts to measure")
     p.add_argument("--json", type=Path, help="write ours_sps, ant_sps, ratio and n_envs here")
+    p.add_argument(
+        "--vec-env",
+        choices=("in-process", "subprocess"),
+        default=RunSettings().vec_env,
+        help="vector env of both sides (default: training's)",
+    )
     args = p.parse_args()
     torch.set_num_threads(1)
 
     results = {}
     for n in args.envs:
-        fns = [make_env_fn(V2.env, V2.run.episode_steps, None, worker=n > 1) for _ in range(n)]
-        results[f"ResidualWalk-v0 x{n}"] = measure(fns, args.updates)
+        subprocess = args.vec_env == "subprocess"
+        fns = [make_env_fn(V2.env, V2.run.episode_steps, None, worker=subprocess and n > 1) for _ in range(n)]
+        results[f"ResidualWalk-v0 x{n}"] = measure(fns, args.updates, subprocess)
         print(f"ResidualWalk-v0, {n} env(s): {results[f'ResidualWalk-v0 x{n}']:7.0f} steps/s", flush=True)
     n_ant = max(args.envs)
-    ant = measure([ant_fn] * n_ant, args.updates)
+    ant = measure([ant_fn] * n_ant, args.updates, args.vec_env == "subprocess")
     print(f"Ant-v5,          {n_ant} env(s): {ant:7.0f} steps/s")
     ours = results[f"ResidualWalk-v0 x{n_ant}"]
     print(f"ratio ResidualWalk-v0 / Ant-v5 at {n_ant} envs: {ours / ant:.2f}")
@@ -72,6 +81,7 @@ def main() -> None:
                 "ant_sps": ant,
                 "ratio": ours / ant,
                 "n_envs": n_ant,
+                "vec_env": args.vec_env,
                 "updates": args.updates,
                 "all": results,
             },

@@ -23,7 +23,7 @@ from tests.conftest import REPO, TINY_V2_ARGS
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and flock")
 
-TINY = TINY_V2_ARGS
+TINY = [*TINY_V2_ARGS, "--vec-env", "subprocess"]  # worker processes: these tests kill and watch them
 V2 = "train_residual_ppo_v2.py"
 
 ENOSPC_SITECUSTOMIZE = '''

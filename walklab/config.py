@@ -79,7 +79,14 @@ class RunSettings:
     """How long and how wide to train, and how often to evaluate and checkpoint."""
 
     total_timesteps: int = setting(1_000_000, "environment steps to train, summed over all envs", low=1)
-    n_envs: int = setting(4, "parallel environments (worker processes when > 1)", low=1, high=256)
+    n_envs: int = setting(4, "environments stepped together (one rollout gathers n_steps from each)", low=1, high=256)
+    vec_env: str = setting(
+        "in-process",
+        "where the envs step: 'in-process' (SB3's DummyVecEnv, one after another in the trainer: "
+        "the fastest on 2 cores, see bench/THROUGHPUT_NOTES.md) or 'subprocess' (one worker "
+        "process per env, SubprocVecEnv: for machines with a core per env)",
+        choices=("in-process", "subprocess"),
+    )
     seed: int = setting(0, "random seed for PPO and the environments", low=0, high=2**31 - 1)
     eval_freq: int = setting(
         50_000,

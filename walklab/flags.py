@@ -77,7 +77,11 @@ def add_dataclass_flags(group, instance: Any, *, exclude: Iterable[str] = (), su
                 default=default,
                 help=_help(f.metadata, default),
             )
-        else:  # paths and other strings
+        elif f.metadata.get("choices") is not None:  # one of a few names
+            group.add_argument(
+                flag, dest=dest, choices=f.metadata["choices"], default=default, help=_help(f.metadata, default)
+            )
+        else:  # paths
             group.add_argument(flag, dest=dest, type=Path, default=default, help=_help(f.metadata, default))
         dests.append(dest)
     return dests

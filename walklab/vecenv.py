@@ -69,12 +69,18 @@ def make_env_fn(
 
 
 def make_vec_env(
-    env_config: EnvConfig, n_envs: int, episode_steps: int, seed: int, monitor_paths: list[Path] | None = None
+    env_config: EnvConfig,
+    n_envs: int,
+    episode_steps: int,
+    seed: int,
+    monitor_paths: list[Path] | None = None,
+    subprocess: bool = False,
 ):
-    """`n_envs` envs: one worker process each when n_envs > 1 (SubprocVecEnv), else in-process."""
+    """`n_envs` envs, in this process (DummyVecEnv) or, with `subprocess` and n_envs > 1, one
+    worker process each (SubprocVecEnv). Both give the same transitions for the same seed."""
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-    subproc = n_envs > 1
+    subproc = subprocess and n_envs > 1
     paths = monitor_paths if monitor_paths is not None else [None] * n_envs
     fns = [
         make_env_fn(env_config, episode_steps, paths[i], worker=subproc, parent_pid=os.getpid()) for i in range(n_envs)
