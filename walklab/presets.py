@@ -37,6 +37,7 @@ V2 = Preset(
         residual_scale=0.04,  # 4 cm: the reference's suggested larger scale (DIAGNOSIS.md, exp3)
         gait_modulation=True,  # the policy may lengthen the stride and quicken the trot (DIAGNOSIS.md, expD)
         frequency_range=0.6,  # cycle 0.8 s down to 0.5 s at most
+        steering=True,  # ... and steer, by striding longer on one side (DIAGNOSIS.md, expF and recipe_steer)
         heading_observation=True,  # it sees its heading and lateral position ...
         reward_weights=RewardWeights(heading=1.0),  # ... and pays for turning off +x
     ),
