@@ -37,9 +37,10 @@ V2 = Preset(
         residual_scale=0.04,  # 4 cm: the reference's suggested larger scale (DIAGNOSIS.md, exp3)
         gait_modulation=True,  # the policy may lengthen the stride and quicken the trot (DIAGNOSIS.md, expD)
         frequency_range=0.6,  # cycle 0.8 s down to 0.5 s at most
-        steering=True,  # ... and steer, by striding longer on one side (DIAGNOSIS.md, expF and recipe_steer)
+        steering=True,  # ... and steer, by striding longer on one side (DIAGNOSIS.md, expF and expH)
+        steering_range=0.5,  # one side's stride up to 50 % longer, the other's 50 % shorter
         heading_observation=True,  # it sees its heading and lateral position ...
-        reward_weights=RewardWeights(heading=1.0),  # ... and pays for turning off +x
+        reward_weights=RewardWeights(heading=3.0),  # ... and pays for turning off +x
     ),
     ppo=PPOConfig(),  # n_steps 2048, batch 512, log std -1.5 (modulation -0.5): start close to the baseline
 )
