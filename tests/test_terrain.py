@@ -71,3 +71,12 @@ def test_unseen_terrain_command_refuses_missing_terrain(script, tmp_path):
         "nope.png",
     )
     assert proc.returncode == 2 and proc.stderr.strip() == "error: terrain file(s) not found: nope.png"
+
+
+def test_at_points_matches_the_pointwise_lookup_bit_for_bit():
+    """The env's one-pass ground sampler equals TerrainHeight(x, y), including off the edges."""
+    from envs.terrain import TerrainHeight
+
+    height = TerrainHeight(load_model(None), "terrain")
+    xy = np.random.default_rng(0).uniform(-6.0, 6.0, (20_000, 2))
+    np.testing.assert_array_equal(height.at_points(xy), height(xy[:, 0], xy[:, 1]))
