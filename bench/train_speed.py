@@ -61,14 +61,14 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
 
+    subprocess = args.vec_env == "subprocess"
     results = {}
     for n in args.envs:
-        subprocess = args.vec_env == "subprocess"
         fns = [make_env_fn(V2.env, V2.run.episode_steps, None, worker=subprocess and n > 1) for _ in range(n)]
         results[f"ResidualWalk-v0 x{n}"] = measure(fns, args.updates, subprocess)
         print(f"ResidualWalk-v0, {n} env(s): {results[f'ResidualWalk-v0 x{n}']:7.0f} steps/s", flush=True)
     n_ant = max(args.envs)
-    ant = measure([ant_fn] * n_ant, args.updates, args.vec_env == "subprocess")
+    ant = measure([ant_fn] * n_ant, args.updates, subprocess)
     print(f"Ant-v5,          {n_ant} env(s): {ant:7.0f} steps/s")
     ours = results[f"ResidualWalk-v0 x{n_ant}"]
     print(f"ratio ResidualWalk-v0 / Ant-v5 at {n_ant} envs: {ours / ant:.2f}")

@@ -258,6 +258,8 @@ class ResidualWalkEnv(gym.Env):
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(obs_size,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(self.n_actions,), dtype=np.float32)
 
+        # A modulated or steered gait advances by cycles walked; the plain trot by time, bit for bit as before.
+        self._phase_from_cycles = config.gait_modulation or config.steering
         self._filter = np.full(self.n_actions, self.action_filter)  # low-pass coefficient per action entry
         if config.gait_modulation:  # the stride keeps action_filter: a stride jump jerks every foot
             self._filter[N_ACTIONS + 1] = config.frequency_filter
@@ -298,9 +300,8 @@ class ResidualWalkEnv(gym.Env):
         action = np.minimum(np.maximum(action, -1.0), 1.0)  # np.clip's result, at half its call cost
         self._residual += self._filter * (action - self._residual)
         offsets = (self.residual_scale * self._residual[:N_ACTIONS]).reshape(4, 3)
-        stride_scale, frequency_scale = self._modulation()
-        turn = self.config.steering_range * float(self._residual[-1]) if self.config.steering else 0.0
-        if self.config.gait_modulation or self.config.steering:
+        stride_scale, frequency_scale, turn = self._modulation()
+        if self._phase_from_cycles:
             self.data.ctrl[:] = self.controller.joint_targets_at(self._cycles(), offsets, stride_scale, turn)
             self._extra_cycles += (frequency_scale - 1.0) * self.dt / self.gait.cycle_time
         else:  # time-based, bit for bit as the plain trot
@@ -372,7 +373,7 @@ class ResidualWalkEnv(gym.Env):
         d = self.data
         rot = d.xmat[self.sim.trunk_id]
         gravity_body = -rot[6:9]  # world -z in the trunk frame (row 2 of the rotation matrix)
-        if self.config.gait_modulation or self.config.steering:
+        if self._phase_from_cycles:
             phase = 2 * np.pi * self._cycles()
         else:
             phase = 2 * np.pi * self._step_count * self.dt / self.gait.cycle_time
@@ -447,14 +448,16 @@ class ResidualWalkEnv(gym.Env):
         error = self._yaw_rate() - self.command[1]  # rad/s about world z
         return math.exp(-((error / self.config.command_yaw_rate_sigma) ** 2))
 
-    def _modulation(self) -> tuple[float, float]:
-        """(stride scale, frequency scale) from the filtered modulation actions; (1, 1) without."""
-        if not self.config.gait_modulation:
-            return 1.0, 1.0
-        r = self._residual
+    def _modulation(self) -> tuple[float, float, float]:
+        """(stride scale, frequency scale, turn) from the filtered gait actions; (1, 1, 0) without them."""
+        r, c = self._residual, self.config
+        turn = c.steering_range * float(r[-1]) if c.steering else 0.0
+        if not c.gait_modulation:
+            return 1.0, 1.0, turn
         return (
-            1.0 + self.config.stride_range * float(r[N_ACTIONS]),
-            1.0 + self.config.frequency_range * float(r[N_ACTIONS + 1]),
+            1.0 + c.stride_range * float(r[N_ACTIONS]),
+            1.0 + c.frequency_range * float(r[N_ACTIONS + 1]),
+            turn,
         )
 
     def _cycles(self) -> float:

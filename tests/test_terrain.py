@@ -74,9 +74,19 @@ def test_unseen_terrain_command_refuses_missing_terrain(script, tmp_path):
 
 
 def test_at_points_matches_the_pointwise_lookup_bit_for_bit():
-    """The env's one-pass ground sampler equals TerrainHeight(x, y), including off the edges."""
+    """The env's one-pass ground sampler equals TerrainHeight(x, y), including off the edges, and
+    both interpolate the heightfield: its samples at the nodes, their mean half-way between."""
     from envs.terrain import TerrainHeight
 
     height = TerrainHeight(load_model(None), "terrain")
     xy = np.random.default_rng(0).uniform(-6.0, 6.0, (20_000, 2))
     np.testing.assert_array_equal(height.at_points(xy), height(xy[:, 0], xy[:, 1]))
+    rows, cols = np.random.default_rng(1).integers(0, [height.nrow - 1, height.ncol - 1], (500, 2)).T
+    x0, y0 = height.center[0] - height.size[0], height.center[1] - height.size[1]
+    dx, dy = 2 * height.size[0] / (height.ncol - 1), 2 * height.size[1] / (height.nrow - 1)
+    nodes = np.stack([x0 + cols * dx, y0 + rows * dy], axis=1)
+    expected = height.base_z + height.size[2] * height.data[rows, cols]
+    np.testing.assert_allclose(height.at_points(nodes), expected, atol=1e-9)
+    between = height.at_points(nodes + [dx / 2, 0.0])
+    right = height.base_z + height.size[2] * height.data[rows, cols + 1]
+    np.testing.assert_allclose(between, (expected + right) / 2, atol=1e-9)
