@@ -21,12 +21,12 @@ from pathlib import Path
 import gymnasium as gym
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+from stable_baselines3.common.vec_env import SubprocVecEnv, VecNormalize
 
 from walklab.config import RunSettings
 from walklab.files import atomic_write_json
 from walklab.presets import V2
-from walklab.vecenv import make_env_fn
+from walklab.vecenv import in_process_vec_env, make_env_fn
 
 
 def ant_fn():
@@ -35,7 +35,7 @@ def ant_fn():
 
 def measure(fns, updates: int, subprocess: bool) -> float:
     n = len(fns)
-    vec = SubprocVecEnv(fns, start_method="fork") if subprocess and n > 1 else DummyVecEnv(fns)
+    vec = SubprocVecEnv(fns, start_method="fork") if subprocess and n > 1 else in_process_vec_env(fns)
     vec = VecNormalize(vec, gamma=V2.ppo.gamma)
     model = PPO("MlpPolicy", vec, seed=0, device="cpu", verbose=0, **V2.ppo.constructor_kwargs())
     per_update = V2.ppo.n_steps * n

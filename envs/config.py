@@ -152,13 +152,16 @@ class EnvConfig:
     curriculum_promote: float = setting(
         0.7,
         "curriculum: up one level when an episode's speed reaches this "
-        "fraction of the reference (the command, else the trot's no-slip speed)",
+        "fraction of the trot's no-slip speed (whatever the command)",
         low=0,
         high=2,
         low_open=True,
     )
     curriculum_demote: float = setting(
-        0.35, "curriculum: down one level on a fall or below this fraction of the reference speed", low=0, high=2
+        0.35,
+        "curriculum: down one level on a fall or below this fraction of the command (else of the no-slip speed)",
+        low=0,
+        high=2,
     )
 
     def __post_init__(self) -> None:

@@ -145,9 +145,13 @@ def test_curriculum_rule_rises_on_distance_and_falls_on_failure():
     assert next_level(5, n, outcome(3.0), promote, demote) == 5  # stays within 0..n-1
     assert next_level(0, n, outcome(0.0), promote, demote) == 0
     assert next_level(0, n, outcome(0.0, fell=True), promote, demote) == 0
-    # with commands, the reference is the episode's command
-    assert next_level(1, n, outcome(0.036 * 20, command=0.05), promote, demote) == 2
-    assert next_level(1, n, outcome(0.036 * 20, command=0.20), promote, demote) == 0
+    # with commands, promotion still needs 0.7 x the no-slip speed (0.105 m/s), whatever the command:
+    # an env that tracks a slow command well stays where it is ...
+    assert next_level(1, n, outcome(0.05 * 20, command=0.05), promote, demote) == 1
+    assert next_level(1, n, outcome(0.11 * 20, command=0.25), promote, demote) == 2
+    # ... and demotion is relative to the episode's command: below 0.35 x 0.20 = 0.07 m/s
+    assert next_level(1, n, outcome(0.069 * 20, command=0.20), promote, demote) == 0
+    assert next_level(1, n, outcome(0.069 * 20, command=0.10), promote, demote) == 1
     assert next_level(3, n, None, promote, demote) == 3  # before the first episode
 
 

@@ -10,13 +10,17 @@ episode that just ended (:func:`next_level`), draws a kind at random and swaps t
 heights into the env's model in place (``ResidualWalkEnv.set_terrain``: compiled once per PNG
 and worker, about 70 ms, then a memory copy per switch; no recompilation per episode).
 
-The rule, with ``reference`` the episode's commanded speed (commands on) or else the trot's
-no-slip speed (2 x step_length / cycle_time, 0.15 m/s for the default gait) and ``speed`` the
-distance walked along x divided by the episode's duration:
+The rule, after legged_gym's (promotion on distance walked, demotion relative to the command),
+with ``nominal`` the trot's no-slip speed (2 x step_length / cycle_time, 0.15 m/s for the default
+gait), ``reference`` the episode's commanded speed (commands on) or else ``nominal``, and
+``speed`` the distance walked along x divided by the episode's duration:
 - a fall (``envs.residual_walk_env.is_fall``): down one level;
-- else ``speed >= curriculum_promote x reference`` (0.7): up one level;
+- else ``speed >= curriculum_promote x nominal`` (0.7): up one level. The bar is the same for
+  every command, so an env told to walk slowly is not promoted for doing so (DIAGNOSIS.md: a
+  bar relative to each episode's own command sent every env to the top level within 200k steps);
 - else ``speed < curriculum_demote x reference`` (0.35): down one level;
 - else the level stays. Levels stay within 0 .. levels - 1; every env starts at level 0.
+Without commands ``reference`` is ``nominal`` and both bars are fractions of the trot's speed.
 
 The levels go to TensorBoard after every rollout (``curriculum/level_mean``,
 ``curriculum/level_<i>``) and to ``<run_dir>/curriculum.json`` (``walklab.callbacks.
@@ -86,10 +90,10 @@ def next_level(level: int, n_levels: int, outcome: dict[str, Any] | None, promot
         return level
     if outcome["fell"]:
         return max(level - 1, 0)
-    reference = outcome["command_mps"] if outcome.get("command_mps") is not None else outcome["nominal_mps"]
-    reference = max(abs(reference), 1e-6)
+    nominal = abs(outcome["nominal_mps"])
+    reference = abs(outcome["command_mps"]) if outcome.get("command_mps") is not None else nominal
     speed = outcome["distance_m"] / outcome["seconds"]
-    if speed >= promote * reference:
+    if speed >= promote * nominal:
         return min(level + 1, n_levels - 1)
     if speed < demote * reference:
         return max(level - 1, 0)
