@@ -4,8 +4,8 @@ Gymnasium's Ant-v5 with the same PPO settings, in one run on this machine.
 
     python3 bench/train_speed.py [--updates 3] [--envs 4] [--json PATH]
 
-Each case builds its vector env the way training does (`--vec-env`: in-process, DummyVecEnv, as
-training's default, or subprocess, SubprocVecEnv; Ant-v5 gets the same), VecNormalize), runs one
+Each case builds its vector env the way training does (`--vec-env`, as training's: in-process,
+split or subprocess, walklab.vecenv; Ant-v5 gets the same), VecNormalize), runs one
 warm-up PPO update, then times `--updates` more (collection and
 gradient steps together, which is what a user waits for). Settings: train_residual_ppo_v2.py's
 defaults (n_steps 2048, batch 512, 10 epochs, 64x64 MLP), one torch thread. `--json` writes
@@ -21,21 +21,21 @@ from pathlib import Path
 import gymnasium as gym
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.vec_env import SubprocVecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecNormalize
 
 from walklab.config import RunSettings
 from walklab.files import atomic_write_json
 from walklab.presets import V2
-from walklab.vecenv import in_process_vec_env, make_env_fn
+from walklab.vecenv import VEC_ENV_LAYOUTS, local_env_count, make_env_fn, vec_env_from_fns
 
 
 def ant_fn():
     return gym.make("Ant-v5")
 
 
-def measure(fns, updates: int, subprocess: bool) -> float:
+def measure(fns, updates: int, layout: str) -> float:
     n = len(fns)
-    vec = SubprocVecEnv(fns, start_method="fork") if subprocess and n > 1 else in_process_vec_env(fns)
+    vec = vec_env_from_fns(fns, layout)
     vec = VecNormalize(vec, gamma=V2.ppo.gamma)
     model = PPO("MlpPolicy", vec, seed=0, device="cpu", verbose=0, **V2.ppo.constructor_kwargs())
     per_update = V2.ppo.n_steps * n
@@ -54,21 +54,21 @@ def main() -> None:
     p.add_argument("--json", type=Path, help="write ours_sps, ant_sps, ratio and n_envs here")
     p.add_argument(
         "--vec-env",
-        choices=("in-process", "subprocess"),
+        choices=VEC_ENV_LAYOUTS,
         default=RunSettings().vec_env,
         help="vector env of both sides (default: training's)",
     )
     args = p.parse_args()
     torch.set_num_threads(1)
 
-    subprocess = args.vec_env == "subprocess"
     results = {}
     for n in args.envs:
-        fns = [make_env_fn(V2.env, V2.run.episode_steps, None, worker=subprocess and n > 1) for _ in range(n)]
-        results[f"ResidualWalk-v0 x{n}"] = measure(fns, args.updates, subprocess)
+        here = local_env_count(args.vec_env, n)
+        fns = [make_env_fn(V2.env, V2.run.episode_steps, None, worker=i >= here) for i in range(n)]
+        results[f"ResidualWalk-v0 x{n}"] = measure(fns, args.updates, args.vec_env)
         print(f"ResidualWalk-v0, {n} env(s): {results[f'ResidualWalk-v0 x{n}']:7.0f} steps/s", flush=True)
     n_ant = max(args.envs)
-    ant = measure([ant_fn] * n_ant, args.updates, subprocess)
+    ant = measure([ant_fn] * n_ant, args.updates, args.vec_env)
     print(f"Ant-v5,          {n_ant} env(s): {ant:7.0f} steps/s")
     ours = results[f"ResidualWalk-v0 x{n_ant}"]
     print(f"ratio ResidualWalk-v0 / Ant-v5 at {n_ant} envs: {ours / ant:.2f}")

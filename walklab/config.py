@@ -17,6 +17,9 @@ SB3_LOG_STD_INIT = 0.0  # stable-baselines3's own defaults, for run records that
 SB3_NET_ARCH = (64, 64)
 
 
+VEC_ENV_LAYOUTS = ("in-process", "split", "subprocess")  # RunSettings.vec_env; walklab.vecenv builds them
+
+
 @dataclass(frozen=True)
 class PPOConfig:
     """stable-baselines3 PPO settings; every field becomes a ``--<field>`` flag of v2.
@@ -81,11 +84,12 @@ class RunSettings:
     total_timesteps: int = setting(1_000_000, "environment steps to train, summed over all envs", low=1)
     n_envs: int = setting(4, "environments stepped together (one rollout gathers n_steps from each)", low=1, high=256)
     vec_env: str = setting(
-        "in-process",
-        "where the envs step: 'in-process' (SB3's DummyVecEnv, one after another in the trainer: "
-        "the fastest on 2 cores, see bench/THROUGHPUT_NOTES.md) or 'subprocess' (one worker "
-        "process per env, SubprocVecEnv: for machines with a core per env)",
-        choices=("in-process", "subprocess"),
+        "split",
+        "where the envs step: 'in-process' (one after another in the trainer, SB3's DummyVecEnv), "
+        "'split' (half in the trainer, half in one worker process, at the same time: two cores) or "
+        "'subprocess' (one worker process per env, SubprocVecEnv: for machines with a core per env); "
+        "bench/THROUGHPUT_NOTES.md compares them",
+        choices=VEC_ENV_LAYOUTS,
     )
     seed: int = setting(0, "random seed for PPO and the environments", low=0, high=2**31 - 1)
     eval_freq: int = setting(

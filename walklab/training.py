@@ -292,7 +292,7 @@ def _train_locked(
                 job.run.episode_steps,
                 job.run.seed,
                 runs.monitor_paths(run_dir, job.run.n_envs),
-                subprocess=job.run.vec_env == "subprocess",
+                layout=job.run.vec_env,
             )
             if job.env.curriculum:  # terrains into run_dir/terrains, levels from curriculum.json on resume
                 from walklab import curriculum

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from envs.config import EnvConfig
+from walklab.config import VEC_ENV_LAYOUTS
 
 MONITOR_INFO_KEYWORDS = ("x_position", "termination")
 
@@ -94,23 +95,46 @@ def make_vec_env(
     episode_steps: int,
     seed: int,
     monitor_paths: list[Path] | None = None,
-    subprocess: bool = False,
+    layout: str = "in-process",
 ):
-    """`n_envs` envs, in this process (in_process_vec_env: DummyVecEnv) or, with `subprocess` and n_envs > 1, one
-    worker process each (SubprocVecEnv). Both give the same transitions for the same seed."""
-    from stable_baselines3.common.vec_env import SubprocVecEnv
-
-    subproc = subprocess and n_envs > 1
+    """`n_envs` envs laid out as `layout` (VEC_ENV_LAYOUTS): all in this process
+    (in_process_vec_env), half here and half in one worker process (``split``, SplitVecEnv), or one
+    worker process each (``subprocess``, SubprocVecEnv). With one env every layout is in-process.
+    All three give the same transitions for the same seed."""
+    if layout not in VEC_ENV_LAYOUTS:
+        raise ValueError(f"vec env layout must be one of {VEC_ENV_LAYOUTS}, got {layout!r}")
     paths = monitor_paths if monitor_paths is not None else [None] * n_envs
+    n_here = local_env_count(layout, n_envs)
     fns = [
-        make_env_fn(env_config, episode_steps, paths[i], worker=subproc, parent_pid=os.getpid()) for i in range(n_envs)
+        make_env_fn(env_config, episode_steps, paths[i], worker=i >= n_here, parent_pid=os.getpid())
+        for i in range(n_envs)
     ]
-    if subproc:
-        vec = SubprocVecEnv(fns, start_method="fork" if sys.platform.startswith("linux") else None)
-    else:
-        vec = in_process_vec_env(fns)
+    vec = vec_env_from_fns(fns, layout)
     vec.seed(seed)
     return vec
+
+
+def local_env_count(layout: str, n_envs: int) -> int:
+    """How many of `n_envs` envs a `layout` steps in the trainer's own process."""
+    if n_envs < 2:
+        return n_envs
+    return {"in-process": n_envs, "split": (n_envs + 1) // 2, "subprocess": 0}[layout]
+
+
+def vec_env_from_fns(fns, layout: str):
+    """The vector env of `layout` over the env factories `fns` (the first local_env_count of them
+    run in this process, so they must not be worker factories)."""
+    start_method = "fork" if sys.platform.startswith("linux") else None
+    n_here = local_env_count(layout, len(fns))
+    if n_here == len(fns):
+        return in_process_vec_env(fns)
+    if layout == "split":
+        from walklab.split_vec_env import SplitVecEnv
+
+        return SplitVecEnv(fns, n_local=n_here, start_method=start_method)
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    return SubprocVecEnv(fns, start_method=start_method)
 
 
 def stop_workers(vec) -> None:
