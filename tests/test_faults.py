@@ -129,10 +129,12 @@ def config(run_dir: Path) -> dict:
     return json.loads((run_dir / "config.json").read_text())
 
 
-def training_run(tmp_path: Path, name: str, env_extra=None) -> tuple[subprocess.Popen, Path, list[int]]:
+def training_run(
+    tmp_path: Path, name: str, env_extra=None, args=TINY, n_workers=2
+) -> tuple[subprocess.Popen, Path, list[int]]:
     """A long tiny run, returned once its first checkpoint is written, with its worker pids."""
     proc = start(
-        V2, "--total-timesteps", "1000000", "--run-name", name, "--runs-dir", str(tmp_path), *TINY, env_extra=env_extra
+        V2, "--total-timesteps", "1000000", "--run-name", name, "--runs-dir", str(tmp_path), *args, env_extra=env_extra
     )
     wait_for(
         lambda: list(tmp_path.glob(f"{name}_*/checkpoints/rl_model_*_steps.zip")) or proc.poll() is not None,
@@ -140,7 +142,7 @@ def training_run(tmp_path: Path, name: str, env_extra=None) -> tuple[subprocess.
     )
     assert proc.poll() is None, proc.communicate()[1]
     (run_dir,) = tmp_path.glob(f"{name}_*")
-    workers = wait_for(lambda: children(proc.pid) if len(children(proc.pid)) >= 2 else None, 30, "workers")
+    workers = wait_for(lambda: children(proc.pid) if len(children(proc.pid)) >= n_workers else None, 30, "workers")
     return proc, run_dir, workers
 
 
@@ -174,6 +176,22 @@ def test_kill_9_takes_the_workers_along_marks_the_run_killed_and_resume_works(tm
     assert config(run_dir)["status"] == "finished" and run_status(run_dir) == "finished"
     assert_loadable(*before, run_dir / "final_model.zip")
     assert_clean(run_dir)
+
+
+def test_split_layout_ctrl_c_saves_and_kill_9_takes_its_worker_along(tmp_path):
+    split = [*TINY_V2_ARGS, "--vec-env", "split"]  # the default: one worker process with half the envs
+    proc, run_dir, workers = training_run(tmp_path, "split", args=split, n_workers=1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert config(run_dir)["status"] == "interrupted"
+    assert_loadable(run_dir / "interrupted_model.zip")
+    assert_clean(run_dir, workers)
+
+    proc, run_dir, workers = training_run(tmp_path, "split9", args=split, n_workers=1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert_clean(run_dir, workers)  # the worker dies with the trainer (PR_SET_PDEATHSIG)
 
 
 def test_a_second_writer_is_refused_and_sigterm_saves(tmp_path):
