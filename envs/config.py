@@ -135,6 +135,12 @@ class EnvConfig:
         0.0, "commanded yaw rate, lower end (commands; 0..0 = walk straight)", "rad/s", low=-2.0, high=2.0
     )
     command_yaw_rate_max: float = setting(0.0, "commanded yaw rate, upper end (commands)", "rad/s", low=-2.0, high=2.0)
+    command_feedforward: bool = setting(
+        False,
+        "commands with gait_modulation: each episode's stride and frequency scales start at "
+        "sqrt(command / the trot's no-slip speed), so the plain gait already walks the command "
+        "without slip; the gait actions adjust from there",
+    )
     command_speed_sigma: float = setting(
         0.05, "speed error at which tracking_velocity falls to 1/e", "m/s", low=0, high=1, low_open=True
     )
@@ -174,6 +180,8 @@ class EnvConfig:
                 raise ConfigError("EnvConfig.terrain", "a PNG path or None", self.terrain)
             object.__setattr__(self, "terrain", str(self.terrain))
         validate(self)
+        if self.command_feedforward and not (self.commands and self.gait_modulation):
+            raise ConfigError("EnvConfig.command_feedforward", "used with commands and gait_modulation", True)
 
     # ------------------------------------------------------------------ conversions
     def to_dict(self) -> dict[str, Any]:

@@ -130,6 +130,11 @@ class ResidualWalkEnv(gym.Env):
     the default terrain): a policy reaches commands above or below it by shortening or
     lengthening the stride and slowing or quickening the cycle, which needs
     ``gait_modulation`` (foot residuals alone move the feet by at most ``residual_scale``).
+    With ``command_feedforward`` the gait does part of this itself: the stride and frequency
+    scales start at ``sqrt(command / no-slip speed)`` each (0.58 at 0.05 m/s, 1.41 at 0.30 m/s
+    with the default gait), so the plain modulated trot walks the command without slip; the gait
+    actions add ``stride_range x r`` and ``frequency_range x r`` to that, clipped to the usual
+    ``1 -/+ range``. Off, or with commands off, the gait starts at 1 as before.
     Recommended: ``commands=True, gait_modulation=True, forward_velocity_weight=0,
     tracking_velocity_weight=1.0`` (and ``tracking_yaw_rate_weight=0.5`` when yaw rates are
     commanded); these weights are a starting point, not tuned (DIAGNOSIS.md).
@@ -186,7 +191,7 @@ class ResidualWalkEnv(gym.Env):
     (0.4, 0..0.8), frequency_filter (1.0, (0, 1]), steering (False), steering_range (0.3, 0..0.9),
     heading_observation (False), commands (False),
     command_speed_min/max (0.05/0.20 m/s, -0.5..0.5), command_yaw_rate_min/max (0/0 rad/s, -2..2),
-    command_speed_sigma (0.05 m/s),
+    command_speed_sigma (0.05 m/s), command_feedforward (False; needs commands and gait_modulation),
     command_yaw_rate_sigma (0.3 rad/s), curriculum (False), curriculum_levels (6, 2..21),
     curriculum_promote (0.7), curriculum_demote (0.35) (the curriculum fields are the training's,
     see walklab/curriculum.py), randomize (False: when True each reset draws friction x[0.7, 1.3],
@@ -454,11 +459,25 @@ class ResidualWalkEnv(gym.Env):
         turn = c.steering_range * float(r[-1]) if c.steering else 0.0
         if not c.gait_modulation:
             return 1.0, 1.0, turn
+        if c.command_feedforward:  # start from the command's no-slip gait, stay within the usual bounds
+            base = math.sqrt(max(float(self.command[0]), 0.0) / self.nominal_speed)
+            stride = base + c.stride_range * float(r[N_ACTIONS])
+            frequency = base + c.frequency_range * float(r[N_ACTIONS + 1])
+            return (
+                min(max(stride, 1.0 - c.stride_range), 1.0 + c.stride_range),
+                min(max(frequency, 1.0 - c.frequency_range), 1.0 + c.frequency_range),
+                turn,
+            )
         return (
             1.0 + c.stride_range * float(r[N_ACTIONS]),
             1.0 + c.frequency_range * float(r[N_ACTIONS + 1]),
             turn,
         )
+
+    @property
+    def nominal_speed(self) -> float:
+        """The plain trot's no-slip speed, 2 x step_length / cycle_time (m/s)."""
+        return 2.0 * self.gait.step_length / self.gait.cycle_time
 
     def _cycles(self) -> float:
         """Gait cycles walked: the plain trot's t / cycle_time plus what a modulated frequency added."""
@@ -626,7 +645,7 @@ class ResidualWalkEnv(gym.Env):
                 "termination": self._last_termination,
                 "fell": is_fall(self._last_termination),
                 "command_mps": float(self.command[0]) if self.config.commands else None,
-                "nominal_mps": 2.0 * self.gait.step_length / self.gait.cycle_time,
+                "nominal_mps": self.nominal_speed,
             }
         png = self.terrain_schedule.next_terrain(outcome)
         if png is not None and str(png) != self.terrain_path:

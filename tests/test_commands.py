@@ -74,6 +74,29 @@ def test_reset_option_and_equal_range_ends_fix_the_command():
         assert tuple(fixed.command) == (0.1, 0.0)
 
 
+def test_command_feedforward_starts_the_gait_at_the_commanded_speed():
+    from envs.fields import ConfigError
+
+    with pytest.raises(ConfigError, match="commands and gait_modulation"):
+        EnvConfig(commands=True, command_feedforward=True)
+    speeds = {}
+    for command in (0.05, 0.30):
+        env = ResidualWalkEnv(commands=True, gait_modulation=True, command_feedforward=True)
+        env.reset(seed=0, options={"command": (command, 0.0)})
+        x0 = env.data.qpos[0]
+        for _ in range(250):  # 5 s of the plain (zero-action) modulated trot
+            _, _, terminated, _, info = env.step(np.zeros(env.action_space.shape))
+            assert not terminated
+        speeds[command] = (env.data.qpos[0] - x0) / 5.0
+        base = math.sqrt(command / env.nominal_speed)  # 0.577 and 1.414 for the default gait
+        assert info["stride_scale"] == pytest.approx(base)
+        assert info["frequency_scale"] == pytest.approx(min(max(base, 0.6), 1.4))  # the usual bounds, 1 -/+ 0.4
+    assert speeds[0.30] > 2 * speeds[0.05] > 0  # the plain gait now follows the command
+    plain = ResidualWalkEnv(commands=True, gait_modulation=True)
+    plain.reset(seed=0, options={"command": (0.30, 0.0)})
+    assert plain.step(np.zeros(plain.action_space.shape))[4]["stride_scale"] == 1.0  # off: the gait starts at 1
+
+
 def test_tracking_rewards_follow_their_formulas_and_are_in_info():
     env = ResidualWalkEnv(
         commands=True,
