@@ -144,6 +144,12 @@ class EnvConfig:
     command_speed_sigma: float = setting(
         0.05, "speed error at which tracking_velocity falls to 1/e", "m/s", low=0, high=1, low_open=True
     )
+    command_speed_kernel: str = setting(
+        "gaussian",
+        "shape of tracking_velocity: 'gaussian' exp(-(e/sigma)^2) (legged_gym's: flat near the command) "
+        "or 'laplace' exp(-|e|/sigma) (pays for the last centimetres per second as much as the first)",
+        choices=("gaussian", "laplace"),
+    )
     command_yaw_rate_sigma: float = setting(
         0.3, "yaw-rate error at which tracking_yaw_rate falls to 1/e", "rad/s", low=0, high=5, low_open=True
     )

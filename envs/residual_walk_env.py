@@ -161,7 +161,8 @@ class ResidualWalkEnv(gym.Env):
     - ``heading`` [0.0]            (-) 1 - cos(yaw), yaw = heading of the trunk's forward axis off world +x
     - ``centre_line`` [0.0]        (-) |world y of the trunk|: away from the terrain's centre line, m
     - ``tracking_velocity`` [0.0]  (+) exp(-((heading_speed - command_speed) / command_speed_sigma)^2),
-      sigma 0.05 m/s; 0 without commands (legged_gym's tracking reward, scaled to this robot's speeds)
+      sigma 0.05 m/s; 0 without commands (legged_gym's tracking reward, scaled to this robot's speeds);
+      with ``command_speed_kernel="laplace"`` exp(-|heading_speed - command_speed| / command_speed_sigma)
     - ``tracking_yaw_rate`` [0.0]  (+) exp(-((yaw_rate - command_yaw_rate) / command_yaw_rate_sigma)^2),
       sigma 0.3 rad/s; 0 without commands
     ``info`` carries ``reward_<term>`` (weighted, signed) for every term, even zero-weighted
@@ -191,7 +192,8 @@ class ResidualWalkEnv(gym.Env):
     (0.4, 0..0.8), frequency_filter (1.0, (0, 1]), steering (False), steering_range (0.3, 0..0.9),
     heading_observation (False), commands (False),
     command_speed_min/max (0.05/0.20 m/s, -0.5..0.5), command_yaw_rate_min/max (0/0 rad/s, -2..2),
-    command_speed_sigma (0.05 m/s), command_feedforward (False; needs commands and gait_modulation),
+    command_speed_sigma (0.05 m/s), command_speed_kernel ("gaussian" or "laplace"),
+    command_feedforward (False; needs commands and gait_modulation),
     command_yaw_rate_sigma (0.3 rad/s), curriculum (False), curriculum_levels (6, 2..21),
     curriculum_promote (0.7), curriculum_demote (0.35) (the curriculum fields are the training's,
     see walklab/curriculum.py), randomize (False: when True each reset draws friction x[0.7, 1.3],
@@ -445,7 +447,9 @@ class ResidualWalkEnv(gym.Env):
         if not self.config.commands:
             return 0.0
         error = self._heading_speed(s.x_velocity, s.y_velocity) - self.command[0]  # m/s along the trunk's heading
-        return math.exp(-((error / self.config.command_speed_sigma) ** 2))  # 1 on the command
+        if self.config.command_speed_kernel == "laplace":
+            return math.exp(-abs(error) / self.config.command_speed_sigma)  # 1 on the command
+        return math.exp(-((error / self.config.command_speed_sigma) ** 2))
 
     def _reward_tracking_yaw_rate(self, s: _StepState) -> float:
         if not self.config.commands:

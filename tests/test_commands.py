@@ -124,6 +124,15 @@ def test_tracking_rewards_follow_their_formulas_and_are_in_info():
     env.command = np.array([info["heading_speed"], info["yaw_rate"]])
     s = type("S", (), {"x_velocity": info["x_velocity"], "y_velocity": info["y_velocity"]})()
     assert env._reward_tracking_velocity(s) == pytest.approx(1.0)
+    # the Laplace kernel: exp(-|error| / sigma)
+    laplace = ResidualWalkEnv(commands=True, command_speed_kernel="laplace", command_speed_sigma=0.1)
+    laplace.reset(seed=1, options={"command": (0.1, 0.0)})
+    for _ in range(10):
+        info = laplace.step(np.zeros(12))[4]
+        expected = math.exp(-abs(info["heading_speed"] - 0.1) / 0.1)
+        assert laplace._reward_tracking_velocity(
+            type("S", (), {"x_velocity": info["x_velocity"], "y_velocity": info["y_velocity"]})()
+        ) == pytest.approx(expected, rel=1e-9)
 
 
 def test_commands_off_leave_the_env_and_its_random_stream_unchanged():
