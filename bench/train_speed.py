@@ -23,10 +23,10 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
-from walklab.config import RunSettings
+from walklab.cli import add_vec_env_argument
 from walklab.files import atomic_write_json
 from walklab.presets import V2
-from walklab.vecenv import VEC_ENV_LAYOUTS, local_env_count, make_env_fn, vec_env_from_fns
+from walklab.vecenv import local_env_count, make_env_fn, vec_env_from_fns
 
 
 def ant_fn():
@@ -52,12 +52,7 @@ def main() -> None:
     p.add_argument("--updates", type=int, default=3, help="timed PPO updates per case")
     p.add_argument("--envs", type=int, nargs="+", default=[1, 2, 4, 8], help="env counts to measure")
     p.add_argument("--json", type=Path, help="write ours_sps, ant_sps, ratio and n_envs here")
-    p.add_argument(
-        "--vec-env",
-        choices=VEC_ENV_LAYOUTS,
-        default=RunSettings().vec_env,
-        help="vector env of both sides (default: training's)",
-    )
+    add_vec_env_argument(p, "vector env of both sides (default: training's)")
     args = p.parse_args()
     torch.set_num_threads(1)
 

@@ -23,9 +23,9 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
-from walklab.config import RunSettings
+from walklab.cli import add_vec_env_argument
 from walklab.presets import V2
-from walklab.vecenv import VEC_ENV_LAYOUTS, local_env_count, make_env_fn, vec_env_from_fns
+from walklab.vecenv import local_env_count, make_env_fn, vec_env_from_fns
 
 N_ENVS = 4
 
@@ -68,12 +68,7 @@ def main() -> None:
     p.add_argument("--n-epochs", type=int, default=V2.ppo.n_epochs, help="PPO epochs (v2: %(default)s)")
     p.add_argument("--batch-size", type=int, default=V2.ppo.batch_size, help="PPO minibatch (v2: %(default)s)")
     p.add_argument("--ant", action="store_true", help="also measure Ant-v5 with the same settings")
-    p.add_argument(
-        "--vec-env",
-        choices=VEC_ENV_LAYOUTS,
-        default=RunSettings().vec_env,
-        help="where the envs step (default: training's)",
-    )
+    add_vec_env_argument(p, "where the envs step (default: training's)")
     args = p.parse_args()
     torch.set_num_threads(1)
     kwargs = dict(V2.ppo.constructor_kwargs(), n_epochs=args.n_epochs, batch_size=args.batch_size)

@@ -40,6 +40,13 @@ def add_command_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_vec_env_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """--vec-env, one of the training's layouts (walklab.vecenv), defaulting to the training's own."""
+    from walklab.config import VEC_ENV_LAYOUTS, RunSettings
+
+    parser.add_argument("--vec-env", choices=VEC_ENV_LAYOUTS, default=RunSettings().vec_env, help=help)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear line to stderr and exit non-zero."""
     print(f"error: {message}", file=sys.stderr)

@@ -82,18 +82,17 @@ def _run(vec, command: str, data):
 class SplitVecEnv(VecEnv):
     """`env_fns[:n_local]` stepped in this process, the rest in one worker process, concurrently.
 
-    `n_local` defaults to half (rounded up). Box observations only (what ResidualWalk-v0 has).
+    ``walklab.vecenv.local_env_count`` chooses `n_local`. Box observations only (what
+    ResidualWalk-v0 has).
     The worker is ``processes[0]``; ``waiting`` is True between step_async and step_wait, as in
     SubprocVecEnv, so ``walklab.vecenv.stop_workers`` closes both the same way.
     """
 
-    def __init__(self, env_fns: Sequence[Callable], n_local: int | None = None, start_method: str | None = None):
+    def __init__(self, env_fns: Sequence[Callable], n_local: int, start_method: str | None = None):
         from walklab.vecenv import in_process_vec_env
 
         n_envs = len(env_fns)
-        if n_envs < 2:
-            raise ValueError(f"SplitVecEnv needs at least 2 envs, got {n_envs}")
-        self.n_local = (n_envs + 1) // 2 if n_local is None else int(n_local)
+        self.n_local = int(n_local)
         if not 1 <= self.n_local < n_envs:
             raise ValueError(f"n_local must be in 1..{n_envs - 1}, got {self.n_local}")
         self.waiting = False

@@ -72,8 +72,8 @@ def make_env_fn(
 class _FreshInfos(list):
     """The per-env info dicts of one step. Every env step returns new dicts of immutable values
     (envs.residual_walk_env, Gymnasium's MuJoCo envs, SB3's Monitor), so a copy of the list is a
-    true copy: DummyVecEnv's ``deepcopy`` of it (about 50 us per training step for this env's
-    ~40 info entries, `bench/THROUGHPUT_NOTES.md`) buys nothing."""
+    true copy: DummyVecEnv's ``deepcopy`` of it (about 40 us per vector step of 4 envs with this
+    env's 22 info entries, `bench/THROUGHPUT_NOTES.md`) buys nothing."""
 
     def __deepcopy__(self, memo):
         return list(self)
