@@ -150,6 +150,15 @@ class EnvConfig:
         "or 'laplace' exp(-|e|/sigma) (pays for the last centimetres per second as much as the first)",
         choices=("gaussian", "laplace"),
     )
+    command_speed_window: float = setting(
+        0.0,
+        "tracking_velocity compares the command with the heading speed averaged over the last this many "
+        "seconds (0: each step's own speed, which swings within every stride and biases the kernel's "
+        "optimum below the command)",
+        "s",
+        low=0,
+        high=5,
+    )
     command_yaw_rate_sigma: float = setting(
         0.3, "yaw-rate error at which tracking_yaw_rate falls to 1/e", "rad/s", low=0, high=5, low_open=True
     )

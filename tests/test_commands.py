@@ -5,6 +5,7 @@
 
 import json
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -133,6 +134,39 @@ def test_tracking_rewards_follow_their_formulas_and_are_in_info():
         assert laplace._reward_tracking_velocity(
             type("S", (), {"x_velocity": info["x_velocity"], "y_velocity": info["y_velocity"]})()
         ) == pytest.approx(expected, rel=1e-9)
+
+
+def test_speed_window_tracks_the_mean_of_the_last_steps_and_survives_a_clone():
+    window_s = 0.2  # 10 steps of 20 ms
+    env = ResidualWalkEnv(
+        commands=True,
+        command_speed_kernel="laplace",
+        command_speed_sigma=0.1,
+        command_speed_window=window_s,
+        tracking_velocity_weight=1.0,
+    )
+    n = int(round(window_s / env.dt))
+    assert n == 10
+    for episode in range(2):  # the window starts empty in every episode
+        env.reset(seed=episode, options={"command": (0.1, 0.0)})
+        speeds = []
+        for _ in range(3 * n):
+            info = env.step(np.zeros(12))[4]
+            speeds.append(info["heading_speed"])
+            expected = float(np.mean(speeds[-n:]))
+            assert info["tracked_speed"] == pytest.approx(expected, abs=1e-12)
+            assert info["reward_tracking_velocity"] == pytest.approx(math.exp(-abs(expected - 0.1) / 0.1), rel=1e-9)
+    assert np.std(speeds) > 2 * np.std([np.mean(speeds[i - n : i]) for i in range(n, len(speeds))])  # it smooths
+    clone = pickle.loads(pickle.dumps(env))
+    for _ in range(n):
+        a, b = env.step(np.zeros(12))[4], clone.step(np.zeros(12))[4]
+        assert a["tracked_speed"] == pytest.approx(b["tracked_speed"], abs=1e-9)  # the clone's window is full too
+    # W = 0 (the default): each step's own heading speed, as before the window existed
+    plain = ResidualWalkEnv(commands=True, tracking_velocity_weight=1.0)
+    plain.reset(seed=0, options={"command": (0.1, 0.0)})
+    for _ in range(5):
+        info = plain.step(np.zeros(12))[4]
+        assert info["tracked_speed"] == info["heading_speed"]
 
 
 def test_commands_off_leave_the_env_and_its_random_stream_unchanged():
