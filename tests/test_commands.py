@@ -380,3 +380,27 @@ def test_command_is_refused_for_a_policy_without_commands():
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--command needs a policy trained with --commands" in lines[0], proc.stderr
+
+
+def test_kernel_bias_script_shows_the_window_smoothing_the_tracked_speed():
+    result = run_script(
+        "scripts/tracking_kernel_bias.py",
+        "--commands",
+        "0.1",
+        "--windows",
+        "0",
+        "0.8",
+        "--episodes",
+        "1",
+        "--seconds",
+        "4",
+    )
+    assert result.returncode == 0, result.stderr
+    row = result.stdout.strip().splitlines()[-1].replace("/", " ").split()
+    command, mean, optimum_step, sd_step, optimum_window, sd_window = map(float, row)
+    assert command == 0.1 and 0.03 < mean < 0.15
+    assert sd_window < 0.5 * sd_step  # averaging over a stride removes most of the swing
+    assert optimum_step < command - 0.01  # per step, the kernel pays most for a walk slower than told ...
+    assert abs(optimum_window - command) < abs(optimum_step - command)  # ... over the window, nearer the command
+    bad = run_script("scripts/tracking_kernel_bias.py", "--windows", "-1")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
