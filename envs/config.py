@@ -178,6 +178,13 @@ class EnvConfig:
         high=2,
         low_open=True,
     )
+    curriculum_own_terrain: float = setting(
+        0.0,
+        "curriculum: fraction of episodes walked on the run's own terrain (--terrain; default "
+        "assets/hfield.png) instead of a level's; they leave the level as it is",
+        low=0,
+        high=1,
+    )
     curriculum_demote: float = setting(
         0.35,
         "curriculum: down one level on a fall or below this fraction of the command (else of the no-slip speed)",

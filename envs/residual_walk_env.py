@@ -201,8 +201,9 @@ class ResidualWalkEnv(gym.Env):
     command_speed_window (0 s: per step; 0..5),
     command_feedforward (False; needs commands and gait_modulation),
     command_yaw_rate_sigma (0.3 rad/s), curriculum (False), curriculum_levels (6, 2..21),
-    curriculum_promote (0.7), curriculum_demote (0.35) (the curriculum fields are the training's,
-    see walklab/curriculum.py), randomize (False: when True each reset draws friction x[0.7, 1.3],
+    curriculum_promote (0.7), curriculum_demote (0.35), curriculum_own_terrain (0.0) (the
+    curriculum fields are the training's, see walklab/curriculum.py), randomize (False: when True
+    each reset draws friction x[0.7, 1.3],
     trunk mass x[0.85, 1.15], actuator kp and torque limit x[0.85, 1.15], terrain elevation
     x[0.8, 1.2], and adds N(0, 0.02) noise to observations). render_mode (None, "human",
     "rgb_array"), width/height (640x480, rgb_array frames), model (a compiled scene to use

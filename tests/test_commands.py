@@ -247,6 +247,35 @@ def test_terrain_curriculum_switches_the_env_terrain_by_level(tmp_path):
     assert schedule.level == 0 and (schedule.promotions, schedule.demotions) == (1, 1)
 
 
+def test_curriculum_walks_the_own_terrain_at_its_fraction_and_keeps_the_level_there(tmp_path):
+    from envs.assets import DEFAULT_TERRAIN_PNG
+    from walklab.curriculum import OWN_KIND
+
+    write_level_terrains(tmp_path, 2)
+    own = str(DEFAULT_TERRAIN_PNG)
+    schedule = TerrainCurriculum(tmp_path, 2, 0.7, 0.35, level=0, seed=3, own_terrain=own, own_fraction=0.3)
+    far = outcome(1.0 * 20)  # 1 m/s: promotes from a level's terrain
+    picks = []
+    for _ in range(400):
+        level_before, was_own = schedule.level, schedule.kind == OWN_KIND
+        png = schedule.next_terrain(far if picks else None)
+        if picks:  # the episode that just ended moved the level only when it was on a level's terrain
+            assert schedule.level == (level_before if was_own else min(level_before + 1, 1))
+        picks.append(png == own)
+        assert (png == own) == (schedule.kind == OWN_KIND)
+    assert 0.24 < np.mean(picks) < 0.36
+    # at 0 the schedule draws exactly as without the option (same kinds from the same seed)
+    plain = TerrainCurriculum(tmp_path, 2, 0.7, 0.35, seed=5)
+    zero = TerrainCurriculum(tmp_path, 2, 0.7, 0.35, seed=5, own_terrain=own, own_fraction=0.0)
+    assert [plain.next_terrain(None) for _ in range(20)] == [zero.next_terrain(None) for _ in range(20)]
+    with pytest.raises(ValueError, match="own_terrain"):
+        TerrainCurriculum(tmp_path, 2, 0.7, 0.35, own_fraction=0.5)
+    # the env swaps the own terrain in like any other
+    env = ResidualWalkEnv()
+    env.set_terrain(own)
+    np.testing.assert_array_equal(env.model.hfield_data, ResidualWalkEnv().model.hfield_data)
+
+
 # ---------------------------------------------------------------------- tiny commanded curriculum run
 @pytest.fixture(scope="module")
 def commanded_run(tmp_path_factory):

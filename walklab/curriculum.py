@@ -22,6 +22,11 @@ gait), ``reference`` the episode's commanded speed (commands on) or else ``nomin
 - else the level stays. Levels stay within 0 .. levels - 1; every env starts at level 0.
 Without commands ``reference`` is ``nominal`` and both bars are fractions of the trot's speed.
 
+With ``curriculum_own_terrain`` p > 0, each episode walks the run's own terrain (``--terrain``,
+default ``assets/hfield.png``, the one evaluation uses) with probability p instead of a level's
+kind (``kind`` is then ``"own"``), and such an episode leaves the level as it is: the levels
+still measure the generated terrains only. At p = 0 nothing changes, not even the random stream.
+
 The levels go to TensorBoard after every rollout (``curriculum/level_mean``,
 ``curriculum/level_<i>``) and to ``<run_dir>/curriculum.json`` (``walklab.callbacks.
 CurriculumCallback``); ``--resume`` reads that file and starts each env at its saved level.
@@ -39,6 +44,7 @@ from envs.terrain import KINDS, generate, write_heightmap_png
 
 TERRAIN_DIR = "terrains"  # under the run directory
 STATE_NAME = "curriculum.json"  # in the run directory
+OWN_KIND = "own"  # TerrainCurriculum.kind of an episode on the run's own terrain
 CURRICULUM_SEED = 202  # level k's terrains use seed 202 + k (the default terrain is 3, the unseen set 101)
 
 
@@ -112,8 +118,14 @@ class TerrainCurriculum:
         level: int = 0,
         seed: int = 0,
         kinds: tuple[str, ...] = KINDS,
+        own_terrain: str | Path | None = None,
+        own_fraction: float = 0.0,
     ):
+        if own_fraction > 0 and own_terrain is None:
+            raise ValueError("TerrainCurriculum: own_fraction > 0 needs own_terrain, the run's terrain PNG")
         self.folder = str(folder)
+        self.own_terrain = None if own_terrain is None else str(own_terrain)
+        self.own_fraction = float(own_fraction)
         self.n_levels, self.promote, self.demote = int(n_levels), float(promote), float(demote)
         self.level = int(min(max(level, 0), n_levels - 1))
         self.kinds = tuple(kinds)
@@ -122,12 +134,17 @@ class TerrainCurriculum:
         self.episodes = self.promotions = self.demotions = 0
 
     def next_terrain(self, outcome: dict[str, Any] | None) -> str:
-        if outcome is not None:
+        if outcome is not None and self.kind == OWN_KIND:
+            self.episodes += 1  # an episode on the run's own terrain: the level stays
+        elif outcome is not None:
             self.episodes += 1
             new = next_level(self.level, self.n_levels, outcome, self.promote, self.demote)
             self.promotions += new > self.level
             self.demotions += new < self.level
             self.level = new
+        if self.own_fraction > 0 and self.rng.random() < self.own_fraction:
+            self.kind = OWN_KIND
+            return self.own_terrain
         self.kind = self.kinds[int(self.rng.integers(len(self.kinds)))]
         return str(terrain_path(Path(self.folder), self.kind, self.level))
 
@@ -169,6 +186,9 @@ def install(vec, run_dir: Path, env_config, seed: int) -> list[int]:
             if saved["levels"]:
                 levels[i] = int(saved["levels"][i % len(saved["levels"])])
         print(f"curriculum: resumed at levels {levels} (of 0..{n_levels - 1}) from {Path(run_dir) / STATE_NAME}")
+    from envs.assets import DEFAULT_TERRAIN_PNG
+
+    own_terrain = Path(env_config.terrain) if env_config.terrain else DEFAULT_TERRAIN_PNG
     for i, level in enumerate(levels):
         schedule = TerrainCurriculum(
             folder.resolve(),
@@ -177,6 +197,8 @@ def install(vec, run_dir: Path, env_config, seed: int) -> list[int]:
             env_config.curriculum_demote,
             level=level,
             seed=seed * 1000 + i,
+            own_terrain=own_terrain.resolve(),
+            own_fraction=env_config.curriculum_own_terrain,
         )
         vec.env_method("set_terrain_schedule", schedule, indices=[i])
     return levels
