@@ -6,15 +6,19 @@ command fixed (and the yaw rate fixed to --yaw-rate, default 0) and reports:
 - achieved speed: mean over episodes of the distance walked along x / time walked (m/s);
 - mean absolute tracking error: mean over episodes of |achieved - command| (m/s); the
   per-step error, which also holds the trot's speed swing within each stride, is given too;
-- falls (envs.residual_walk_env.is_fall).
+- falls (envs.residual_walk_env.is_fall);
+- 95 % percentile-bootstrap intervals over episodes of each command's error and of the mean
+  error over all commands (each command's episodes resampled on their own; fixed resampling
+  seed, so the same episodes give the same interval).
 The env is the model's own (its run's config.json), nominal physics, its terrain unless
 --terrain is given. A model without a command input is refused (one line, exit 2).
 
     python3 phases_test/phase6_command_tracking.py --model RUN/final_model.zip --normalize RUN/vec_normalize.pkl \\
         --commands 0.05 0.10 0.15 0.20 --episodes 3 --json RUN/tracking.json
 
-JSON: {"model", "episodes", "seconds", "yaw_rate", "terrain", "commands": [one entry per command with
-command_mps, achieved_mps, abs_error_mps, falls, step_abs_error_mps, per_episode_mps, terminations]}.
+JSON: {"model", "episodes", "seconds", "yaw_rate", "terrain", "mean_abs_error_mps",
+"mean_abs_error_ci95_mps", "falls", "commands": [one entry per command with command_mps, achieved_mps,
+abs_error_mps, falls, abs_error_ci95_mps, step_abs_error_mps, per_episode_mps, terminations]}.
 """
 
 from __future__ import annotations
@@ -57,23 +61,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def track(env, policy, command: float, episodes: int, seconds: float) -> dict:
-    """One command's row: achieved speed, tracking errors, falls."""
+def track(env, policy, command: float, episodes: int, seconds: float) -> tuple[dict, list[float]]:
+    """One command's row (achieved speed, tracking errors, falls) and its per-episode |errors|."""
     import numpy as np
 
     from envs.rollout import run_episode
+    from walklab.evaluation import mean_of_means_with_ci
 
     stats = [run_episode(env, policy, seed, seconds) for seed in range(episodes)]
     speeds = [e.forward_velocity for e in stats]
-    return {
+    errors = [abs(v - command) for v in speeds]
+    row = {
         "command_mps": command,
         "achieved_mps": float(np.mean(speeds)),
-        "abs_error_mps": float(np.mean([abs(v - command) for v in speeds])),
+        "abs_error_mps": float(np.mean(errors)),
         "falls": int(sum(e.fell for e in stats)),
+        "abs_error_ci95_mps": mean_of_means_with_ci([errors])[1],
         "step_abs_error_mps": float(np.mean([np.mean(np.abs(np.asarray(e.velocity_trace) - command)) for e in stats])),
         "per_episode_mps": [round(v, 5) for v in speeds],
         "terminations": [e.termination for e in stats],
     }
+    return row, errors
 
 
 def main(argv=None) -> int:
@@ -113,23 +121,30 @@ def main(argv=None) -> int:
     except ConfigError as exc:
         fail(exc.for_label("--commands/--yaw-rate"))
     policy = loaded.policy(deterministic=True)
-    rows = []
+    rows, per_episode_errors = [], []
     print(f"{args.episodes} episodes x {args.seconds:g} s per command, yaw rate {args.yaw_rate:g} rad/s")
-    print(f"{'command m/s':>11s} {'achieved m/s':>12s} {'|error| m/s':>11s} {'per-step':>9s} {'falls':>5s}")
+    print(
+        f"{'command m/s':>11s} {'achieved m/s':>12s} {'|error| m/s':>11s} {'95% interval':>15s} "
+        f"{'per-step':>9s} {'falls':>5s}"
+    )
     for command, env in zip(args.commands, envs):
-        row = track(env, policy, command, args.episodes, args.seconds)
+        row, errors = track(env, policy, command, args.episodes, args.seconds)
         env.close()
         rows.append(row)
+        per_episode_errors.append(errors)
         print(
             f"{command:11.3f} {row['achieved_mps']:12.4f} {row['abs_error_mps']:11.4f} "
-            f"{row['step_abs_error_mps']:9.4f} {row['falls']:>5d}"
+            f"{'{:.4f}-{:.4f}'.format(*row['abs_error_ci95_mps']):>15s} {row['step_abs_error_mps']:9.4f} "
+            f"{row['falls']:>5d}"
         )
-    mean_error = sum(r["abs_error_mps"] for r in rows) / len(rows)
+    from walklab.evaluation import mean_of_means_with_ci
+
+    mean_error, interval = mean_of_means_with_ci(per_episode_errors)
     falls = sum(r["falls"] for r in rows)
     met = mean_error <= TARGET_ERROR_MPS and falls == 0
     print(
-        f"mean |error| {mean_error:.4f} m/s, {falls} falls: target (<= {TARGET_ERROR_MPS} m/s, no falls) "
-        f"{'met' if met else 'not met'}"
+        f"mean |error| {mean_error:.4f} m/s (95% interval {interval[0]:.4f}-{interval[1]:.4f}), {falls} falls: "
+        f"target (<= {TARGET_ERROR_MPS} m/s, no falls) {'met' if met else 'not met'}"
     )
     if args.json:
         record = {
@@ -139,6 +154,7 @@ def main(argv=None) -> int:
             "yaw_rate": args.yaw_rate,
             "terrain": str(args.terrain) if args.terrain else None,
             "mean_abs_error_mps": mean_error,
+            "mean_abs_error_ci95_mps": interval,
             "falls": falls,
             "commands": rows,
         }

@@ -342,7 +342,7 @@ def test_phase6_reports_every_command_as_json(commanded_run, tmp_path):
         "0.05",
         "0.15",
         "--episodes",
-        "1",
+        "2",
         "--seconds",
         "1",
         "--json",
@@ -353,8 +353,28 @@ def test_phase6_reports_every_command_as_json(commanded_run, tmp_path):
     assert [r["command_mps"] for r in record["commands"]] == [0.05, 0.15]
     for row in record["commands"]:
         assert {"command_mps", "achieved_mps", "abs_error_mps", "falls"} <= set(row)
-        assert row["abs_error_mps"] == pytest.approx(abs(row["achieved_mps"] - row["command_mps"]))
+        errors = [abs(v - row["command_mps"]) for v in row["per_episode_mps"]]
+        assert row["abs_error_mps"] == pytest.approx(np.mean(errors), abs=1e-5)
+        low, high = row["abs_error_ci95_mps"]
+        assert min(errors) - 1e-5 <= low <= row["abs_error_mps"] <= high <= max(errors) + 1e-5
+    mean = np.mean([r["abs_error_mps"] for r in record["commands"]])
+    assert record["mean_abs_error_mps"] == pytest.approx(mean)
+    assert record["mean_abs_error_ci95_mps"][0] <= mean <= record["mean_abs_error_ci95_mps"][1]
     assert "target (<= 0.02 m/s, no falls)" in proc.stdout
+
+
+def test_mean_of_means_interval_resamples_each_group_on_its_own():
+    from walklab.evaluation import mean_of_means_with_ci
+
+    one, (low, high) = mean_of_means_with_ci([[0.01, 0.02, 0.03, 0.04]])
+    assert one == pytest.approx(0.025) and 0.01 < low < one < high < 0.04
+    # a constant group adds no width; the mean weighs groups equally whatever their sizes
+    mean, (lo2, hi2) = mean_of_means_with_ci([[0.01, 0.02, 0.03, 0.04], [0.1] * 9])
+    assert mean == pytest.approx((0.025 + 0.1) / 2)
+    assert (hi2 - lo2) == pytest.approx((high - low) / 2, rel=0.05)
+    assert mean_of_means_with_ci([[0.01, 0.02, 0.03, 0.04]]) == (one, [low, high])  # fixed seed
+    with pytest.raises(ValueError):
+        mean_of_means_with_ci([[0.1], []])
 
 
 def test_phase6_refuses_a_model_without_a_command_input():

@@ -90,6 +90,30 @@ def ratio_with_ci(
     return ratio, [float(low), float(high)]
 
 
+def mean_of_means_with_ci(
+    groups: list[list[float]],
+    confidence: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, list[float]]:
+    """The mean over `groups` of each group's mean, and its percentile-bootstrap interval.
+
+    Each group (one commanded speed's episodes, say) is resampled on its own, so every group
+    keeps its size and weight; one group gives the plain bootstrap interval of its mean.
+    """
+    arrays = [np.asarray(g, dtype=float) for g in groups]
+    if not arrays or any(a.size == 0 for a in arrays):
+        raise ValueError("need at least one group, none of them empty")
+    rng = np.random.default_rng(seed)
+    means = np.zeros(resamples)
+    for a in arrays:
+        means += a[rng.integers(0, a.size, size=(resamples, a.size))].mean(axis=1)
+    means /= len(arrays)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(np.mean([a.mean() for a in arrays])), [float(low), float(high)]
+
+
 @dataclass(frozen=True)
 class PolicySource:
     """How to build an (env, policy) pair, in this process or a worker: picklable, no live objects.
