@@ -199,3 +199,23 @@ def test_grep_shows_the_explicit_gait():
     text = (REPO / "train_residual_ppo_v2.py").read_text()
     block = text[text.index("gait = GaitParameters(") :]
     assert "body_height=0.05" in block and "step_length=0.06" in block and "step_height=0.04" in block
+
+
+def test_resume_picks_the_model_with_the_most_steps_even_in_a_copied_run(tmp_path):
+    import os
+    import zipfile
+
+    from walklab.runs import find_resume_model
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    for steps in (100, 200):
+        (run / "checkpoints" / f"rl_model_{steps}_steps.zip").write_bytes(b"checkpoint")
+    with zipfile.ZipFile(run / "final_model.zip", "w") as archive:
+        archive.writestr("data", json.dumps({"num_timesteps": 300}))
+    # a copy gives every file a new time, in no particular order: the oldest checkpoint looks newest
+    os.utime(run / "checkpoints" / "rl_model_100_steps.zip", (time.time() + 60, time.time() + 60))
+    assert find_resume_model(run) == run / "final_model.zip"
+    (run / "final_model.zip").write_bytes(b"not a zip")  # unreadable: ranks below every checkpoint
+    assert find_resume_model(run) == run / "checkpoints" / "rl_model_200_steps.zip"
+    assert find_resume_model(run / "checkpoints" / "rl_model_100_steps.zip").name == "rl_model_100_steps.zip"

@@ -19,6 +19,7 @@ import platform
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -482,8 +483,23 @@ def monitor_paths(run_dir: Path, n_envs: int) -> list[Path]:
     return [run_dir / f"monitor_{i}{suffix}.csv" for i in range(n_envs)]
 
 
+def saved_timesteps(model_path: Path) -> int:
+    """Training steps a saved model holds: from a checkpoint's name, else from the zip's SB3 data
+    (``num_timesteps``); -1 when unreadable."""
+    match = re.fullmatch(r"rl_model_(\d+)_steps\.zip", model_path.name)
+    if match:
+        return int(match.group(1))
+    try:
+        with zipfile.ZipFile(model_path) as archive:
+            return int(json.loads(archive.read("data"))["num_timesteps"])
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+        return -1
+
+
 def find_resume_model(target: Path) -> Path:
-    """A checkpoint .zip as given, or the newest saved model inside a run directory."""
+    """A checkpoint .zip as given, or the saved model inside a run directory with the most
+    training steps (the newest file among equals): a copied run directory, whose files all have
+    new times, still resumes from where it stopped."""
     if target.is_file():
         return target
     candidates = [
@@ -497,7 +513,7 @@ def find_resume_model(target: Path) -> Path:
             f"no model to resume in {target} (looked for {INTERRUPTED_MODEL}, "
             f"{FINAL_MODEL} and {CHECKPOINT_DIR}/rl_model_*_steps.zip)"
         )
-    return max(candidates, key=lambda p: p.stat().st_mtime)
+    return max(candidates, key=lambda p: (saved_timesteps(p), p.stat().st_mtime))
 
 
 def save_model_and_stats(model, vec_normalize, model_path: Path, stats_path: Path) -> None:
