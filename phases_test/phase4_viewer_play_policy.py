@@ -22,7 +22,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from walklab.cli import add_model_arguments, fail, positive_float, positive_int, prepare_playback_or_fail
+from walklab.cli import (
+    add_command_argument,
+    add_model_arguments,
+    fail,
+    positive_float,
+    positive_int,
+    prepare_playback_or_fail,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -41,6 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="viewer: also show the baseline trot from the same spawn (translucent blue robot)",
     )
+    add_command_argument(p)
     p.add_argument("--no-overlay", action="store_true", help="hide the time/speed/distance overlay")
     p.add_argument("--width", type=positive_int, default=640, help="recorded frame width (pixels)")
     p.add_argument("--height", type=positive_int, default=360, help="recorded frame height (pixels)")
@@ -75,6 +83,7 @@ def main(argv=None) -> None:
             height=args.height,
             side_by_side=args.side_by_side,
             screenshot=args.screenshot,
+            command=args.command,
         )
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))

@@ -431,6 +431,32 @@ def test_command_is_refused_for_a_policy_without_commands():
     assert len(lines) == 1 and "--command needs a policy trained with --commands" in lines[0], proc.stderr
 
 
+def test_replay_walks_a_commanded_policy_at_the_given_command(commanded_run, tmp_path):
+    from walklab.playback import play
+
+    slow = play(
+        commanded_run / "final_model.zip", None, 2.0, deterministic=True, record=tmp_path / "a.gif", command=0.05
+    )
+    fast = play(
+        commanded_run / "final_model.zip", None, 2.0, deterministic=True, record=tmp_path / "b.gif", command=0.3
+    )
+    assert slow.forward_velocity != fast.forward_velocity  # the command reaches the policy and the gait
+    proc = run_script(
+        "phases_test/phase4_viewer_play_policy.py",
+        "--model",
+        str(SHIPPED / "final_model.zip"),
+        "--command",
+        "0.1",
+        "--record",
+        str(tmp_path / "c.gif"),
+        "--seconds",
+        "0.2",
+    )
+    assert proc.returncode == 2 and not (tmp_path / "c.gif").exists()
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--command needs a policy trained with --commands" in lines[0], proc.stderr
+
+
 def test_kernel_bias_script_shows_the_window_smoothing_the_tracked_speed():
     result = run_script(
         "scripts/tracking_kernel_bias.py",

@@ -64,6 +64,7 @@ def play(
     height: int = 360,
     side_by_side: bool = False,
     screenshot: Path | None = None,
+    command: float | None = None,
 ) -> PlaybackResult:
     """Play `model` (or, with baseline=True, the plain trot in the same env) for `seconds`.
 
@@ -72,16 +73,18 @@ def play(
     real-time factor and ``result.pace`` says it. With `side_by_side` the baseline trot runs in
     a second env from the same spawn and is drawn in the same view as a translucent blue robot.
     `screenshot` saves the viewer's 3D view, read back from the X display, at the end.
+    A policy trained with commands walks at `command` m/s (default: the top of its range), and
+    so does the side-by-side trot (whose gait, with command feedforward, follows the command).
     """
     render_mode = "rgb_array" if record is not None else None
     config, env, loaded = open_policy(
-        model, normalize, terrain=terrain, render_mode=render_mode, width=width, height=height
+        model, normalize, terrain=terrain, render_mode=render_mode, command=command, width=width, height=height
     )
     policy = zero_policy if baseline else loaded.policy(deterministic)
     label = "baseline trot" if baseline else f"policy: {Path(model).name}"
     env.reset(seed=seed)  # the spawn, for x0; run_episode resets to the same seed
     x0 = float(env.data.qpos[0])
-    ghost = _Ghost(config, terrain, seed) if side_by_side and record is None else None
+    ghost = _Ghost(config, terrain, seed, command) if side_by_side and record is None else None
     recorder = VideoRecorder(record, fps=VIDEO_FPS) if record is not None else None
     every = max(1, int(round(1.0 / (VIDEO_FPS * env.dt))))
     viewer = pacer = shot = None
@@ -148,13 +151,13 @@ def play(
 class _Ghost:
     """The baseline trot in its own env, from the same spawn, drawn into a viewer's user scene."""
 
-    def __init__(self, config: dict, terrain: Path | None, seed: int):
+    def __init__(self, config: dict, terrain: Path | None, seed: int, command: float | None = None):
         import mujoco
 
-        from walklab.runs import make_eval_env
+        from walklab.runs import fixed_command, make_eval_env
 
         self._mujoco = mujoco
-        self.env = make_eval_env(config, terrain=terrain)
+        self.env = make_eval_env(config, terrain=terrain, **fixed_command(config, command))
         self.obs, _ = self.env.reset(seed=seed)
         self.x0 = float(self.env.data.qpos[0])
         self.done = False
