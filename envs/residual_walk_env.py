@@ -166,8 +166,9 @@ class ResidualWalkEnv(gym.Env):
       with ``command_speed_kernel="laplace"`` exp(-|heading_speed - command_speed| / command_speed_sigma);
       with ``command_speed_window`` W > 0 s, heading_speed is the mean of the episode's last
       round(W / dt) steps (fewer at its start), ``info["tracked_speed"]``: the per-step speed
-      swings by +-0.05-0.12 m/s within a stride and its distribution is skewed (short stalls
-      and slips), so a kernel on it peaks 15-20 % below the command in mean speed
+      varies within a stride (standard deviation 0.05-0.12 m/s on the trot) and its distribution
+      is skewed (short stalls and slips), so a kernel on it pays most for a mean speed about a
+      fifth below the command (scripts/tracking_kernel_bias.py)
     - ``tracking_yaw_rate`` [0.0]  (+) exp(-((yaw_rate - command_yaw_rate) / command_yaw_rate_sigma)^2),
       sigma 0.3 rad/s; 0 without commands
     ``info`` carries ``reward_<term>`` (weighted, signed) for every term, even zero-weighted
@@ -331,8 +332,10 @@ class ResidualWalkEnv(gym.Env):
         ground = self.sim.ground_samples()
         body_height = self.sim.trunk_height_above_ground(ground)
         tilt = self.sim.trunk_tilt()
+        heading_speed = 0.0  # along the trunk's heading: what tracking_velocity and info read (commands)
         if self.config.commands:
-            self._track_speed(self._heading_speed(x_velocity, y_velocity))
+            heading_speed = self._heading_speed(x_velocity, y_velocity)
+            self._track_speed(heading_speed)
         reward, reward_info = self._get_rew(x_velocity, y_velocity, body_height, tilt, action)
         termination = self._termination(body_height, tilt)
         self._last_termination = termination
@@ -351,7 +354,7 @@ class ResidualWalkEnv(gym.Env):
             "termination": termination,
             "physics_error": False,
             **reward_info,
-            **self._command_info(x_velocity, y_velocity),
+            **self._command_info(heading_speed),
         }
         if self.render_mode == "human":
             self.render()
@@ -594,28 +597,28 @@ class ResidualWalkEnv(gym.Env):
             ]
         )
 
-    def _command_info(self, x_velocity: float, y_velocity: float) -> dict[str, float]:
+    def _command_info(self, heading_speed: float) -> dict[str, float]:
         """The command and what it is compared with, in ``info`` (nothing without commands)."""
         if not self.config.commands:
             return {}
         return {
             "command_speed": float(self.command[0]),
             "command_yaw_rate": float(self.command[1]),
-            "heading_speed": self._heading_speed(x_velocity, y_velocity),
+            "heading_speed": heading_speed,
             "tracked_speed": self._tracked_speed,
             "yaw_rate": self._yaw_rate(),
         }
 
-    def _track_speed(self, heading_speed: float) -> float:
-        """Record this step's heading speed; the mean of the window's filled part (the speed itself at W = 0)."""
+    def _track_speed(self, heading_speed: float) -> None:
+        """Record this step's heading speed; ``_tracked_speed`` becomes the mean of the window's filled
+        part (the speed itself at W = 0)."""
         window = self._speed_window
         if window.size == 1:
             self._tracked_speed = heading_speed
-            return heading_speed
+            return
         window[self._speed_window_count % window.size] = heading_speed
         self._speed_window_count += 1
         self._tracked_speed = float(window.sum()) / min(self._speed_window_count, window.size)
-        return self._tracked_speed
 
     def _heading_speed(self, x_velocity: float, y_velocity: float) -> float:
         """Speed (m/s) along the trunk's heading in the horizontal plane, from the step's world velocity."""

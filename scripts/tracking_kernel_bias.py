@@ -5,9 +5,10 @@ The trot's speed swings within every stride and its per-step distribution is ske
 stalls and slips pull a tail below the mean). A kernel on the per-step speed then peaks where
 the *typical* step is on the command, not the mean, so a policy that maximises it walks slower
 than it is told. This walks the feedforward trot (zero actions, v2's env with --commands
---command-feedforward) on the default terrain at each command and, for each averaging window,
-prints the mean speed at which the kernel's expected value is highest if the walk's speed
-distribution kept its shape and only moved ("optimum"), and the spread of the tracked speed.
+--command-feedforward) on the default terrain at each command and, for each averaging window
+(the env's own ``command_speed_window``, read back as ``info["tracked_speed"]``), prints the mean
+speed at which the kernel's expected value is highest if the walk's speed distribution kept its
+shape and only moved ("optimum"), and the spread of the tracked speed.
 
     python3 scripts/tracking_kernel_bias.py --commands 0.05 0.10 0.15 0.20 --windows 0 0.4 0.8 1.2
 """
@@ -17,14 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 from walklab.cli import OneLineErrorParser, finite_float, positive_float, positive_int
-
-
-def windowed(speeds: np.ndarray, steps: int) -> np.ndarray:
-    """Mean of the last `steps` entries at every step (fewer at the start), as the env's window."""
-    total = np.concatenate([[0.0], np.cumsum(speeds)])
-    ends = np.arange(1, len(speeds) + 1)
-    counts = np.minimum(ends, steps)
-    return (total[ends] - total[ends - counts]) / counts
 
 
 def kernel_optimum(tracked: np.ndarray, command: float, sigma: float, kernel: str) -> float:
@@ -55,24 +48,27 @@ def main(argv=None) -> int:
     print(f"feedforward trot, zero actions, {what}")
     print(f"{'command':>8s} {'mean':>7s}  " + "  ".join(f"{f'W={w:g}s optimum / sd':>20s}" for w in args.windows))
     for command in args.commands:
-        env = ResidualWalkEnv(
-            V2.env.replace(
-                commands=True, command_feedforward=True, command_speed_min=command, command_speed_max=command
+        cells, mean = [], 0.0
+        for window in args.windows:  # the walk is the same for every window: only the tracked speed differs
+            env = ResidualWalkEnv(
+                V2.env.replace(
+                    commands=True,
+                    command_feedforward=True,
+                    command_speed_min=command,
+                    command_speed_max=command,
+                    command_speed_window=window,
+                )
             )
-        )
-        episodes = []
-        for seed in range(args.episodes):
             infos: list[dict] = []
-            run_episode(env, zero_policy, seed, args.seconds, on_step=lambda _env, info, out=infos: out.append(info))
-            episodes.append(np.array([info["heading_speed"] for info in infos]))
-        env.close()
-        cells = []
-        for window in args.windows:
-            steps = max(1, int(round(window / env.dt)))
-            tracked = np.concatenate([windowed(s, steps) for s in episodes])
+            for seed in range(args.episodes):
+                run_episode(
+                    env, zero_policy, seed, args.seconds, on_step=lambda _env, info, out=infos: out.append(info)
+                )
+            env.close()
+            tracked = np.array([info["tracked_speed"] for info in infos])  # the env's own window
+            mean = float(np.mean([info["heading_speed"] for info in infos]))
             optimum = kernel_optimum(tracked, command, args.sigma, args.kernel)
             cells.append(f"{optimum:13.3f} / {tracked.std():.3f}")
-        mean = float(np.concatenate(episodes).mean())
         print(f"{command:8.3f} {mean:7.3f}  " + "  ".join(f"{c:>20s}" for c in cells))
     return 0
 
