@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from walklab.cli import OneLineErrorParser, fail
+from walklab.files import atomic_write_bytes, atomic_write_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRAIN_SCRIPT = "train_residual_ppo_v2.py"
@@ -651,9 +652,9 @@ def write_results(study, settings: SweepSettings, url: str) -> None:
     )
     if trials:
         csv = out / "trials.csv"
-        tmp = csv.with_name(f".{csv.name}.tmp")
-        study.trials_dataframe().to_csv(tmp, index=False)
-        tmp.replace(csv)
+        # Several workers of one study write here at once: each goes through its own
+        # per-process temporary name, so one worker's rename never steals another's file.
+        atomic_write_text(csv, study.trials_dataframe().to_csv(index=False))
         print(f"all trials: {csv}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # optuna.visualization.matplotlib is "experimental"
@@ -667,8 +668,10 @@ def write_results(study, settings: SweepSettings, url: str) -> None:
                 fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
                 fig.set_size_inches(8, 5)
                 fig.tight_layout()
-                fig.savefig(out / name, dpi=100)
+                png = io.BytesIO()
+                fig.savefig(png, format="png", dpi=100)
                 plt.close(fig)
+                atomic_write_bytes(out / name, png.getvalue())
                 print(f"plot: {out / name}")
             except Exception as exc:  # too few finished trials, or nothing varies
                 plt.close("all")
