@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Compare two policies' phase-5 results terrain by terrain: speed ratio with a 95 % interval.
+
+Phase 5 (``phases_test/phase5_unseen_terrain.py --json``) seeds episode i of every policy the
+same way on a terrain, so the two files' episodes are paired: the ratio of mean speeds on each
+terrain gets a paired bootstrap interval over episodes (``walklab.evaluation.ratio_with_ci``),
+and so does the ratio over all terrains together. Falls are shown beside, since a faster policy
+that falls is not better.
+
+    python3 scripts/compare_unseen.py runs/d09/candidate.json assets/policies/residual_walk/unseen_d0.9_10.json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from walklab.cli import OneLineErrorParser, fail
+from walklab.evaluation import ratio_with_ci
+
+
+def load_phase5(path: str) -> dict[str, dict]:
+    """{terrain file name: the trained side's summary} from a phase-5 JSON, or one line and exit 2."""
+    try:
+        data = json.loads(Path(path).read_text())
+        rows = {Path(t["terrain"]).name: t["trained"] for t in data["terrains"]}
+        for name, row in rows.items():
+            if not row.get("per_episode_forward_velocity_mps"):
+                raise KeyError(f"per_episode_forward_velocity_mps for {name}")
+    except FileNotFoundError:
+        fail(f"{path} does not exist: give a JSON written by phases_test/phase5_unseen_terrain.py --json")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        fail(f"{path} is not a phase-5 JSON ({reason}): write one with phase5_unseen_terrain.py --json")
+    return rows
+
+
+def main(argv=None) -> int:
+    p = OneLineErrorParser(description=__doc__.splitlines()[0], epilog=__doc__)
+    p.add_argument("candidate", help="phase-5 JSON of the policy to judge")
+    p.add_argument("reference", help="phase-5 JSON of the policy to compare it with (same terrains and episodes)")
+    args = p.parse_args(argv)
+    a, b = load_phase5(args.candidate), load_phase5(args.reference)
+    if sorted(a) != sorted(b):
+        fail(f"the files cover different terrains ({', '.join(sorted(a))} against {', '.join(sorted(b))})")
+    all_a: list[float] = []
+    all_b: list[float] = []
+    print(f"{'terrain':<24} {'candidate':>10} {'reference':>10} {'ratio':>7}  {'95 % interval':<13} falls c/r")
+    for name in sorted(a):
+        va, vb = a[name]["per_episode_forward_velocity_mps"], b[name]["per_episode_forward_velocity_mps"]
+        if len(va) != len(vb):
+            fail(f"{name}: {len(va)} episodes against {len(vb)}: run both with the same --episodes")
+        ratio, (low, high) = ratio_with_ci(va, vb)
+        all_a += va
+        all_b += vb
+        print(
+            f"{name:<24} {sum(va) / len(va):>10.3f} {sum(vb) / len(vb):>10.3f} {ratio:>6.2f}x  "
+            f"{low:.2f}-{high:.2f}x    {a[name]['falls']}/{b[name]['falls']}"
+        )
+    ratio, (low, high) = ratio_with_ci(all_a, all_b)
+    falls_a = sum(r["falls"] for r in a.values())
+    falls_b = sum(r["falls"] for r in b.values())
+    print(
+        f"{'all terrains':<24} {sum(all_a) / len(all_a):>10.3f} {sum(all_b) / len(all_b):>10.3f} {ratio:>6.2f}x  "
+        f"{low:.2f}-{high:.2f}x    {falls_a}/{falls_b} of {len(all_a)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
