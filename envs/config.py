@@ -82,9 +82,20 @@ class EnvConfig:
     frame_skip: int = setting(CONTROL_FRAME_SKIP, "physics steps per control step", low=1, high=100)
     reward_weights: RewardWeights = dataclasses.field(default_factory=RewardWeights)
     min_body_height: float = setting(
-        0.02, "trunk closer than this to the ground counts as a fall", "m", low=0, high=0.2
+        0.02,
+        "trunk closer than this to the ground ends the episode as a fall (evaluations use the default)",
+        "m",
+        low=0,
+        high=0.2,
     )
-    max_tilt: float = setting(1.0, "trunk tilt beyond this counts as a fall", "rad", low=0, high=math.pi, low_open=True)
+    max_tilt: float = setting(
+        1.0,
+        "trunk tilt beyond this ends the episode as a fall (evaluations use the default)",
+        "rad",
+        low=0,
+        high=math.pi,
+        low_open=True,
+    )
     terrain_samples: bool = setting(True, "observe 12 ground-height samples around the hips")
     randomize: bool = setting(
         False, "domain randomisation: friction, trunk mass, actuator strength, terrain height, observation noise"

@@ -285,3 +285,13 @@ def test_evaluation_env_uses_nominal_physics_even_for_randomized_runs():
     assert make_eval_env(config).config.randomize is False
     assert make_eval_env(config, randomize=True).config.randomize is True
     assert make_eval_env(config).residual_scale == 0.03
+
+
+def test_evaluation_env_counts_falls_by_the_default_thresholds_whatever_the_training_used():
+    from envs.config import EnvConfig
+    from walklab.runs import make_eval_env
+
+    config = {"env": {"gait": {}, "max_tilt": 0.8, "min_body_height": 0.03}}
+    env = make_eval_env(config)
+    assert (env.config.max_tilt, env.config.min_body_height) == (EnvConfig().max_tilt, EnvConfig().min_body_height)
+    assert make_eval_env(config, max_tilt=0.8).config.max_tilt == 0.8

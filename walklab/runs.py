@@ -178,6 +178,14 @@ def find_run_dir(model_path: str | Path) -> Path:
 
 
 # ---------------------------------------------------------------------- env
+# What every evaluation fixes whatever the run trained with: nominal physics, default fall thresholds.
+EVALUATION_SETTINGS = {
+    "randomize": False,
+    "max_tilt": EnvConfig().max_tilt,
+    "min_body_height": EnvConfig().min_body_height,
+}
+
+
 def env_config_from_record(config: dict, terrain: str | Path | None = None) -> EnvConfig:
     """The EnvConfig a run recorded, its terrain path resolved; `terrain` overrides the recorded one."""
     try:
@@ -191,14 +199,15 @@ def env_config_from_record(config: dict, terrain: str | Path | None = None) -> E
 
 def make_eval_env(config: dict, terrain: str | Path | None = None, render_mode: str | None = None, **overrides):
     """A single ResidualWalkEnv as configured for training (no time limit wrapper), but with nominal
-    physics: domain randomisation is a training aid, so evaluations compare on the same robot
-    unless `randomize=True` is passed."""
+    physics and the default fall thresholds: domain randomisation and a stricter (or looser)
+    ``max_tilt`` / ``min_body_height`` are training aids, so evaluations compare every policy on
+    the same robot with one definition of a fall, unless the overrides say otherwise."""
     from envs.residual_walk_env import ResidualWalkEnv
     from envs.robot_sim import TerrainFileError
 
     env_config = env_config_from_record(config, terrain)
     try:
-        return ResidualWalkEnv(env_config, render_mode=render_mode, **{"randomize": False, **overrides})
+        return ResidualWalkEnv(env_config, render_mode=render_mode, **{**EVALUATION_SETTINGS, **overrides})
     except TerrainFileError as exc:
         if terrain is not None:
             raise
