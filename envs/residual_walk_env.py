@@ -135,10 +135,12 @@ class ResidualWalkEnv(gym.Env):
     with the default gait), so the plain modulated trot walks the command without slip; the gait
     actions add ``stride_range x r`` and ``frequency_range x r`` to that, clipped to the usual
     ``1 -/+ range``. Off, or with commands off, the gait starts at 1 as before.
-    Best measured (DIAGNOSIS.md, cmdI): ``commands=True, gait_modulation=True,
-    command_feedforward=True, command_speed_kernel="laplace", command_speed_sigma=0.10,
-    forward_velocity_weight=0, tracking_velocity_weight=3.0, tracking_yaw_rate_weight=0.5``
-    (mean tracking error 0.022 m/s over 0.05-0.20 m/s on the default terrain).
+    Best measured (DIAGNOSIS.md, cmdR, the shipped commanded policy): ``commands=True,
+    gait_modulation=True, command_feedforward=True, command_speed_max=0.40,
+    command_speed_kernel="laplace", command_speed_sigma=0.10, command_speed_window=0.8,
+    forward_velocity_weight=0, tracking_velocity_weight=3.0, tracking_yaw_rate_weight=0.5,
+    orientation_weight=3.0`` with the training's curriculum (mean tracking error 0.0086 m/s over
+    0.05-0.20 m/s on the default terrain).
 
     ## Terrain switching
     ``set_terrain(png)`` swaps the heightfield in place (same pixel size as the configured

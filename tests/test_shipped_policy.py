@@ -47,3 +47,34 @@ def test_shipped_commanded_policy_walks_near_each_command_on_a_short_seeded_roll
         episode = run_episode(env, policy.policy(deterministic=True), 0, 10.0)
         assert not episode.fell
         assert abs(episode.forward_velocity - command) < 0.03, (command, episode.forward_velocity)
+
+
+def _d09_means(path):
+    terrains = json.loads(path.read_text())["terrains"]
+    return {t["terrain"].split("/")[-1]: t["trained"] for t in terrains}
+
+
+def test_shipped_commanded_policy_recorded_faster_than_the_headline_on_the_hardest_terrains():
+    """The files the README quotes: at 0.33 m/s, 10 seeded episodes per difficulty-0.9 terrain."""
+    commanded = _d09_means(COMMANDED / "unseen_d0.9_10.json")
+    headline = _d09_means(SHIPPED / "unseen_d0.9_10.json")
+    assert sorted(commanded) == sorted(headline) and len(commanded) == 5
+    assert sum(t["falls"] for t in commanded.values()) <= sum(t["falls"] for t in headline.values())
+    for name in commanded:
+        assert commanded[name]["forward_velocity_mps"] > headline[name]["forward_velocity_mps"], name
+
+
+def test_shipped_commanded_policy_outwalks_the_headline_on_hard_steps(tmp_path):
+    from envs.terrain import generate, write_heightmap_png
+
+    steps = tmp_path / "steps_d0.9_s101.png"
+    write_heightmap_png(generate("steps", 0.9, 101), steps)
+    _, env, commanded = open_policy(
+        COMMANDED / "final_model.zip", COMMANDED / "vec_normalize.pkl", terrain=steps, command=0.33
+    )
+    fast = [run_episode(env, commanded.policy(deterministic=True), seed, 10.0) for seed in (0, 1)]
+    _, env, headline = open_policy(SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl", terrain=steps)
+    reference = [run_episode(env, headline.policy(deterministic=True), seed, 10.0) for seed in (0, 1)]
+    assert not any(e.fell for e in fast + reference)
+    v_fast, v_reference = (np.mean([e.forward_velocity for e in side]) for side in (fast, reference))
+    assert v_fast > 1.2 * v_reference, (v_fast, v_reference)
