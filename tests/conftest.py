@@ -6,6 +6,7 @@ pyproject.toml makes ``tests`` importable.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,11 @@ def run_script(*args: str, timeout: float = 300, env_extra: dict | None = None) 
     env["MUJOCO_GL"] = "egl"
     env.update(env_extra or {})
     return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def phase5_trained(path: Path) -> dict[str, dict]:
+    """{terrain file name: the trained side's summary} from a phase-5 JSON."""
+    return {Path(t["terrain"]).name: t["trained"] for t in json.loads(Path(path).read_text())["terrains"]}
 
 
 @pytest.fixture

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from envs import assets as A
-from tests.conftest import run_script
+from tests.conftest import phase5_trained, run_script
 
 POLICIES = A.ASSETS_DIR / "policies"
 HEADLINE_D09 = POLICIES / "residual_walk" / "unseen_d0.9_10.json"
 COMMANDED_D09 = POLICIES / "commanded_walk" / "unseen_d0.9_10.json"
 
 
-def _means(path):
-    data = json.loads(path.read_text())
-    return {t["terrain"].split("/")[-1]: t["trained"] for t in data["terrains"]}
-
-
 def test_ratios_per_terrain_and_overall_match_the_files():
     result = run_script("scripts/compare_unseen.py", str(COMMANDED_D09), str(HEADLINE_D09))
     assert result.returncode == 0, result.stderr
     lines = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
-    a, b = _means(COMMANDED_D09), _means(HEADLINE_D09)
+    a, b = phase5_trained(COMMANDED_D09), phase5_trained(HEADLINE_D09)
     assert sorted(n for n in lines if n != "all") == sorted(a)
     for name in a:
         va, vb = a[name]["per_episode_forward_velocity_mps"], b[name]["per_episode_forward_velocity_mps"]

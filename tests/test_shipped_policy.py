@@ -5,6 +5,7 @@ import json
 import numpy as np
 
 from envs import assets as A
+from tests.conftest import phase5_trained
 from walklab.evaluation import run_episode, zero_policy
 from walklab.runs import open_policy
 
@@ -49,15 +50,10 @@ def test_shipped_commanded_policy_walks_near_each_command_on_a_short_seeded_roll
         assert abs(episode.forward_velocity - command) < 0.03, (command, episode.forward_velocity)
 
 
-def _d09_means(path):
-    terrains = json.loads(path.read_text())["terrains"]
-    return {t["terrain"].split("/")[-1]: t["trained"] for t in terrains}
-
-
 def test_shipped_commanded_policy_recorded_faster_than_the_headline_on_the_hardest_terrains():
     """The files the README quotes: at 0.33 m/s, 10 seeded episodes per difficulty-0.9 terrain."""
-    commanded = _d09_means(COMMANDED / "unseen_d0.9_10.json")
-    headline = _d09_means(SHIPPED / "unseen_d0.9_10.json")
+    commanded = phase5_trained(COMMANDED / "unseen_d0.9_10.json")
+    headline = phase5_trained(SHIPPED / "unseen_d0.9_10.json")
     assert sorted(commanded) == sorted(headline) and len(commanded) == 5
     assert sum(t["falls"] for t in commanded.values()) <= sum(t["falls"] for t in headline.values())
     for name in commanded:
