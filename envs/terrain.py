@@ -201,6 +201,51 @@ class TerrainHeight:
         return self.at_points(xy).reshape(shape)
 
 
+class TerrainTable:
+    """Ground heights for N robots at once, each on its own heightfield (``TerrainHeight`` per robot).
+
+    Robots that share one ``TerrainHeight`` are looked up together; robots on their own models
+    read a stacked copy of their heights, refreshed per robot by :meth:`refresh` after a terrain
+    switch or a randomised elevation. Every value equals ``TerrainHeight.at_points``' bit for bit.
+    """
+
+    def __init__(self, terrains: list[TerrainHeight]):
+        self.terrains = list(terrains)
+        self.shared = all(t is self.terrains[0] for t in self.terrains)
+        first = self.terrains[0]
+        self.flat = first.flat
+        if self.shared or self.flat:
+            return
+        self._heights = np.stack([t._flat for t in self.terrains])  # (N, cells)
+        self._scale = np.array([float(t.size[2]) for t in self.terrains])
+        self._row_offset = (np.arange(len(self.terrains)) * self._heights.shape[1])[:, None, None]
+        self._all = self._heights.reshape(-1)
+
+    def refresh(self, i: int) -> None:
+        """Robot i's heights or elevation changed in its model."""
+        if not (self.shared or self.flat):
+            self._heights[i] = self.terrains[i]._flat
+            self._scale[i] = float(self.terrains[i].size[2])
+
+    def at_points(self, xy: np.ndarray, ids=slice(None)) -> np.ndarray:
+        """Heights (n, P) at the world points `xy` (n, P, 2) of the robots `ids`, each on its own terrain."""
+        n, p = xy.shape[:2]
+        if self.flat:
+            return np.zeros((n, p))
+        if self.shared:
+            return self.terrains[0].at_points(xy.reshape(-1, 2)).reshape(n, p)
+        t = self.terrains[0]  # the same grid for every robot (Batch needs equal sizes)
+        uv = np.minimum(np.maximum((xy - t._origin) * t._cells_per_m, 0.0), t._max_cell)
+        corner = np.minimum(uv.astype(np.intp), t._max_corner)
+        f = uv - corner
+        i00 = corner[..., 1] * t.ncol + corner[..., 0]
+        h = self._all[self._row_offset[ids] + i00[..., None] + t._corners]  # (N, P, 4)
+        fu = f[..., 0]
+        h0 = h[..., 0] + fu * (h[..., 1] - h[..., 0])
+        h1 = h[..., 2] + fu * (h[..., 3] - h[..., 2])
+        return t.base_z + self._scale[ids, None] * (h0 + f[..., 1] * (h1 - h0))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write a heightfield PNG for scene_rough.xml.")
     parser.add_argument("--kind", choices=KINDS, default="ridges", help="terrain kind")

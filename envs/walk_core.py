@@ -1,0 +1,480 @@
+"""The walk of N robots in numpy: action filter, gait, IK, rewards, termination and observation.
+
+``WalkCore`` is the one implementation of ResidualWalk-v0's step. ``ResidualWalkEnv`` is its
+N = 1 view (one MjData); ``walklab.vec_envs.batched.BatchedVecEnv`` steps N robots on one
+``mujoco.batch.Batch``. The env's docstring is the spec of what is computed here.
+
+Bit for bit: every value equals the one the per-robot formulas give. Where the single-robot
+arithmetic used Python's ``math`` (libm), this module maps ``math`` over the rows (``_libm``):
+numpy's SIMD ``arctan2``, ``arccos`` and ``hypot`` round differently in the last bit. Dot products
+of the reward are summed in sequence, as BLAS sums them for these short vectors.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import mujoco
+import numpy as np
+
+from envs import layout as L
+from envs.commands import Commands
+from envs.config import EnvConfig
+from envs.physics import BatchSim, SingleSim
+from envs.randomization import nominal_physics, observation_noise, randomize_physics
+from envs.robot_sim import GROUND_SAMPLE_POINTS, spawn_pose
+from envs.terrain import TerrainTable
+from envs.terrain_switch import TerrainSwitch
+from gait import constants as C
+from gait.controller import BaselineTrotController
+
+OFF_TERRAIN_MARGIN = 0.2  # m, episode ends this close to the heightfield's edge
+ROLL_RATE_SCALE = 0.1  # m per rad: roll rate's share of the lateral_stability cost
+
+# How an episode can end, and which endings are falls (the one definition every report uses).
+TERMINATIONS = ("fell_height", "fell_tilt", "off_terrain", "physics_error", "invalid_action")
+FALL_TERMINATIONS = frozenset({"fell_height", "fell_tilt", "physics_error", "invalid_action"})
+
+_SIDE = np.sign(C.HIP_POSITIONS[:, 1])  # +1 for left legs, -1 for right legs
+_JOINT_LOW = np.tile([C.HIP_RANGE[0], C.THIGH_RANGE[0], C.CALF_RANGE[0]], 4)
+_JOINT_HIGH = np.tile([C.HIP_RANGE[1], C.THIGH_RANGE[1], C.CALF_RANGE[1]], 4)
+_TWO_PI = 2.0 * math.pi
+_L1, _L2 = C.THIGH_LENGTH, C.CALF_LENGTH
+
+
+def is_fall(termination: str) -> bool:
+    """True when an episode ended because the robot fell or the simulation (or the action) broke."""
+    return termination in FALL_TERMINATIONS
+
+
+def _libm(fn, *arrays: np.ndarray) -> np.ndarray:
+    """`fn` (a ``math`` function) over the elements of equally shaped arrays, as float64."""
+    shape = arrays[0].shape
+    values = map(fn, *(a.ravel().tolist() for a in arrays))
+    return np.fromiter(values, dtype=np.float64, count=arrays[0].size).reshape(shape)
+
+
+def _scatter(values: np.ndarray, mask: np.ndarray, fill: float) -> np.ndarray:
+    """`values` of the robots in `mask`, spread over all robots with `fill` elsewhere."""
+    out = np.full((len(mask), *values.shape[1:]), fill)
+    out[mask] = values
+    return out
+
+
+def _sequential_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products of (n, k) arrays, summed left to right (as BLAS does for short rows)."""
+    total = a[:, 0] * b[:, 0]
+    for j in range(1, a.shape[1]):
+        total = total + a[:, j] * b[:, j]
+    return total
+
+
+class StepState(NamedTuple):
+    """What the reward terms read about the step just taken, for the robots stepped (rows)."""
+
+    x_velocity: np.ndarray  # m/s, world x
+    y_velocity: np.ndarray  # m/s, world y
+    body_height: np.ndarray  # m above the ground around the hips
+    tilt: np.ndarray  # rad
+    action: np.ndarray  # the clipped actions
+    qpos: np.ndarray
+    qvel: np.ndarray
+    rot: np.ndarray  # trunk rotation matrices, (rows, 9)
+    yaw: np.ndarray | None  # rad, when something reads it
+    rows: Any  # index of these robots in the core (a slice for all of them)
+
+
+class StepResult(NamedTuple):
+    observation: np.ndarray  # (N, obs) float32
+    reward: np.ndarray  # (N,)
+    terminated: np.ndarray  # (N,) bool
+    infos: list[dict[str, Any]]
+
+
+class WalkCore:
+    """N ResidualWalk-v0 robots over one physics backend (``SingleSim`` or ``BatchSim``).
+
+    ``rngs[i]`` is robot i's random stream (the single env's ``np_random``); it must be set
+    before robot i's first reset.
+    """
+
+    def __init__(self, config: EnvConfig, physics: SingleSim | BatchSim):
+        self.config = c = config
+        self.physics = physics
+        self.n = n = physics.n
+        self.gait = c.gait
+        self.controller = BaselineTrotController(c.gait)
+        model = physics.models()[0]
+        self.dt = model.opt.timestep * c.frame_skip
+        self.reward_terms = type(c.reward_weights).terms()
+        self.weights = c.reward_weights.to_dict()
+        self._reward_fns = [(f"reward_{k}", self.weights[k], getattr(self, f"_reward_{k}")) for k in self.reward_terms]
+        self.n_actions = L.action_size(c.gait_modulation, c.steering)
+        self.obs_size = L.observation_size(self.n_actions, c.terrain_samples, c.heading_observation, c.commands)
+        self._sensor = {}
+        for name in ("trunk_gyro", "trunk_linvel"):
+            i = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, name)
+            self._sensor[name] = slice(model.sensor_adr[i], model.sensor_adr[i] + model.sensor_dim[i])
+        # A modulated or steered gait advances by cycles walked; the plain trot by time.
+        self.phase_from_cycles = c.gait_modulation or c.steering
+        self.filter = np.full(self.n_actions, c.action_filter)  # low-pass coefficient per action entry
+        if c.gait_modulation:  # the stride keeps action_filter: a stride jump jerks every foot
+            self.filter[L.FREQUENCY_ACTION] = c.frequency_filter
+        self._nominal_feet = self.controller._nominal  # (4, 3) sweep centres in the hip frames
+        self._needs_yaw = bool(c.heading_observation or c.commands or self.weights["heading"])
+
+        self.rngs: list = [None] * n
+        self.step_count = np.zeros(n, dtype=np.int64)
+        # Gait cycles walked beyond the plain trot's t / cycle_time (the modulated frequency's extra)
+        self.extra_cycles = np.zeros(n)
+        self.prev_action = np.zeros((n, self.n_actions))
+        self.residual = np.zeros((n, self.n_actions))  # filtered action, the correction actually applied
+        self.last_obs = np.zeros((n, self.obs_size), dtype=np.float32)
+        self.last_termination = [""] * n
+        self.commands = Commands(c, n, self.dt)
+        self.episode_x0 = np.zeros(n)
+        self.episode_started = np.zeros(n, dtype=bool)
+
+        models = physics.models()
+        self._nominal_physics = [nominal_physics(m) for m in models]
+        cache: dict[str, np.ndarray] = {}
+        self.terrains = [TerrainSwitch(m, c.terrain, physics.terrain(i).flat, cache) for i, m in enumerate(models)]
+        self.ground = TerrainTable([physics.terrain(i) for i in range(n)])
+        first = physics.terrain(0)
+        self.terrain_limit_x = first.half_length - OFF_TERRAIN_MARGIN
+        self.terrain_limit_y = first.half_width - OFF_TERRAIN_MARGIN
+
+    @property
+    def nominal_speed(self) -> float:
+        """The plain trot's no-slip speed, 2 x step_length / cycle_time (m/s)."""
+        return 2.0 * self.gait.step_length / self.gait.cycle_time
+
+    # ------------------------------------------------------------------ reset
+    def reset_robot(self, i: int, options: dict | None = None) -> None:
+        """Start robot i's next episode (terrain, physics draws, spawn, command); then call observe."""
+        rng = self.rngs[i]
+        changed = self.terrains[i].before_episode(self._outcome(i))
+        if self.config.randomize:
+            randomize_physics(self.physics.models()[i], self._nominal_physics[i], self.physics.trunk_id, rng)
+            changed = True
+        if changed:
+            self.physics.models_changed()
+            self.ground.refresh(i)
+        x, y, yaw = spawn_pose(rng)
+        self.physics.place(i, x, y, yaw, self.controller.joint_targets(0.0))
+        self.step_count[i] = 0
+        self.extra_cycles[i] = 0.0
+        self.prev_action[i] = 0.0
+        self.residual[i] = 0.0
+        self.episode_x0[i] = float(self.physics.qpos[i, 0])
+        self.episode_started[i] = True
+        self.last_termination[i] = ""
+        self.commands.start(i, rng, options)  # after every other draw: with commands off the stream is untouched
+
+    def observe(self, ids: np.ndarray) -> list[dict[str, float]]:
+        """Observations of freshly reset robots `ids` into ``last_obs``; returns their reset infos."""
+        ids = np.asarray(ids, dtype=np.intp)
+        p = self.physics
+        rot = p.trunk_xmat[ids]
+        ground = self._ground(p.qpos[ids], rot, ids)
+        yaw = _libm(math.atan2, rot[:, 3], rot[:, 0]) if self._needs_yaw else None
+        self.last_obs[ids] = self._observation(ids, ground, rot, yaw)
+        height = p.qpos[ids, 2] - ground.sum(axis=1) / ground.shape[1]
+        return [{"x_position": float(p.qpos[i, 0]), "body_height": float(h)} for i, h in zip(ids, height)]
+
+    def _outcome(self, i: int) -> dict | None:
+        """How robot i's last episode went, for its terrain schedule (None before the first)."""
+        if self.terrains[i].schedule is None or not (self.episode_started[i] and self.step_count[i] > 0):
+            return None
+        x_end = float(self.physics.qpos[i, 0])
+        termination = self.last_termination[i]
+        return {
+            "distance_m": x_end - self.episode_x0[i] if np.isfinite(x_end) else 0.0,
+            "seconds": int(self.step_count[i]) * self.dt,
+            "termination": termination,
+            "fell": is_fall(termination),
+            "command_mps": float(self.commands.values[i, 0]) if self.config.commands else None,
+            "nominal_mps": self.nominal_speed,
+        }
+
+    # ------------------------------------------------------------------ step
+    def step(self, actions: np.ndarray) -> StepResult:
+        """One control step of every robot; `actions` is (N, n_actions) or (N, 12)."""
+        n, na = self.n, self.n_actions
+        action = np.asarray(actions, dtype=np.float64).reshape(n, -1)
+        if action.shape[1] == L.N_ACTIONS < na:  # a residual alone: the gait's own stride and frequency
+            action = np.concatenate([action, np.zeros((n, na - L.N_ACTIONS))], axis=1)
+        action = action.reshape(n, na)
+        valid = np.isfinite(action).all(axis=1)
+        all_valid = bool(valid.all())
+        go = slice(None) if all_valid else np.flatnonzero(valid)
+        action = np.minimum(np.maximum(action, -1.0), 1.0)  # np.clip's result, at half its call cost
+        self.residual[go] += self.filter * (action[go] - self.residual[go])
+        stride, frequency, turn = self._modulation(go)
+        cycles = self.step_count[go] * self.dt / self.gait.cycle_time + self.extra_cycles[go]
+        offsets = self.config.residual_scale * self.residual[go, : L.N_ACTIONS]
+        self.physics.ctrl[go] = self._joint_targets(cycles, offsets, stride, turn)
+        if self.phase_from_cycles:
+            self.extra_cycles[go] += (frequency - 1.0) * self.dt / self.gait.cycle_time
+        xy_before = self.physics.qpos[go, 0:2].copy()
+
+        raised = self.physics.step(None if all_valid else go, self.config.frame_skip)
+        self.step_count[go] += 1
+        p = self.physics
+        healthy = valid & ~p.unstable() & np.isfinite(p.qpos).all(axis=1) & np.isfinite(p.qvel).all(axis=1)
+        healthy[raised] = False
+        broken = valid & ~healthy
+
+        reward = np.zeros(n)
+        terminated = ~healthy
+        infos: list[dict[str, Any]] = [{} for _ in range(n)]
+        for i in np.flatnonzero(~healthy):
+            infos[i] = self._failure_info(i, "physics_error" if valid[i] else "invalid_action", action[i])
+        if broken.any():
+            p.clear(np.flatnonzero(broken))  # finite state behind for render/close
+        if healthy.any():
+            if not all_valid:  # the gait's values of every robot, neutral where none was computed
+                stride, frequency, turn, xy_before = (
+                    _scatter(v, valid, fill)
+                    for v, fill in ((stride, 1.0), (frequency, 1.0), (turn, 0.0), (xy_before, 0.0))
+                )
+            rows = slice(None) if healthy.all() else np.flatnonzero(healthy)
+            obs_rows, reward[rows], terminated[rows], live_infos = self._step_live(
+                rows, action[rows], xy_before[rows], (stride[rows], frequency[rows], turn[rows])
+            )
+            self.last_obs[rows] = obs_rows
+            for i, info in zip(np.arange(n)[rows], live_infos):
+                infos[i] = info
+        return StepResult(self.last_obs.copy(), reward, terminated, infos)
+
+    def _step_live(self, rows, action, xy_before, modulation):
+        """Rewards, termination, observation and info of the robots `rows` whose step went well."""
+        p, c = self.physics, self.config
+        qpos, qvel = p.qpos[rows], p.qvel[rows]
+        rot = p.trunk_xmat[rows]
+        x_velocity = (qpos[:, 0] - xy_before[:, 0]) / self.dt
+        y_velocity = (qpos[:, 1] - xy_before[:, 1]) / self.dt
+        ground = self._ground(qpos, rot, rows)
+        body_height = qpos[:, 2] - ground.sum(axis=1) / ground.shape[1]
+        tilt = np.arccos(np.minimum(1.0, np.maximum(-1.0, rot[:, 8])))
+        yaw = _libm(math.atan2, rot[:, 3], rot[:, 0]) if self._needs_yaw else None
+        ids = np.arange(self.n)[rows]
+        heading_speed = None
+        if c.commands:  # along the trunk's heading: what tracking_velocity and info read
+            heading_speed = x_velocity * _libm(math.cos, yaw) + y_velocity * _libm(math.sin, yaw)
+            self.commands.track(heading_speed, ids)
+        state = StepState(x_velocity, y_velocity, body_height, tilt, action, qpos, qvel, rot, yaw, ids)
+        reward = np.zeros(len(ids))
+        terms = {}
+        for key, weight, fn in self._reward_fns:  # a term weighted 0 is not computed
+            value = weight * fn(state) if weight else np.zeros(len(ids))
+            terms[key] = value
+            reward = reward + value
+        fell_height = body_height < c.min_body_height
+        fell_tilt = tilt > c.max_tilt
+        off = (np.abs(qpos[:, 0]) > self.terrain_limit_x) | (np.abs(qpos[:, 1]) > self.terrain_limit_y)
+        done = fell_height | fell_tilt | off
+        self.prev_action[ids] = action
+        obs = self._observation(ids, ground, rot, yaw)
+
+        # info: one dict per robot (SB3 and the callbacks read them)
+        mean_abs = np.abs(action).sum(axis=1) / self.n_actions
+        columns = {
+            "x_position": qpos[:, 0].tolist(),
+            "x_velocity": x_velocity.tolist(),
+            "y_velocity": y_velocity.tolist(),
+            "body_height": body_height.tolist(),
+            "tilt": tilt.tolist(),
+            "mean_abs_action": mean_abs.tolist(),
+            "stride_scale": modulation[0].tolist(),
+            "frequency_scale": modulation[1].tolist(),
+            "turn": modulation[2].tolist(),
+        }
+        term_columns = {k: v.tolist() for k, v in terms.items()}
+        if c.commands:
+            command = self.commands.values[ids]
+            extra = {
+                "command_speed": command[:, 0].tolist(),
+                "command_yaw_rate": command[:, 1].tolist(),
+                "heading_speed": heading_speed.tolist(),
+                "tracked_speed": self.commands.tracked[ids].tolist(),
+                "yaw_rate": self._yaw_rate(state).tolist(),
+            }
+        else:
+            extra = {}
+        infos = []
+        for k, i in enumerate(ids):
+            termination = (
+                "fell_height" if fell_height[k] else "fell_tilt" if fell_tilt[k] else "off_terrain" if off[k] else ""
+            )
+            self.last_termination[i] = termination
+            info = {name: values[k] for name, values in columns.items()}
+            info["termination"] = termination
+            info["physics_error"] = False
+            for name, values in term_columns.items():
+                info[name] = values[k]
+            for name, values in extra.items():
+                info[name] = values[k]
+            infos.append(info)
+        return obs, reward, done, infos
+
+    def _failure_info(self, i: int, termination: str, action: np.ndarray) -> dict[str, Any]:
+        """End robot i's episode on a broken simulation or a non-finite action, with finite outputs."""
+        qpos_x = self.physics.qpos[i, 0]
+        self.last_termination[i] = termination
+        return {
+            "x_position": float(qpos_x) if np.isfinite(qpos_x) else float("nan"),
+            "x_velocity": 0.0,
+            "y_velocity": 0.0,
+            "body_height": 0.0,
+            "tilt": 0.0,
+            "mean_abs_action": float(np.mean(np.abs(np.nan_to_num(action, nan=0.0, posinf=1.0, neginf=1.0)))),
+            "stride_scale": 1.0,
+            "frequency_scale": 1.0,
+            "turn": 0.0,
+            "termination": termination,
+            "physics_error": True,
+            **{f"reward_{k}": 0.0 for k in self.reward_terms},
+        }
+
+    # ------------------------------------------------------------------ gait
+    def _modulation(self, go) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(stride scale, frequency scale, turn) of the robots `go` from their filtered gait actions."""
+        r, c = self.residual[go], self.config
+        m = r.shape[0]
+        turn = c.steering_range * r[:, -1] if c.steering else np.zeros(m)
+        if not c.gait_modulation:
+            return np.ones(m), np.ones(m), turn
+        stride_action, frequency_action = r[:, L.STRIDE_ACTION], r[:, L.FREQUENCY_ACTION]
+        if c.command_feedforward:  # start from the command's no-slip gait, stay within the usual bounds
+            base = np.sqrt(np.maximum(self.commands.values[go, 0], 0.0) / self.nominal_speed)
+            stride = base + c.stride_range * stride_action
+            frequency = base + c.frequency_range * frequency_action
+            return (
+                np.minimum(np.maximum(stride, 1.0 - c.stride_range), 1.0 + c.stride_range),
+                np.minimum(np.maximum(frequency, 1.0 - c.frequency_range), 1.0 + c.frequency_range),
+                turn,
+            )
+        return 1.0 + c.stride_range * stride_action, 1.0 + c.frequency_range * frequency_action, turn
+
+    def _joint_targets(self, cycles, offsets, stride, turn) -> np.ndarray:
+        """The 12 joint targets (rad) per robot: the trot's foot targets plus `offsets` (m), through IK.
+
+        ``gait.controller.BaselineTrotController.joint_targets_at`` for many robots at once.
+        """
+        g = self.gait
+        scale = stride[:, None] * (1.0 - turn[:, None] * _SIDE)  # (m, 4): left x (1 - turn), right x (1 + turn)
+        step_length = g.step_length * scale
+        half_step = (g.step_length / 2) * scale
+        phase = (cycles[:, None] + C.TROT_PHASE_OFFSETS) % 1.0
+        stance = phase < g.duty_factor
+        s = (phase - g.duty_factor) / (1.0 - g.duty_factor)
+        angle = _TWO_PI * s
+        dx_stance = half_step - step_length * phase / g.duty_factor
+        dx_swing = step_length * (s - _libm(math.sin, angle) / _TWO_PI) - half_step
+        dz_swing = g.step_height * 0.5 * (1.0 - _libm(math.cos, angle))
+        nominal = self._nominal_feet
+        x = nominal[:, 0] + np.where(stance, dx_stance, dx_swing) + offsets[:, 0::3]
+        y = nominal[:, 1] + offsets[:, 1::3]
+        z = nominal[:, 2] + np.where(stance, 0.0, dz_swing) + offsets[:, 2::3]
+        # gait.kinematics.leg_inverse_kinematics, per leg
+        abduction = _libm(math.atan2, y, -z)
+        r = _libm(math.hypot, y, z)
+        cos_knee = (x * x + r * r - _L1 * _L1 - _L2 * _L2) / (2 * _L1 * _L2)
+        knee = -_libm(math.acos, np.minimum(1.0, np.maximum(-1.0, cos_knee)))
+        pitch = _libm(math.atan2, -x, r) - _libm(
+            math.atan2, _L2 * _libm(math.sin, knee), _L1 + _L2 * _libm(math.cos, knee)
+        )
+        q = np.stack([abduction, pitch, knee], axis=-1).reshape(len(cycles), 12)
+        return np.minimum(np.maximum(q, _JOINT_LOW), _JOINT_HIGH)
+
+    # ------------------------------------------------------------------ observation
+    def _ground(self, qpos: np.ndarray, rot: np.ndarray, ids) -> np.ndarray:
+        """World z (m) of the 12 ground samples per robot; they turn with each trunk's heading."""
+        turn = rot.reshape(-1, 3, 3)[:, :2, :2].transpose(0, 2, 1)
+        world_xy = np.matmul(GROUND_SAMPLE_POINTS, turn) + qpos[:, None, 0:2]
+        return self.ground.at_points(world_xy, ids)
+
+    def _observation(self, ids: np.ndarray, ground: np.ndarray, rot: np.ndarray, yaw: np.ndarray | None) -> np.ndarray:
+        """The observation rows of robots `ids`; `ground` is the world z of their 12 ground samples."""
+        p, c = self.physics, self.config
+        qpos, qvel, sensors = p.qpos[ids], p.qvel[ids], p.sensordata[ids]
+        steps = self.step_count[ids]
+        if self.phase_from_cycles:
+            phase = 2 * np.pi * (steps * self.dt / self.gait.cycle_time + self.extra_cycles[ids])
+        else:
+            phase = 2 * np.pi * steps * self.dt / self.gait.cycle_time
+        parts = [
+            -rot[:, 6:9],  # world -z in the trunk frame (row 2 of the rotation matrix)
+            sensors[:, self._sensor["trunk_gyro"]],
+            sensors[:, self._sensor["trunk_linvel"]],
+            qpos[:, L.JOINT_QPOS],
+            qvel[:, L.JOINT_QVEL],
+            np.sin(phase)[:, None],
+            np.cos(phase)[:, None],
+            self.prev_action[ids],
+            self.residual[ids],
+        ]
+        if c.terrain_samples:
+            parts.append(ground - qpos[:, 2:3])
+        if c.heading_observation:
+            parts += [_libm(math.sin, yaw)[:, None], _libm(math.cos, yaw)[:, None], qpos[:, 1:2]]
+        if c.commands:
+            parts.append(self.commands.values[ids])
+        obs = np.concatenate(parts, axis=1, dtype=np.float32)
+        if c.randomize:
+            for k, i in enumerate(ids):
+                obs[k] += observation_noise(self.rngs[i], self.obs_size)
+        return obs
+
+    def _yaw_rate(self, s: StepState) -> np.ndarray:
+        """Trunk angular velocity about world z (rad/s); the free joint's qvel[3:6] is in the trunk frame."""
+        return _sequential_dot(s.rot[:, 6:9], s.qvel[:, 3:6])
+
+    # ------------------------------------------------------------------ rewards
+    # One method per reward term, unscaled, signed: + rewards, - costs; one value per robot stepped.
+    def _reward_forward_velocity(self, s: StepState) -> np.ndarray:
+        return s.x_velocity  # progress along world x, m/s
+
+    def _reward_lateral_stability(self, s: StepState) -> np.ndarray:
+        return -(np.abs(s.y_velocity) + ROLL_RATE_SCALE * np.abs(s.qvel[:, 3]))  # sideways drift and roll rate
+
+    def _reward_energy(self, s: StepState) -> np.ndarray:
+        feet = self.residual[s.rows, : L.N_ACTIONS]
+        return -_sequential_dot(feet, feet) / L.N_ACTIONS  # foot correction applied
+
+    def _reward_smoothness(self, s: StepState) -> np.ndarray:
+        delta = s.action - self.prev_action[s.rows]
+        return -_sequential_dot(delta, delta) / self.n_actions  # jerky actions
+
+    def _reward_alive(self, s: StepState) -> np.ndarray:
+        return np.ones(len(s.tilt))  # one per step still standing
+
+    def _reward_heading(self, s: StepState) -> np.ndarray:
+        return -(1.0 - _libm(math.cos, s.yaw))  # walking off the +x direction
+
+    def _reward_centre_line(self, s: StepState) -> np.ndarray:
+        return -np.abs(s.qpos[:, 1])  # away from the terrain's long centre line, m
+
+    def _reward_height(self, s: StepState) -> np.ndarray:
+        return -np.abs(s.body_height - self.gait.body_height)  # distance from the gait's body height, m
+
+    def _reward_orientation(self, s: StepState) -> np.ndarray:
+        return -(1.0 - _libm(math.cos, s.tilt))  # trunk tilt
+
+    def _reward_tracking_velocity(self, s: StepState) -> np.ndarray:
+        if not self.config.commands:
+            return np.zeros(len(s.tilt))
+        error = (self.commands.tracked[s.rows] - self.commands.values[s.rows, 0]).tolist()
+        sigma = self.config.command_speed_sigma
+        if self.config.command_speed_kernel == "laplace":
+            return np.array([math.exp(-abs(e) / sigma) for e in error])  # 1 on the command
+        return np.array([math.exp(-((e / sigma) ** 2)) for e in error])
+
+    def _reward_tracking_yaw_rate(self, s: StepState) -> np.ndarray:
+        if not self.config.commands:
+            return np.zeros(len(s.tilt))
+        error = (self._yaw_rate(s) - self.commands.values[s.rows, 1]).tolist()
+        sigma = self.config.command_yaw_rate_sigma
+        return np.array([math.exp(-((e / sigma) ** 2)) for e in error])
