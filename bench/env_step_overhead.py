@@ -1,65 +1,100 @@
 #!/usr/bin/env python3
-"""Cost of one ResidualWalkEnv step against the raw physics it runs (frame_skip x mj_step).
+"""Cost of an env step against the raw physics it runs, for the single env and the batch.
 
-    python3 bench/env_step_overhead.py [--steps 2000]
+    python3 bench/env_step_overhead.py [--steps 1500] [--batch 32] [--threads 1]
 
-Both loops run the same walk (the raw loop replays the env's joint targets), interleaved, so
-machine noise hits both alike; the ratio is the figure to quote (target <= 1.3).
+1. The N = 1 view (ResidualWalkEnv on the core) against the per-robot env it replaced (the
+   frozen copy in tests/oracle) and against raw physics (frame_skip x mj_step replaying the
+   same joint targets), interleaved rounds, best of each.
+2. The batched env: ``BatchedVecEnv.step`` of `--batch` robots against ``Batch.step`` alone on
+   the same batch, per robot, at `--threads` physics threads.
+
+The ratios are the figures to quote (targets: view / old <= 1.0, batched / raw <= 1.15).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import mujoco
 import numpy as np
 
-from envs.residual_walk_env import ResidualWalkEnv
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.oracle, from the repository root
+from envs.residual_walk_env import ResidualWalkEnv  # noqa: E402
+from tests.oracle.legacy_residual_walk_env import ResidualWalkEnv as LegacyEnv  # noqa: E402
+from walklab.presets import V2  # noqa: E402
+from walklab.vec_envs.batched import BatchedVecEnv  # noqa: E402
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument(
-        "--steps", type=int, default=2000, help="control steps per round (40 s of walking: stays on the terrain)"
-    )
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
-    p.add_argument(
-        "--no-terrain-samples", action="store_true", help="benchmark the 59-entry observation (no terrain samples)"
-    )
-    args = p.parse_args()
-
-    env = ResidualWalkEnv(terrain_samples=not args.no_terrain_samples)
+def single(steps: int, rounds: int) -> tuple[float, float, float]:
+    env, old = ResidualWalkEnv(V2.env), LegacyEnv(V2.env)
     rng = np.random.default_rng(0)
-    actions = rng.uniform(-0.1, 0.1, (args.steps, 12)).astype(np.float32)  # a policy-sized residual
-    # Record the joint targets the env sends, so the raw loop replays the very same walk.
+    actions = rng.uniform(-0.3, 0.3, (steps, env.n_actions)).astype(np.float32)  # a policy-sized action
     env.reset(seed=0)
     ctrls = []
     for a in actions:
         if env.step(a)[2]:
-            raise SystemExit("the benchmark walk fell; pick another seed so both loops run the same physics")
+            raise SystemExit("the benchmark walk ended early; pick another seed so every loop runs the same physics")
         ctrls.append(env.data.ctrl.copy())
-    env_times, raw_times = [], []
-    for _ in range(args.rounds):
-        env.reset(seed=0)
-        start = time.perf_counter()
-        for a in actions:
-            env.step(a)
-        env_times.append(time.perf_counter() - start)
-
+    times = {"view": [], "old": [], "raw": []}
+    for _ in range(rounds):
+        for name, e in (("view", env), ("old", old)):
+            e.reset(seed=0)
+            start = time.perf_counter()
+            for a in actions:
+                e.step(a)
+            times[name].append(time.perf_counter() - start)
         env.reset(seed=0)
         start = time.perf_counter()
         for ctrl in ctrls:
             env.data.ctrl[:] = ctrl
-            for _ in range(env.frame_skip):
-                mujoco.mj_step(env.model, env.data)
-        raw_times.append(time.perf_counter() - start)
+            mujoco.mj_step(env.model, env.data, nstep=env.frame_skip)
+        times["raw"].append(time.perf_counter() - start)
+    return tuple(1e6 * min(times[k]) / steps for k in ("view", "old", "raw"))
 
-    env_us = 1e6 * min(env_times) / args.steps
-    raw_us = 1e6 * min(raw_times) / args.steps
-    print(f"env.step:                  {env_us:8.1f} us  ({1e6 / env_us:7.0f} steps/s)")
-    print(f"raw physics ({env.frame_skip} x mj_step): {raw_us:8.1f} us  ({1e6 / raw_us:7.0f} steps/s)")
-    print(f"ratio env/raw:             {env_us / raw_us:8.3f}  (target <= 1.3)")
+
+def batched(n: int, threads: int, steps: int, rounds: int) -> tuple[float, float]:
+    vec = BatchedVecEnv(V2.env, n, max_episode_steps=10**9, threads=threads)
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-0.3, 0.3, (steps, n, vec.action_space.shape[0])).astype(np.float32)
+    env_t, raw_t = [], []
+    batch = vec.physics.batch
+    for _ in range(rounds):
+        vec.seed(0)
+        vec.reset()
+        start = time.perf_counter()
+        for a in actions:
+            vec.step(a)
+        env_t.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for _ in range(steps):
+            batch.step(nstep=V2.env.frame_skip)
+        raw_t.append(time.perf_counter() - start)
+    vec.close()
+    return 1e6 * min(env_t) / (steps * n), 1e6 * min(raw_t) / (steps * n)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=1500, help="control steps per round of the single env")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
+    p.add_argument("--batch", type=int, default=32, help="robots of the batched measurement")
+    p.add_argument("--threads", type=int, default=1, help="physics threads of the batch")
+    args = p.parse_args()
+    view, old, raw = single(args.steps, args.rounds)
+    print("single env, v2 settings, us per step (best of rounds):")
+    print(f"  N = 1 view of the core:      {view:8.1f}")
+    print(f"  per-robot env it replaced:   {old:8.1f}")
+    print(f"  raw physics (5 x mj_step):   {raw:8.1f}")
+    print(f"  view / old:                  {view / old:8.3f}   view / raw: {view / raw:.3f}")
+    env_us, raw_us = batched(args.batch, args.threads, max(100, 6400 // args.batch), args.rounds)
+    print(f"batched env, {args.batch} robots on {args.threads} thread(s), us per robot step:")
+    print(f"  BatchedVecEnv.step:          {env_us:8.1f}")
+    print(f"  Batch.step alone:            {raw_us:8.1f}")
+    print(f"  batched / raw:               {env_us / raw_us:8.3f}  (target <= 1.15)")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
-"""Training throughput: PPO steps per second on ResidualWalk-v0 for 1, 2, 4 and 8 envs, and on
-Gymnasium's Ant-v5 with the same PPO settings, in one run on this machine.
+"""Training throughput: PPO steps per second for several vector-env layouts, and Ant-v5, in one run.
 
-    python3 bench/train_speed.py [--updates 3] [--envs 4] [--json PATH]
+    python3 bench/train_speed.py --layouts split:4,batched:32 [--updates 2] [--json PATH]
 
-Each case builds its vector env the way training does (`--vec-env`, as training's: in-process,
-split or subprocess, walklab.vecenv; Ant-v5 gets the same), VecNormalize), runs one
-warm-up PPO update, then times `--updates` more (collection and
-gradient steps together, which is what a user waits for). Settings: train_residual_ppo_v2.py's
-defaults (n_steps 2048, batch 512, 10 epochs, 64x64 MLP), one torch thread. `--json` writes
-ours_sps, ant_sps, ratio and n_envs (the largest --envs, which Ant-v5 runs at).
+A layout is ``<vec env>:<envs>`` (``in-process``, ``split``, ``subprocess`` or ``batched``;
+``batched:32:1`` gives the batch one physics thread instead of every CPU). Every case trains
+with train_residual_ppo_v2.py's settings and the same samples per update, ``--samples``
+(default 8192 = v2's 2048 steps x 4 envs), so n_steps = samples / envs; it builds its vector
+env as training does (walklab.vecenv.make_vec_env, VecNormalize on top), runs one warm-up
+update, then times ``--updates`` more (collection and gradient steps: what a user waits for).
+Ant-v5 runs with the same PPO settings at each of ``--ant-layouts`` and its best counts.
+
+Prints steps/s per layout and the ratio to the first; ``--json`` writes ``layouts`` (name ->
+steps/s), ``ratio_to_first`` (name -> ratio), ``ant_sps`` (the best), ``ant_layouts`` and the settings.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -23,66 +28,102 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
-from walklab.cli import add_vec_env_argument
+from walklab.config import VEC_ENV_LAYOUTS
 from walklab.files import atomic_write_json
 from walklab.presets import V2
-from walklab.vecenv import local_env_count, make_env_fn, vec_env_from_fns
+from walklab.vecenv import make_vec_env, stop_workers, vec_env_from_fns
 
 
-def ant_fn():
-    return gym.make("Ant-v5")
+def parse_layout(text: str) -> tuple[str, int, int]:
+    """'batched:32' -> ('batched', 32, 0); 'batched:32:1' -> ('batched', 32, 1)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or parts[0] not in VEC_ENV_LAYOUTS or not all(p.isdigit() for p in parts[1:]):
+        raise argparse.ArgumentTypeError(
+            f"layout {text!r} must be <vec env>:<envs>[:<threads>] with vec env one of {', '.join(VEC_ENV_LAYOUTS)}"
+        )
+    n = int(parts[1])
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"layout {text!r}: envs must be at least 1")
+    return parts[0], n, int(parts[2]) if len(parts) == 3 else 0
 
 
-def measure(fns, updates: int, layout: str) -> float:
-    n = len(fns)
-    vec = vec_env_from_fns(fns, layout)
+def layouts_argument(text: str) -> list[str]:
+    names = [t for t in text.split(",") if t]
+    for name in names:
+        parse_layout(name)
+    return names
+
+
+def measure(vec, n_envs: int, samples: int, updates: int) -> float:
     vec = VecNormalize(vec, gamma=V2.ppo.gamma)
-    model = PPO("MlpPolicy", vec, seed=0, device="cpu", verbose=0, **V2.ppo.constructor_kwargs())
-    per_update = V2.ppo.n_steps * n
-    model.learn(per_update)  # warm-up: process start, first rollout
-    start = time.perf_counter()
-    model.learn(per_update * updates, reset_num_timesteps=False)
-    elapsed = time.perf_counter() - start
-    vec.close()
-    return per_update * updates / elapsed
+    kwargs = dict(V2.ppo.constructor_kwargs(), n_steps=samples // n_envs)
+    model = PPO("MlpPolicy", vec, seed=0, device="cpu", verbose=0, **kwargs)
+    try:
+        model.learn(samples)  # warm-up: worker start, first rollout
+        start = time.perf_counter()
+        model.learn(samples * updates, reset_num_timesteps=False)
+        return samples * updates / (time.perf_counter() - start)
+    finally:
+        stop_workers(vec)
 
 
-def main() -> None:
+def ours(name: str, samples: int, updates: int) -> float:
+    layout, n, threads = parse_layout(name)
+    vec = make_vec_env(V2.env, n, V2.run.episode_steps, seed=0, layout=layout, threads=threads)
+    return measure(vec, n, samples, updates)
+
+
+def ant(name: str, samples: int, updates: int) -> float:
+    layout, n, _ = parse_layout(name)
+    if layout == "batched":
+        raise SystemExit("error: Ant-v5 has no batched layout; give in-process, split or subprocess")
+    return measure(vec_env_from_fns([lambda: gym.make("Ant-v5")] * n, layout), n, samples, updates)
+
+
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--updates", type=int, default=3, help="timed PPO updates per case")
-    p.add_argument("--envs", type=int, nargs="+", default=[1, 2, 4, 8], help="env counts to measure")
-    p.add_argument("--json", type=Path, help="write ours_sps, ant_sps, ratio and n_envs here")
-    add_vec_env_argument(p, "vector env of both sides (default: training's)")
-    args = p.parse_args()
+    p.add_argument("--layouts", type=layouts_argument, default=["split:4", "batched:32"], help="layouts to measure")
+    p.add_argument("--ant-layouts", type=layouts_argument, default=["in-process:4", "subprocess:4"])
+    p.add_argument("--updates", type=int, default=2, help="timed PPO updates per case")
+    p.add_argument("--samples", type=int, default=8192, help="samples per PPO update (n_steps x envs)")
+    p.add_argument("--json", type=Path, help="write layouts, ratio_to_first and ant_sps here")
+    args = p.parse_args(argv)
+    for name in args.layouts + args.ant_layouts:
+        _, n, _ = parse_layout(name)
+        if args.samples % n or (args.samples // n * n) % V2.ppo.batch_size:
+            p.error(f"--samples {args.samples} must split into whole rollouts and minibatches at {name}")
     torch.set_num_threads(1)
-
-    results = {}
-    for n in args.envs:
-        here = local_env_count(args.vec_env, n)
-        fns = [make_env_fn(V2.env, V2.run.episode_steps, None, worker=i >= here) for i in range(n)]
-        results[f"ResidualWalk-v0 x{n}"] = measure(fns, args.updates, args.vec_env)
-        print(f"ResidualWalk-v0, {n} env(s): {results[f'ResidualWalk-v0 x{n}']:7.0f} steps/s", flush=True)
-    n_ant = max(args.envs)
-    ant = measure([ant_fn] * n_ant, args.updates, args.vec_env)
-    print(f"Ant-v5,          {n_ant} env(s): {ant:7.0f} steps/s")
-    ours = results[f"ResidualWalk-v0 x{n_ant}"]
-    print(f"ratio ResidualWalk-v0 / Ant-v5 at {n_ant} envs: {ours / ant:.2f}")
-    print(f"1M steps at {n_ant} envs: {1e6 / ours / 60:.1f} min of PPO updates (no evaluation or logging)")
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; {args.samples} samples per update")
+    results: dict[str, float] = {}
+    for name in args.layouts:
+        results[name] = ours(name, args.samples, args.updates)
+        print(f"ResidualWalk-v0 {name:16s} {results[name]:7.0f} steps/s", flush=True)
+    ant_results = {}
+    for name in args.ant_layouts:
+        ant_results[name] = ant(name, args.samples, args.updates)
+        print(f"Ant-v5          {name:16s} {ant_results[name]:7.0f} steps/s", flush=True)
+    first = args.layouts[0]
+    ratios = {name: sps / results[first] for name, sps in results.items()}
+    ant_best = max(ant_results.values())
+    print("ratio to " + first + ": " + ", ".join(f"{n} {r:.2f}x" for n, r in ratios.items()))
+    best = max(results, key=results.get)
+    print(f"best {best}: {results[best] / ant_best:.2f}x Ant-v5's best ({max(ant_results, key=ant_results.get)})")
+    print(f"1M steps at {best}: {1e6 / results[best] / 60:.1f} min of PPO (no evaluation or logging)")
     if args.json:
         atomic_write_json(
             args.json,
             {
-                "ours_sps": ours,
-                "ant_sps": ant,
-                "ratio": ours / ant,
-                "n_envs": n_ant,
-                "vec_env": args.vec_env,
+                "layouts": results,
+                "ratio_to_first": ratios,
+                "ant_sps": ant_best,
+                "ant_layouts": ant_results,
+                "samples_per_update": args.samples,
                 "updates": args.updates,
-                "all": results,
             },
         )
         print(f"wrote {args.json}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,7 +6,14 @@ ENV_ID = "ResidualWalk-v0"
 MAX_EPISODE_STEPS = 1000  # 20 s at the default 50 Hz control rate
 
 if ENV_ID not in registry:
-    register(id=ENV_ID, entry_point="envs.residual_walk_env:ResidualWalkEnv", max_episode_steps=MAX_EPISODE_STEPS)
+    register(
+        id=ENV_ID,
+        entry_point="envs.residual_walk_env:ResidualWalkEnv",
+        # N robots on one mujoco.batch.Batch (an SB3 VecEnv): gym.make_vec(ENV_ID, num_envs=N,
+        # vectorization_mode="vector_entry_point")
+        vector_entry_point="walklab.vec_envs.batched:make_batched_vec_env",
+        max_episode_steps=MAX_EPISODE_STEPS,
+    )
 
 
 def __getattr__(name):

@@ -184,6 +184,7 @@ class ResidualWalkEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 50}
+    core_class = WalkCore  # a subclass with another ``_reward_<term>`` adds a reward term
 
     def __init__(
         self,
@@ -206,7 +207,7 @@ class ResidualWalkEnv(gym.Env):
         self.frame_skip = config.frame_skip
 
         physics = SingleSim(model if model is not None else load_model(config.terrain))
-        self.core = WalkCore(config, physics)
+        self.core = self.core_class(config, physics)
         self.sim, self.model, self.data = physics.robot, physics.model, physics.data
         self.controller = self.core.controller
         self.reward_terms = self.core.reward_terms

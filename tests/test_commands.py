@@ -121,19 +121,19 @@ def test_tracking_rewards_follow_their_formulas_and_are_in_info():
         assert info["heading_speed"] == pytest.approx(
             info["x_velocity"] * math.cos(yaw) + info["y_velocity"] * math.sin(yaw)
         )
-    # the reward is largest on the command
-    env.command = np.array([info["heading_speed"], info["yaw_rate"]])
-    s = type("S", (), {"x_velocity": info["x_velocity"], "y_velocity": info["y_velocity"]})()
-    assert env._reward_tracking_velocity(s) == pytest.approx(1.0)
+    # the reward is largest on the command: 1 (before its weight) when the tracked speed equals it
+    env.command = np.array([env.core.commands.tracked[0], info["yaw_rate"]])
+    s = type("S", (), {"rows": slice(None), "tilt": np.zeros(1)})()
+    assert env.core._reward_tracking_velocity(s)[0] == pytest.approx(1.0)
     # the Laplace kernel: exp(-|error| / sigma)
-    laplace = ResidualWalkEnv(commands=True, command_speed_kernel="laplace", command_speed_sigma=0.1)
+    laplace = ResidualWalkEnv(
+        commands=True, command_speed_kernel="laplace", command_speed_sigma=0.1, tracking_velocity_weight=1.0
+    )
     laplace.reset(seed=1, options={"command": (0.1, 0.0)})
     for _ in range(10):
         info = laplace.step(np.zeros(12))[4]
         expected = math.exp(-abs(info["heading_speed"] - 0.1) / 0.1)
-        assert laplace._reward_tracking_velocity(
-            type("S", (), {"x_velocity": info["x_velocity"], "y_velocity": info["y_velocity"]})()
-        ) == pytest.approx(expected, rel=1e-9)
+        assert info["reward_tracking_velocity"] == pytest.approx(expected, rel=1e-9)
 
 
 def test_speed_window_tracks_the_mean_of_the_last_steps_and_survives_a_clone():

@@ -9,6 +9,7 @@ import pytest
 from envs.config import REWARD_TERMS, EnvConfig, RewardWeights
 from envs.fields import ConfigError, setting
 from envs.residual_walk_env import ResidualWalkEnv
+from envs.walk_core import WalkCore
 from walklab.config import PPOConfig, RunSettings
 from walklab.presets import V1, V2
 from walklab.train_cli import build_parser, job_from_args
@@ -28,9 +29,13 @@ class WeightsWithHop(RewardWeights):
     hop: float = setting(2.0, "reward weight of upward trunk speed", low=0)
 
 
+class CoreWithHop(WalkCore):
+    def _reward_hop(self, s):
+        return s.qvel[:, 2]  # upward trunk speed, m/s, of every robot stepped
+
+
 class EnvWithHop(ResidualWalkEnv):
-    def _reward_hop(self, s) -> float:
-        return float(self.data.qvel[2])  # upward trunk speed, m/s
+    core_class = CoreWithHop
 
 
 def test_a_new_reward_term_is_one_field_plus_its_method():

@@ -17,7 +17,7 @@ SB3_LOG_STD_INIT = 0.0  # stable-baselines3's own defaults, for run records that
 SB3_NET_ARCH = (64, 64)
 
 
-VEC_ENV_LAYOUTS = ("in-process", "split", "subprocess")  # RunSettings.vec_env; walklab.vecenv builds them
+VEC_ENV_LAYOUTS = ("in-process", "split", "subprocess", "batched")  # RunSettings.vec_env; walklab.vecenv builds them
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,13 @@ class RunSettings:
         "split",
         "where the envs step: 'in-process' (one after another in the trainer, SB3's DummyVecEnv), "
         "'split' (half in the trainer, half in one worker process, at the same time: two cores) or "
-        "'subprocess' (one worker process per env, SubprocVecEnv: for machines with a core per env); "
-        "bench/THROUGHPUT_NOTES.md compares them",
+        "'subprocess' (one worker process per env, SubprocVecEnv: for machines with a core per env) or "
+        "'batched' (every env a row of one mujoco.batch simulation, physics on --threads C threads: "
+        "fastest with 16 or more envs); bench/THROUGHPUT_NOTES.md compares them",
         choices=VEC_ENV_LAYOUTS,
+    )
+    threads: int = setting(
+        0, "physics threads of --vec-env batched (0: every CPU this process may use)", low=0, high=256
     )
     seed: int = setting(0, "random seed for PPO and the environments", low=0, high=2**31 - 1)
     eval_freq: int = setting(

@@ -293,6 +293,7 @@ def _train_locked(
                 job.run.seed,
                 runs.monitor_paths(run_dir, job.run.n_envs),
                 layout=job.run.vec_env,
+                threads=job.run.threads,
             )
             if job.env.curriculum:  # terrains into run_dir/terrains, levels from curriculum.json on resume
                 from walklab import curriculum

@@ -96,14 +96,22 @@ def make_vec_env(
     seed: int,
     monitor_paths: list[Path] | None = None,
     layout: str = "in-process",
+    threads: int = 0,
 ):
     """`n_envs` envs laid out as `layout` (VEC_ENV_LAYOUTS): all in this process
-    (in_process_vec_env), half here and half in one worker process (``split``, SplitVecEnv), or one
-    worker process each (``subprocess``, SubprocVecEnv). With one env every layout is in-process.
-    All three give the same transitions for the same seed."""
+    (in_process_vec_env), half here and half in one worker process (``split``, SplitVecEnv), one
+    worker process each (``subprocess``, SubprocVecEnv), or rows of one mujoco.batch simulation on
+    `threads` C threads (``batched``, BatchedVecEnv). With one env the first three are in-process.
+    All four give the same transitions for the same seed."""
     if layout not in VEC_ENV_LAYOUTS:
         raise ValueError(f"vec env layout must be one of {VEC_ENV_LAYOUTS}, got {layout!r}")
     paths = monitor_paths if monitor_paths is not None else [None] * n_envs
+    if layout == "batched":
+        from walklab.vec_envs.batched import BatchedVecEnv
+
+        vec = BatchedVecEnv(env_config, n_envs, episode_steps, threads=threads or None, monitor_paths=paths)
+        vec.seed(seed)
+        return vec
     n_here = local_env_count(layout, n_envs)
     fns = [
         make_env_fn(env_config, episode_steps, paths[i], worker=i >= n_here, parent_pid=os.getpid())
@@ -118,7 +126,7 @@ def local_env_count(layout: str, n_envs: int) -> int:
     """How many of `n_envs` envs a `layout` steps in the trainer's own process."""
     if n_envs < 2:
         return n_envs
-    return {"in-process": n_envs, "split": (n_envs + 1) // 2, "subprocess": 0}[layout]
+    return {"in-process": n_envs, "split": (n_envs + 1) // 2, "subprocess": 0, "batched": n_envs}[layout]
 
 
 def vec_env_from_fns(fns, layout: str):
