@@ -7,7 +7,8 @@ N = 1 view (one MjData); ``walklab.vec_envs.batched.BatchedVecEnv`` steps N robo
 Bit for bit: every value equals the one the per-robot formulas give. Where the single-robot
 arithmetic used Python's ``math`` (libm), this module maps ``math`` over the rows (``_libm``):
 numpy's SIMD ``arctan2``, ``arccos`` and ``hypot`` round differently in the last bit. Dot products
-of the reward are summed in sequence, as BLAS sums them for these short vectors.
+of the reward go through the same BLAS kernel as a single robot's, and the legs' inverse
+kinematics is ``gait.kinematics.leg_inverse_kinematics`` itself, mapped over every leg.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from envs.terrain import TerrainTable
 from envs.terrain_switch import TerrainSwitch
 from gait import constants as C
 from gait.controller import BaselineTrotController
+from gait.kinematics import leg_inverse_kinematics
 
 OFF_TERRAIN_MARGIN = 0.2  # m, episode ends this close to the heightfield's edge
 ROLL_RATE_SCALE = 0.1  # m per rad: roll rate's share of the lateral_stability cost
@@ -40,7 +42,6 @@ _SIDE = np.sign(C.HIP_POSITIONS[:, 1])  # +1 for left legs, -1 for right legs
 _JOINT_LOW = np.tile([C.HIP_RANGE[0], C.THIGH_RANGE[0], C.CALF_RANGE[0]], 4)
 _JOINT_HIGH = np.tile([C.HIP_RANGE[1], C.THIGH_RANGE[1], C.CALF_RANGE[1]], 4)
 _TWO_PI = 2.0 * math.pi
-_L1, _L2 = C.THIGH_LENGTH, C.CALF_LENGTH
 
 
 def is_fall(termination: str) -> bool:
@@ -62,12 +63,10 @@ def _scatter(values: np.ndarray, mask: np.ndarray, fill: float) -> np.ndarray:
     return out
 
 
-def _sequential_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise dot products of (n, k) arrays, summed left to right (as BLAS does for short rows)."""
-    total = a[:, 0] * b[:, 0]
-    for j in range(1, a.shape[1]):
-        total = total + a[:, j] * b[:, j]
-    return total
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products of (n, k) arrays, each as ``a[i].dot(b[i])`` sums it (stacked matmul
+    runs the same kernel; numpy's sum and einsum order the terms differently)."""
+    return np.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
 
 
 class StepState(NamedTuple):
@@ -378,16 +377,9 @@ class WalkCore:
         x = nominal[:, 0] + np.where(stance, dx_stance, dx_swing) + offsets[:, 0::3]
         y = nominal[:, 1] + offsets[:, 1::3]
         z = nominal[:, 2] + np.where(stance, 0.0, dz_swing) + offsets[:, 2::3]
-        # gait.kinematics.leg_inverse_kinematics, per leg
-        abduction = _libm(math.atan2, y, -z)
-        r = _libm(math.hypot, y, z)
-        cos_knee = (x * x + r * r - _L1 * _L1 - _L2 * _L2) / (2 * _L1 * _L2)
-        knee = -_libm(math.acos, np.minimum(1.0, np.maximum(-1.0, cos_knee)))
-        pitch = _libm(math.atan2, -x, r) - _libm(
-            math.atan2, _L2 * _libm(math.sin, knee), _L1 + _L2 * _libm(math.cos, knee)
-        )
-        q = np.stack([abduction, pitch, knee], axis=-1).reshape(len(cycles), 12)
-        return np.minimum(np.maximum(q, _JOINT_LOW), _JOINT_HIGH)
+        feet = map(leg_inverse_kinematics, x.ravel().tolist(), y.ravel().tolist(), z.ravel().tolist())
+        q = np.fromiter((angle for leg in feet for angle in leg), dtype=np.float64, count=12 * len(cycles))
+        return np.minimum(np.maximum(q.reshape(len(cycles), 12), _JOINT_LOW), _JOINT_HIGH)
 
     # ------------------------------------------------------------------ observation
     def _ground(self, qpos: np.ndarray, rot: np.ndarray, ids) -> np.ndarray:
@@ -430,7 +422,7 @@ class WalkCore:
 
     def _yaw_rate(self, s: StepState) -> np.ndarray:
         """Trunk angular velocity about world z (rad/s); the free joint's qvel[3:6] is in the trunk frame."""
-        return _sequential_dot(s.rot[:, 6:9], s.qvel[:, 3:6])
+        return _row_dot(s.rot[:, 6:9], s.qvel[:, 3:6])
 
     # ------------------------------------------------------------------ rewards
     # One method per reward term, unscaled, signed: + rewards, - costs; one value per robot stepped.
@@ -442,11 +434,11 @@ class WalkCore:
 
     def _reward_energy(self, s: StepState) -> np.ndarray:
         feet = self.residual[s.rows, : L.N_ACTIONS]
-        return -_sequential_dot(feet, feet) / L.N_ACTIONS  # foot correction applied
+        return -_row_dot(feet, feet) / L.N_ACTIONS  # foot correction applied
 
     def _reward_smoothness(self, s: StepState) -> np.ndarray:
         delta = s.action - self.prev_action[s.rows]
-        return -_sequential_dot(delta, delta) / self.n_actions  # jerky actions
+        return -_row_dot(delta, delta) / self.n_actions  # jerky actions
 
     def _reward_alive(self, s: StepState) -> np.ndarray:
         return np.ones(len(s.tilt))  # one per step still standing
