@@ -1,8 +1,11 @@
-"""The toolkit's one rollout loop: run a policy (or the plain trot) for one episode and measure it.
+"""The toolkit's rollout loop: run a policy (or the plain trot) for whole episodes and measure them.
 
 Evaluation, the baseline calibration, debugging, playback recordings and export checks all
 walk the env through :func:`run_episode`, so an episode's end and a fall mean the same
-everywhere (``envs.residual_walk_env.is_fall``).
+everywhere (``envs.walk_core.is_fall``). :func:`run_batch` runs many seeded episodes as rows
+of one ``mujoco.batch`` simulation; each row measures exactly what :func:`run_episode` measures
+for its seed (``tests/test_batched_evaluation.py``), given a row policy whose action for a row
+equals the single policy's for that observation.
 """
 
 from __future__ import annotations
@@ -11,19 +14,30 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import mujoco
 import numpy as np
+from gymnasium.utils import seeding
 
-from envs.residual_walk_env import N_ACTIONS, is_fall
+from envs.config import EnvConfig
+from envs.layout import N_ACTIONS
+from envs.physics import BatchSim
+from envs.walk_core import WalkCore, is_fall
 
 if TYPE_CHECKING:
     from envs.residual_walk_env import ResidualWalkEnv
 
 Policy = Callable[[np.ndarray], np.ndarray]  # observation -> action
+RowPolicy = Callable[[np.ndarray], np.ndarray]  # observations (n, obs) -> actions (n, actions)
 
 
 def zero_policy(obs: np.ndarray) -> np.ndarray:
     """The baseline trot: no residual (and, with gait modulation, the gait's own stride and frequency)."""
     return np.zeros(N_ACTIONS, dtype=np.float32)
+
+
+def zero_rows(obs: np.ndarray) -> np.ndarray:
+    """zero_policy for every row."""
+    return np.zeros((len(obs), N_ACTIONS), dtype=np.float32)
 
 
 @dataclass
@@ -62,49 +76,120 @@ def run_episode(
     """
     obs, _ = env.reset(seed=seed)
     x0, y0 = float(env.data.qpos[0]), float(env.data.qpos[1])
-    n_steps = max(1, int(round(seconds / env.dt)))
-    heights, tilts, abs_means, velocities, abs_actions, observations = [], [], [], [], [], []
-    term_sums = {k: 0.0 for k in env.reward_terms}
-    total, termination, steps = 0.0, "", 0
-    for _ in range(n_steps):
+    e = _Episode(env.reward_terms)
+    observations = []
+    for _ in range(max(1, int(round(seconds / env.dt)))):
         if record_observations:
             observations.append(np.array(obs, copy=True))
         action = np.asarray(policy(obs), dtype=np.float32).ravel()
         obs, reward, terminated, _, info = env.step(action)
-        steps += 1
-        total += reward
-        for k in term_sums:
-            term_sums[k] += info[f"reward_{k}"]
-        heights.append(info["body_height"])
-        tilts.append(info["tilt"])
-        abs_means.append(info["mean_abs_action"])
-        velocities.append(info["x_velocity"])
-        if record_actions:
-            abs_actions.extend(np.abs(np.clip(action, -1, 1)).tolist())
+        e.record(reward, info, action if record_actions else None)
         if terminated:
-            termination = info["termination"]
+            e.termination = info["termination"]
         stop = on_step(env, info) if on_step is not None else False
         if terminated or stop:
             break
-    duration = steps * env.dt
     x1, y1 = float(env.data.qpos[0]), float(env.data.qpos[1])
-    if termination == "physics_error":
+    if e.termination == "physics_error":
         x1, y1 = x0, y0
+    stats = _stats(seed, e, x0, y0, x1, y1, e.steps * env.dt)
+    stats.observations = observations
+    return stats
+
+
+class _Episode:
+    """What run_episode accumulates, for one row of a batch."""
+
+    def __init__(self, reward_terms):
+        self.heights, self.tilts, self.abs_means, self.velocities, self.abs_actions = [], [], [], [], []
+        self.term_sums = {k: 0.0 for k in reward_terms}
+        self.total, self.termination, self.steps = 0.0, "", 0
+        self.end_xy: tuple[float, float] | None = None
+
+    def record(self, reward: float, info: dict, action: np.ndarray | None) -> None:
+        """One step's reward, terms and gait measures (and |action| entries when given)."""
+        self.steps += 1
+        self.total += reward
+        for key in self.term_sums:
+            self.term_sums[key] += info[f"reward_{key}"]
+        self.heights.append(info["body_height"])
+        self.tilts.append(info["tilt"])
+        self.abs_means.append(info["mean_abs_action"])
+        self.velocities.append(info["x_velocity"])
+        if action is not None:
+            self.abs_actions.extend(np.abs(np.clip(action, -1, 1)).tolist())
+
+
+def run_batch(
+    config: EnvConfig,
+    model: mujoco.MjModel,
+    policy: RowPolicy,
+    seeds: list[int],
+    seconds: float,
+    threads: int | None = None,
+    record_actions: bool = False,
+    options: dict | None = None,
+) -> list[EpisodeStats]:
+    """One episode per seed, every episode a row of one batch on `threads` physics threads.
+
+    Row i equals ``run_episode(ResidualWalkEnv(config, model=model), ..., seeds[i], seconds)``
+    when ``policy(obs)[k]`` equals the single policy's action for ``obs[k]``. A row that ended
+    gets a NaN action, which the core neither applies nor steps.
+    """
+    n = len(seeds)
+    physics = BatchSim(model, n, threads, own_models=config.randomize)
+    core = WalkCore(config, physics)
+    for i, seed in enumerate(seeds):
+        core.rngs[i], _ = seeding.np_random(seed)
+        core.reset_robot(i, options)
+    core.observe(np.arange(n))
+    obs = core.last_obs.copy()
+    start_xy = physics.qpos[:, 0:2].copy()
+    episodes = [_Episode(core.reward_terms) for _ in range(n)]
+    active = np.ones(n, dtype=bool)
+    for _ in range(max(1, int(round(seconds / core.dt)))):
+        rows = np.flatnonzero(active)
+        chosen = np.asarray(policy(obs[rows]), dtype=np.float32).reshape(len(rows), -1)
+        actions = np.full((n, chosen.shape[1]), np.nan, dtype=np.float32)
+        actions[rows] = chosen
+        result = core.step(actions)
+        for k, i in enumerate(rows.tolist()):
+            e, info = episodes[i], result.infos[i]
+            e.record(float(result.reward[i]), info, chosen[k] if record_actions else None)
+            if result.terminated[i]:
+                e.termination = info["termination"]
+                active[i] = False
+                if e.termination == "physics_error":
+                    e.end_xy = (float(start_xy[i, 0]), float(start_xy[i, 1]))
+                else:
+                    e.end_xy = (float(physics.qpos[i, 0]), float(physics.qpos[i, 1]))
+        obs = result.observation
+        if not active.any():
+            break
+    physics.close()
+    stats = []
+    for i, (seed, e) in enumerate(zip(seeds, episodes)):
+        x0, y0 = float(start_xy[i, 0]), float(start_xy[i, 1])
+        x1, y1 = e.end_xy if e.end_xy is not None else (float(physics.qpos[i, 0]), float(physics.qpos[i, 1]))
+        stats.append(_stats(seed, e, x0, y0, x1, y1, e.steps * core.dt))
+    return stats
+
+
+def _stats(seed: int, e: _Episode, x0: float, y0: float, x1: float, y1: float, duration: float) -> EpisodeStats:
     return EpisodeStats(
         seed=seed,
         forward_velocity=(x1 - x0) / duration,
         lateral_velocity=(y1 - y0) / duration,
         lateral_drift=abs(y1 - y0),
-        mean_body_height=float(np.mean(heights)),
-        mean_tilt=float(np.mean(tilts)),
-        max_tilt=float(np.max(tilts)),
-        mean_abs_action=float(np.mean(abs_means)),
+        mean_body_height=float(np.mean(e.heights)),
+        mean_tilt=float(np.mean(e.tilts)),
+        max_tilt=float(np.max(e.tilts)),
+        mean_abs_action=float(np.mean(e.abs_means)),
         duration=duration,
-        fell=is_fall(termination),
-        termination=termination,
-        reward=total,
-        reward_terms={k: v / steps for k, v in term_sums.items()},
-        velocity_trace=velocities,
-        abs_actions=abs_actions,
-        observations=observations,
+        fell=is_fall(e.termination),
+        termination=e.termination,
+        reward=e.total,
+        reward_terms={k: v / e.steps for k, v in e.term_sums.items()},
+        velocity_trace=e.velocities,
+        abs_actions=e.abs_actions,
     )

@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     if args.terrains is None:
         output_or_fail(args.terrain_dir, "directory", "--terrain-dir")
     from envs.robot_sim import TerrainFileError
-    from walklab.evaluation import evaluate, improvement_pct, zero_policy
+    from walklab.evaluation import evaluate, improvement_pct, zero_rows
     from walklab.files import atomic_write_json
     from walklab.runs import RunError, open_policy
 
@@ -99,8 +99,8 @@ def main(argv=None) -> int:
             failed.append(terrain)
             print(f"{terrain.stem:28s} error: {exc}")
             continue
-        trained, _ = evaluate(env, loaded.policy(deterministic=True), args.episodes, args.seconds)
-        baseline, _ = evaluate(env, zero_policy, args.episodes, args.seconds)
+        trained, _ = evaluate(env, None, args.episodes, args.seconds, rows=loaded.act_rows)  # rows of one batch
+        baseline, _ = evaluate(env, None, args.episodes, args.seconds, rows=zero_rows)
         env.close()
         v_t, v_b = trained["forward_velocity_mps"], baseline["forward_velocity_mps"]
         improvement = improvement_pct(trained, baseline)

@@ -61,14 +61,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def track(env, policy, command: float, episodes: int, seconds: float) -> tuple[dict, list[float]]:
-    """One command's row (achieved speed, tracking errors, falls) and its per-episode |errors|."""
+def track(env, rows, command: float, episodes: int, seconds: float) -> tuple[dict, list[float]]:
+    """One command's row (achieved speed, tracking errors, falls) and its per-episode |errors|;
+    the episodes run as rows of one batch, with the row policy `rows`."""
     import numpy as np
 
-    from envs.rollout import run_episode
-    from walklab.evaluation import mean_of_means_with_ci
+    from walklab.evaluation import evaluate, mean_of_means_with_ci
 
-    stats = [run_episode(env, policy, seed, seconds) for seed in range(episodes)]
+    _, stats = evaluate(env, None, episodes, seconds, rows=rows)
     speeds = [e.forward_velocity for e in stats]
     errors = [abs(v - command) for v in speeds]
     row = {
@@ -120,7 +120,7 @@ def main(argv=None) -> int:
         ]
     except ConfigError as exc:
         fail(exc.for_label("--commands/--yaw-rate"))
-    policy = loaded.policy(deterministic=True)
+    policy = loaded.act_rows
     rows, per_episode_errors = [], []
     print(f"{args.episodes} episodes x {args.seconds:g} s per command, yaw rate {args.yaw_rate:g} rad/s")
     print(

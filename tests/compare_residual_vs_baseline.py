@@ -9,13 +9,14 @@ Trained vs baseline (env, gait and reward rebuilt from the run's config.json):
     python3 tests/compare_residual_vs_baseline.py --model runs/RUN/final_model.zip \\
         --normalize runs/RUN/vec_normalize.pkl --episodes 10 --seconds 20 --json runs/RUN/compare.json
 
-The headline measurement, 50 episodes (seeds 0-49) in 2 processes:
-    python3 tests/compare_residual_vs_baseline.py --model ... --normalize ... --episodes 50 --workers 2
+The headline measurement, 50 episodes (seeds 0-49), every episode a row of one batch:
+    python3 tests/compare_residual_vs_baseline.py --model ... --normalize ... --episodes 50
 
 Episode i of both sides starts from the same seeded spawn. The speed ratio is the ratio of
 mean forward velocities, with a 95 % paired bootstrap interval over episodes (fixed resampling
-seed, so the same episodes always give the same interval). --workers N runs the episodes in N
-processes; the results are identical to one worker's.
+seed, so the same episodes always give the same interval). The episodes run as rows of one
+mujoco.batch simulation on --threads physics threads; --one-by-one runs them one after another
+(in --workers N processes), with identical results. A --stochastic policy always runs one by one.
 """
 
 from __future__ import annotations
@@ -48,7 +49,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--terrain", type=Path, help="evaluate both sides on this heightfield PNG instead")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the deterministic mean")
     p.add_argument(
-        "--workers", type=positive_int, default=1, help="run the episodes in this many processes (same results as one)"
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="with --one-by-one: run the episodes in this many processes (same results as one)",
+    )
+    p.add_argument(
+        "--one-by-one", action="store_true", help="run the episodes one after another instead of as rows of one batch"
+    )
+    p.add_argument(
+        "--threads", type=positive_int, default=None, help="physics threads of the batch (default: every CPU)"
     )
     p.add_argument("--json", type=Path, help="write the results as JSON here")
     add_command_argument(p)
@@ -123,8 +133,13 @@ def main(argv=None) -> int:
             if record["env"].get("commands"):
                 result["command_mps"] = check_env.config.command_speed_max  # fixed for every episode
         check_env.close()
-        baseline_eps = run_episodes(baseline_source, seeds, args.seconds, args.workers)
-        trained_eps = run_episodes(trained_source, seeds, args.seconds, args.workers) if trained_source else None
+        batched = not args.one_by_one
+        baseline_eps = run_episodes(baseline_source, seeds, args.seconds, args.workers, batched, args.threads)
+        trained_eps = (
+            run_episodes(trained_source, seeds, args.seconds, args.workers, batched, args.threads)
+            if trained_source
+            else None
+        )
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))
 

@@ -17,6 +17,7 @@ from walklab import runs
 from walklab.files import atomic_write_json
 
 BEST_EVAL_NAME = "best_model_eval.json"
+EVAL_FIRST_SEED = 10_000  # the training's evaluation episodes use seeds 10000, 10001, ... (unseen in training)
 
 
 class EpisodeTermsCallback(BaseCallback):
@@ -137,11 +138,8 @@ class EvalKeepBest(_Periodic):
 
         vec_normalize = self.model.get_vec_normalize_env()
 
-        def policy(obs):
-            action, _ = self.model.predict(vec_normalize.normalize_obs(obs), deterministic=True)
-            return action
-
-        summary, _ = evaluate(self.env, policy, self.episodes, self.seconds, first_seed=10_000)
+        rows = runs.LoadedPolicy(self.model, vec_normalize, None, None).act_rows  # every episode a row of a batch
+        summary, _ = evaluate(self.env, None, self.episodes, self.seconds, first_seed=EVAL_FIRST_SEED, rows=rows)
         self.logger.record("eval/mean_reward", summary["mean_episode_reward"])
         self.logger.record("eval/forward_velocity", summary["forward_velocity_mps"])
         self.logger.record("eval/falls", summary["falls"])

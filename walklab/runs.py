@@ -251,6 +251,31 @@ class LoadedPolicy:
     def policy(self, deterministic: bool = True) -> Callable[[np.ndarray], np.ndarray]:
         return lambda obs: self.act(obs, deterministic)
 
+    def act_rows(self, obs: np.ndarray) -> np.ndarray:
+        """Deterministic actions for the observation rows `obs` (n, obs_dim), each bit for bit
+        what :meth:`act` gives for that row alone.
+
+        A batch through torch's ``Linear`` is not: a matrix product of n rows sums in another
+        order than one row's. Each row goes through its own (1 x k) product here (``baddbmm``
+        over the rows), which is the one-row kernel, then SB3's clip to the action space.
+        """
+        import torch
+
+        policy = self.model.policy
+        x = torch.as_tensor(self.vec_normalize.normalize_obs(obs).astype(np.float32))[:, None, :]
+
+        def linear(layer, h):
+            n = h.shape[0]
+            return torch.baddbmm(layer.bias.expand(n, 1, -1), h, layer.weight.T.unsqueeze(0).expand(n, -1, -1))
+
+        with torch.no_grad():
+            h = policy.pi_features_extractor(x[:, 0, :])[:, None, :]  # Flatten
+            for layer in policy.mlp_extractor.policy_net:
+                h = linear(layer, h) if isinstance(layer, torch.nn.Linear) else layer(h)
+            actions = linear(policy.action_net, h)[:, 0, :].numpy()
+        space = self.model.action_space
+        return np.clip(actions, space.low, space.high)
+
 
 def stats_path_for(model_path: Path) -> Path | None:
     """The statistics file saved beside a model by this toolkit, if present."""

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from walklab.callbacks import EVAL_FIRST_SEED
 from walklab.cli import OneLineErrorParser, fail
 from walklab.files import atomic_write_bytes, atomic_write_text
 
@@ -39,7 +40,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TRAIN_SCRIPT = "train_residual_ppo_v2.py"
 DEFAULT_SWEEPS_DIR = Path("runs") / "sweeps"
 OBJECTIVE_FIRST_SEED = 0  # the comparison script's seeds: 0, 1, 2, ...
-EVAL_FIRST_SEED = 10_000  # walklab.callbacks.EvalKeepBest's seeds
 SPACE_ATTR, SETTINGS_ATTR = "search_space", "trial_settings"
 HEARTBEAT_SECONDS, GRACE_SECONDS = 60, 300  # a worker silent for 5 min (machine died): its trial is failed
 
@@ -395,11 +395,11 @@ class Baselines:
         self.cache: dict[str, dict] = {}
 
     def get(self, env, env_record: dict, episodes: int, seconds: float, first_seed: int) -> dict:
-        from walklab.evaluation import evaluate, zero_policy
+        from walklab.evaluation import evaluate, zero_rows
 
         key = json.dumps([env_record, episodes, seconds, first_seed], sort_keys=True, default=str)
-        if key not in self.cache:
-            self.cache[key], _ = evaluate(env, zero_policy, episodes, seconds, first_seed=first_seed)
+        if key not in self.cache:  # every episode a row of one batch
+            self.cache[key], _ = evaluate(env, None, episodes, seconds, first_seed=first_seed, rows=zero_rows)
         return self.cache[key]
 
 
@@ -504,10 +504,11 @@ class Objective:
         try:
             trained, _ = evaluate(
                 env,
-                loaded.policy(deterministic=True),
+                None,
                 s.objective_episodes,
                 s.objective_seconds,
                 first_seed=OBJECTIVE_FIRST_SEED,
+                rows=loaded.act_rows,  # every episode a row of one batch
             )
             base = self.baselines.get(
                 env, config["env"], s.objective_episodes, s.objective_seconds, OBJECTIVE_FIRST_SEED
