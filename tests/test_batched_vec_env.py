@@ -74,3 +74,26 @@ def test_a_nan_action_ends_only_that_robots_episode():
     assert infos[1]["termination"] == "invalid_action" and rewards[1] == 0.0
     assert np.isfinite(obs).all() and np.isfinite(infos[1]["terminal_observation"]).all()
     vec.close()
+
+
+def test_the_curriculum_runs_per_robot_as_in_single_envs(tmp_path):
+    from walklab import curriculum
+
+    config = CASES["v2"].replace(curriculum=True, curriculum_levels=2, curriculum_promote=0.2)
+    single = make_vec_env(config, 2, 40, seed=3, layout="in-process")
+    batched = BatchedVecEnv(config, 2, 40, threads=1)
+    batched.seed(3)
+    for vec, name in ((single, "single"), (batched, "batched")):
+        curriculum.install(vec, tmp_path / name, config, seed=3)
+    np.testing.assert_array_equal(batched.reset(), single.reset())
+    rng = np.random.default_rng(0)
+    for step in range(130):
+        actions = rng.uniform(-1, 1, (2, batched.action_space.shape[0])).astype(np.float32)
+        o1, r1, d1, _ = single.step(actions)
+        o2, r2, d2, _ = batched.step(actions)
+        np.testing.assert_array_equal(o2, o1, err_msg=f"step {step}")
+        np.testing.assert_array_equal(r2, r1, err_msg=f"step {step}")
+    kinds = [(s.kind, s.level, s.episodes) for s in batched.get_attr("terrain_schedule")]
+    assert kinds == [(s.kind, s.level, s.episodes) for s in single.get_attr("terrain_schedule")]
+    assert all(episodes == 3 for _, _, episodes in kinds)  # three episodes ended, each on a scheduled terrain
+    assert [p.endswith(".png") for p in batched.get_attr("terrain_path")] == [True, True]

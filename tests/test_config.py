@@ -73,7 +73,7 @@ def test_a_new_ppo_setting_is_one_field():
 
 def test_v1_and_v2_are_presets_of_one_trainer():
     assert V2.env.residual_scale == 0.04 and V1.env.residual_scale == EnvConfig().residual_scale
-    assert V1.ppo.n_steps == 512 and V2.ppo.n_steps == PPOConfig().n_steps
+    assert V1.ppo.n_steps == 512 and V2.ppo.n_steps * V2.run.n_envs == PPOConfig().n_steps * 4 == 8192
     v1_flags = build_parser(V1, "v1").format_help()
     assert "--total-timesteps" in v1_flags and "--learning-rate" not in v1_flags
     v2_flags = build_parser(V2, "v2").format_help()

@@ -84,7 +84,7 @@ class RunSettings:
     total_timesteps: int = setting(1_000_000, "environment steps to train, summed over all envs", low=1)
     n_envs: int = setting(4, "environments stepped together (one rollout gathers n_steps from each)", low=1, high=256)
     vec_env: str = setting(
-        "split",
+        "batched",
         "where the envs step: 'in-process' (one after another in the trainer, SB3's DummyVecEnv), "
         "'split' (half in the trainer, half in one worker process, at the same time: two cores) or "
         "'subprocess' (one worker process per env, SubprocVecEnv: for machines with a core per env) or "

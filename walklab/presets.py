@@ -42,7 +42,11 @@ V2 = Preset(
         heading_observation=True,  # it sees its heading and lateral position ...
         reward_weights=RewardWeights(heading=3.0),  # ... and pays for turning off +x
     ),
-    ppo=PPOConfig(),  # n_steps 2048, batch 512, log std -1.5 (modulation -0.5): start close to the baseline
+    # 32 envs x 256 steps: the same 8192 samples per update as 4 x 2048, stepped as rows of one
+    # mujoco.batch simulation (DIAGNOSIS.md, the batched-simulator round); batch 512, log std -1.5
+    # (modulation -0.5): start close to the baseline
+    ppo=PPOConfig(n_steps=256),
+    run=RunSettings(n_envs=32, vec_env="batched"),
 )
 
 V1 = Preset(
