@@ -40,7 +40,7 @@ def main(argv=None) -> int:
 
     from envs.robot_sim import TerrainFileError
     from walklab import diagnosis
-    from walklab.evaluation import evaluate, improvement_pct, zero_policy
+    from walklab.evaluation import evaluate, improvement_pct, zero_rows
     from walklab.files import atomic_write_json, atomic_write_text
     from walklab.runs import RunError, describe_status, load_config, open_policy
 
@@ -60,10 +60,9 @@ def main(argv=None) -> int:
         f"run {args.run_dir} ({status}, {config.get('trained_timesteps', '?')} steps); "
         f"model {model_path.name}; {args.episodes} episodes x {args.seconds:g} s"
     )
-    trained, trained_eps = evaluate(
-        env, loaded.policy(deterministic=True), args.episodes, args.seconds, record_actions=True
-    )
-    baseline, baseline_eps = evaluate(env, zero_policy, args.episodes, args.seconds)
+    # every episode a row of one batch (the same numbers as one by one)
+    trained, trained_eps = evaluate(env, None, args.episodes, args.seconds, record_actions=True, rows=loaded.act_rows)
+    baseline, baseline_eps = evaluate(env, None, args.episodes, args.seconds, rows=zero_rows)
     progress = diagnosis.read_monitors(args.run_dir)
     checks = diagnosis.verdicts(config, progress, trained, baseline)
     improvement = improvement_pct(trained, baseline)
