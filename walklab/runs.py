@@ -390,6 +390,24 @@ def make_run_dir(runs_dir: Path, run_name: str) -> Path:
 _HELD_LOCKS: list[int] = []  # lock fds of this process, closed in forked env workers
 
 
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Delete the ``.NAME.tmp<pid>`` files a killed writer left in `run_dir` (and its checkpoints).
+
+    A kill -9 can land in the middle of a save; the half-written file never has the model's name,
+    but it stays behind. Called by the next owner of the run, once it holds the lock and every
+    refusal is past, so only files of dead writers go."""
+    removed = []
+    own = f".tmp{os.getpid()}"
+    for folder in (Path(run_dir), Path(run_dir) / CHECKPOINT_DIR):
+        if not folder.is_dir():
+            continue
+        for path in folder.glob(".*.tmp*"):
+            if own not in path.name and path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
 class RunLock:
     """The owner of a run directory: an exclusive ``flock`` on ``<run_dir>/.lock``, which holds its pid.
 

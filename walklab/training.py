@@ -273,6 +273,7 @@ def _train_locked(
             ),
         )
 
+    runs.remove_stale_temporaries(run_dir)  # a killed writer's half-written saves (never under a model's name)
     main_thread = threading.current_thread() is threading.main_thread()
     handlers = {sig: signal.getsignal(sig) for sig in _SIGNALS} if main_thread else {}
     for sig in handlers:
