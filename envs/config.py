@@ -130,6 +130,14 @@ class EnvConfig:
         low=0,
         high=0.9,
     )
+    swing_height: bool = setting(
+        False,
+        "one more action entry (before steering) scales the swing's apex: "
+        "step_height x (1 + swing_height_range x r), to lift over steps and ridges",
+    )
+    swing_height_range: float = setting(
+        0.5, "fraction by which the swing height action may raise or lower the apex", low=0, high=0.9
+    )
     heading_observation: bool = setting(False, "observe the heading (sin, cos of yaw) and the lateral position")
     commands: bool = setting(
         False,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 N_ACTIONS = 12  # 4 legs x (x, y, z) foot offsets: the residual part of every action
 N_MODULATION = 2  # stride and frequency, with gait_modulation
+N_SWING_HEIGHT = 1  # the swing apex scale, with swing_height (before steering)
 N_STEERING = 1  # the differential stride, with steering (the last action entry)
 STRIDE_ACTION = N_ACTIONS  # index of the stride action (gait_modulation)
 FREQUENCY_ACTION = N_ACTIONS + 1  # index of the frequency action (gait_modulation)
@@ -25,9 +26,19 @@ N_HEADING_OBS = 3  # sin yaw, cos yaw, lateral position
 N_COMMAND_OBS = 2  # commanded forward speed (m/s) and yaw rate (rad/s): the LAST entries, with commands
 
 
-def action_size(gait_modulation: bool, steering: bool) -> int:
-    """12 foot offsets, + 2 gait actions with gait_modulation, + 1 steering action (the last)."""
-    return N_ACTIONS + (N_MODULATION if gait_modulation else 0) + (N_STEERING if steering else 0)
+def action_size(gait_modulation: bool, steering: bool, swing_height: bool = False) -> int:
+    """12 foot offsets, + 2 gait actions with gait_modulation, + 1 swing height, + 1 steering action (the last)."""
+    return (
+        N_ACTIONS
+        + (N_MODULATION if gait_modulation else 0)
+        + (N_SWING_HEIGHT if swing_height else 0)
+        + (N_STEERING if steering else 0)
+    )
+
+
+def swing_height_index(config: EnvConfig) -> int:
+    """Index of the swing height action (swing_height): after the gait actions, before steering."""
+    return N_ACTIONS + (N_MODULATION if config.gait_modulation else 0)
 
 
 def action_structure(config: EnvConfig) -> dict[str, int]:
@@ -35,6 +46,8 @@ def action_structure(config: EnvConfig) -> dict[str, int]:
     parts = {"foot_offsets": N_ACTIONS}
     if config.gait_modulation:
         parts.update(stride=1, frequency=1)
+    if config.swing_height:
+        parts["swing_height"] = 1
     if config.steering:
         parts["steering"] = 1
     return parts
@@ -42,7 +55,7 @@ def action_structure(config: EnvConfig) -> dict[str, int]:
 
 def observation_structure(config: EnvConfig) -> dict[str, int]:
     """Observation part name -> size, in order (the env docstring's table)."""
-    n_actions = action_size(config.gait_modulation, config.steering)
+    n_actions = action_size(config.gait_modulation, config.steering, config.swing_height)
     parts = {
         "gravity": 3,
         "gyro": 3,

@@ -72,6 +72,9 @@ class ResidualWalkEnv(gym.Env):
     frequency with its own ``frequency_filter`` (default 1: none; the phase integrates the
     frequency, so exploration noise on it averages out instead of jerking the feet, while a
     filter as slow as the feet's would hide the policy's exploration of the gait's timing).
+    With ``swing_height`` one more entry (after the gait's two, before steering) scales the swing's
+    apex, ``step_height x (1 + swing_height_range x r)``, so the policy can lift its feet over a
+    step or a ridge instead of catching it; it passes ``action_filter``.
     With ``steering`` one more entry, the last, steers: left legs stride ``x (1 - steering_range
     x r)`` and right legs ``x (1 + steering_range x r)`` (on top of the stride scale), so a
     positive value yaws the robot to the left. Foot residuals alone cannot steer: a turn needs a
@@ -88,7 +91,7 @@ class ResidualWalkEnv(gym.Env):
     | 9:21    | 12      | joint positions                                              | rad   |
     | 21:33   | 12      | joint velocities                                             | rad/s |
     | 33:35   | 2       | gait phase as (sin, cos) of 2 pi x cycles walked             | -     |
-    | 35:35+A | A       | previous action (A = 12, +2 with gait_modulation, +1 steering) | -   |
+    | 35:35+A | A       | previous action (A = 12, +2 gait_modulation, +1 swing_height, +1 steering) | - |
     | next A  | A       | filtered action r now applied (action units)                 | -     |
     | next 12 | 12      | ground minus trunk height, 3 points per hip: x -3, 0, +3 cm (``terrain_samples``) | m |
     | next 3  | 3       | sin yaw, cos yaw, world y of the trunk (``heading_observation``) | -, -, m |

@@ -109,7 +109,8 @@ class WalkCore:
         self.reward_terms = type(c.reward_weights).terms()
         self.weights = c.reward_weights.to_dict()
         self._reward_fns = [(f"reward_{k}", self.weights[k], getattr(self, f"_reward_{k}")) for k in self.reward_terms]
-        self.n_actions = L.action_size(c.gait_modulation, c.steering)
+        self.n_actions = L.action_size(c.gait_modulation, c.steering, c.swing_height)
+        self._swing_index = L.swing_height_index(c)
         self.obs_size = L.observation_size(self.n_actions, c.terrain_samples, c.heading_observation, c.commands)
         self._sensor = {}
         for name in ("trunk_gyro", "trunk_linvel"):
@@ -213,7 +214,10 @@ class WalkCore:
         stride, frequency, turn = self._modulation(go)
         cycles = self.step_count[go] * self.dt / self.gait.cycle_time + self.extra_cycles[go]
         offsets = self.config.residual_scale * self.residual[go, : L.N_ACTIONS]
-        self.physics.ctrl[go] = self._joint_targets(cycles, offsets, stride, turn)
+        lift = None  # the swing apex's scale, with swing_height
+        if self.config.swing_height:
+            lift = 1.0 + self.config.swing_height_range * self.residual[go, self._swing_index]
+        self.physics.ctrl[go] = self._joint_targets(cycles, offsets, stride, turn, lift)
         if self.phase_from_cycles:
             self.extra_cycles[go] += (frequency - 1.0) * self.dt / self.gait.cycle_time
         xy_before = self.physics.qpos[go, 0:2].copy()
@@ -357,7 +361,7 @@ class WalkCore:
             )
         return 1.0 + c.stride_range * stride_action, 1.0 + c.frequency_range * frequency_action, turn
 
-    def _joint_targets(self, cycles, offsets, stride, turn) -> np.ndarray:
+    def _joint_targets(self, cycles, offsets, stride, turn, lift=None) -> np.ndarray:
         """The 12 joint targets (rad) per robot: the trot's foot targets plus `offsets` (m), through IK.
 
         ``gait.controller.BaselineTrotController.joint_targets_at`` for many robots at once.
@@ -372,7 +376,8 @@ class WalkCore:
         angle = _TWO_PI * s
         dx_stance = half_step - step_length * phase / g.duty_factor
         dx_swing = step_length * (s - _libm(math.sin, angle) / _TWO_PI) - half_step
-        dz_swing = g.step_height * 0.5 * (1.0 - _libm(math.cos, angle))
+        apex = g.step_height if lift is None else g.step_height * lift[:, None]  # (m, 1) with swing_height
+        dz_swing = apex * 0.5 * (1.0 - _libm(math.cos, angle))
         nominal = self._nominal_feet
         x = nominal[:, 0] + np.where(stance, dx_stance, dx_swing) + offsets[:, 0::3]
         y = nominal[:, 1] + offsets[:, 1::3]

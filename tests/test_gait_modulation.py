@@ -117,3 +117,33 @@ def test_steering_turns_the_robot_the_way_the_docstring_says(sign):
             env.step(action)
         yaw_change.append(env._yaw() - yaw0)
     assert sign * (yaw_change[1] - yaw_change[0]) > 0.3  # rad in 5 s, well beyond the plain trot's veer
+
+
+def test_swing_height_action_lifts_the_swing_and_at_zero_is_the_plain_gait():
+    from gait.kinematics import forward_kinematics
+    from walklab.presets import V2
+
+    plain, lifted = ResidualWalkEnv(V2.env), ResidualWalkEnv(V2.env.replace(swing_height=True))
+    assert lifted.action_space.shape == (plain.action_space.shape[0] + 1,)
+    assert lifted.observation_structure["previous_action"] == 16
+    plain.reset(seed=4)
+    lifted.reset(seed=4)
+    for _ in range(40):  # the swing entry at 0: the very same walk
+        plain.step(np.zeros(15))
+        lifted.step(np.zeros(16))
+    np.testing.assert_array_equal(lifted.data.qpos, plain.data.qpos)
+
+    def highest_swing(value: float) -> float:
+        lifted.reset(seed=4)
+        action = np.zeros(16)
+        action[14] = value  # after the 12 offsets and the two gait actions, before steering
+        top = -np.inf
+        for _ in range(60):
+            lifted.step(action)
+            feet = forward_kinematics(lifted.data.ctrl.reshape(4, 3))
+            top = max(top, feet[:, 2].max())
+        return top
+
+    gain = highest_swing(1.0) - highest_swing(-1.0)
+    expected = 2 * lifted.config.swing_height_range * lifted.config.gait.step_height
+    assert 0.7 * expected < gain < 1.1 * expected, (gain, expected)

@@ -151,8 +151,9 @@ KEEP_SIGNALS_IGNORED_AFTER_INTERRUPT = False
 
 
 def set_modulation_exploration(model, env: EnvConfig, ppo: PPOConfig) -> None:
-    """With gait modulation or steering, start those actions (after the 12 foot offsets) at their own noise."""
-    if not (env.gait_modulation or env.steering):
+    """With gait modulation, swing height or steering, start those actions (after the 12 foot offsets)
+    at their own noise."""
+    if not (env.gait_modulation or env.steering or env.swing_height):
         return
     import torch
 
