@@ -9,7 +9,7 @@ the split layout over the per-robot env the core replaced (the frozen copy in te
 the ratio to the layout the batch replaced is measured in the same run. Every case trains
 with train_residual_ppo_v2.py's settings and the same samples per update, ``--samples``
 (default 8192 = v2's 2048 steps x 4 envs), so n_steps = samples / envs; it builds its vector
-env as training does (walklab.vecenv.make_vec_env, VecNormalize on top), runs one warm-up
+env as training does (walklab.vec_envs.make_vec_env, VecNormalize on top), runs one warm-up
 update, then times ``--updates`` more (collection and gradient steps: what a user waits for).
 Ant-v5 runs with the same PPO settings at each of ``--ant-layouts`` and its best counts.
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.oracle,
 from walklab.config import VEC_ENV_LAYOUTS
 from walklab.files import atomic_write_json
 from walklab.presets import V2
-from walklab.vecenv import make_vec_env, stop_workers, vec_env_from_fns
+from walklab.vec_envs import make_vec_env, stop_workers, vec_env_from_fns
 
 LEGACY = "legacy-split"
 

@@ -25,7 +25,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from walklab.cli import add_vec_env_argument
 from walklab.presets import V2
-from walklab.vecenv import local_env_count, make_env_fn, vec_env_from_fns
+from walklab.vec_envs import local_env_count, make_env_fn, vec_env_from_fns
 
 N_ENVS = 4
 

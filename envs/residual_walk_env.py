@@ -51,7 +51,7 @@ class ResidualWalkEnv(gym.Env):
     and the residual ``r`` is scaled by ``residual_scale`` (metres) and added to the baseline
     trot's foot targets (4 feet x (x, y, z) in each hip's frame, trunk axes, leg order FR,
     FL, RR, RL); analytic inverse kinematics turns them into the 12 position-actuator targets.
-    With ``a = 0`` the env reproduces ``envs.robot_sim.run_baseline`` step for step.
+    With ``a = 0`` the env reproduces ``envs.rollout.run_baseline`` step for step.
 
     Why the filter: this 0.58 kg robot's servos follow a target jump within a few
     milliseconds, so white exploration noise of only 1 mm per step halves the trot's speed

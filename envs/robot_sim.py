@@ -1,22 +1,21 @@
-"""Load the scene, place the robot on the terrain, and run the plain baseline trot.
+"""Load the scene and place the robot on the terrain.
 
 This is the physics layer shared by the env, the phase scripts and the calibration: it knows
-the model's names and addresses but nothing about rewards or policies.
+the model's names and addresses but nothing about rewards or policies (the plain trot's
+rollout, ``run_baseline``, is in ``envs.rollout``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import mujoco
 import numpy as np
 
 from envs import assets as A
-from envs.assets import CONTROL_FRAME_SKIP, FLAT_TERRAIN
+from envs.assets import FLAT_TERRAIN
 from envs.terrain import TerrainHeight
 from gait import constants as C
-from gait.parameters import GaitParameters
 
 SPAWN_X_RANGE = (-4.0, -3.6)  # m, spawn fore-aft band: leaves ~8 m of terrain ahead
 SPAWN_Y_RANGE = (-0.8, 0.8)  # m
@@ -60,19 +59,6 @@ def _fill_visual_hfield(model: mujoco.MjModel) -> None:
     rows = np.round(np.linspace(0, sr - 1, dr)).astype(int)
     cols = np.round(np.linspace(0, sc - 1, dc)).astype(int)
     model.hfield_data[model.hfield_adr[dst] : model.hfield_adr[dst] + dr * dc] = heights[np.ix_(rows, cols)].ravel()
-
-
-@dataclass
-class WalkMetrics:
-    """Summary of one walk."""
-
-    forward_velocity: float  # m/s, mean along world x
-    lateral_velocity: float  # m/s, mean along world y (signed drift rate)
-    lateral_drift: float  # m, |y_end - y_start|
-    mean_height: float  # m, trunk centre above the local ground
-    max_tilt: float  # rad, largest angle between trunk up-axis and world up
-    fell: bool
-    duration: float  # s actually walked
 
 
 # Ground samples: three points along the trunk's x axis around each hip (trunk frame, m), leg order.
@@ -133,38 +119,4 @@ def spawn_pose(rng: np.random.Generator) -> tuple[float, float, float]:
         float(rng.uniform(*SPAWN_X_RANGE)),
         float(rng.uniform(*SPAWN_Y_RANGE)),
         float(rng.uniform(*SPAWN_YAW_RANGE)),
-    )
-
-
-def run_baseline(
-    gait: GaitParameters,
-    seconds: float,
-    seed: int,
-    terrain: str | Path | None = None,
-    model: mujoco.MjModel | None = None,
-    frame_skip: int = CONTROL_FRAME_SKIP,
-    on_step=None,
-) -> WalkMetrics:
-    """Walk the open-loop trot for `seconds` from the seeded spawn; `on_step(sim)` is called each control step.
-
-    This is ResidualWalk-v0 with a zero residual, run by the toolkit's one rollout loop, so its
-    episode ends (falls, the terrain's edge) are the env's.
-    """
-    from envs.config import EnvConfig
-    from envs.residual_walk_env import ResidualWalkEnv
-    from envs.rollout import run_episode, zero_policy
-
-    env = ResidualWalkEnv(
-        EnvConfig(gait=gait, terrain=None if terrain is None else str(terrain), frame_skip=frame_skip), model=model
-    )
-    callback = None if on_step is None else (lambda e, info: on_step(e.sim))
-    episode = run_episode(env, zero_policy, seed, seconds, on_step=callback)
-    return WalkMetrics(
-        forward_velocity=episode.forward_velocity,
-        lateral_velocity=episode.lateral_velocity,
-        lateral_drift=episode.lateral_drift,
-        mean_height=episode.mean_body_height,
-        max_tilt=episode.max_tilt,
-        fell=episode.fell,
-        duration=episode.duration,
     )

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import mujoco
 import numpy as np
 from gymnasium.utils import seeding
 
+from envs.assets import CONTROL_FRAME_SKIP
 from envs.config import EnvConfig
 from envs.layout import N_ACTIONS
 from envs.physics import BatchSim
+from envs.residual_walk_env import ResidualWalkEnv
 from envs.walk_core import WalkCore, is_fall
-
-if TYPE_CHECKING:
-    from envs.residual_walk_env import ResidualWalkEnv
+from gait.parameters import GaitParameters
 
 Policy = Callable[[np.ndarray], np.ndarray]  # observation -> action
 RowPolicy = Callable[[np.ndarray], np.ndarray]  # observations (n, obs) -> actions (n, actions)
@@ -192,4 +192,47 @@ def _stats(seed: int, e: _Episode, x0: float, y0: float, x1: float, y1: float, d
         reward_terms={k: v / e.steps for k, v in e.term_sums.items()},
         velocity_trace=e.velocities,
         abs_actions=e.abs_actions,
+    )
+
+
+@dataclass
+class WalkMetrics:
+    """Summary of one walk."""
+
+    forward_velocity: float  # m/s, mean along world x
+    lateral_velocity: float  # m/s, mean along world y (signed drift rate)
+    lateral_drift: float  # m, |y_end - y_start|
+    mean_height: float  # m, trunk centre above the local ground
+    max_tilt: float  # rad, largest angle between trunk up-axis and world up
+    fell: bool
+    duration: float  # s actually walked
+
+
+def run_baseline(
+    gait: GaitParameters,
+    seconds: float,
+    seed: int,
+    terrain: str | Path | None = None,
+    model: mujoco.MjModel | None = None,
+    frame_skip: int = CONTROL_FRAME_SKIP,
+    on_step=None,
+) -> WalkMetrics:
+    """Walk the open-loop trot for `seconds` from the seeded spawn; `on_step(sim)` is called each control step.
+
+    This is ResidualWalk-v0 with a zero residual, run by the toolkit's one rollout loop, so its
+    episode ends (falls, the terrain's edge) are the env's.
+    """
+    env = ResidualWalkEnv(
+        EnvConfig(gait=gait, terrain=None if terrain is None else str(terrain), frame_skip=frame_skip), model=model
+    )
+    callback = None if on_step is None else (lambda e, info: on_step(e.sim))
+    episode = run_episode(env, zero_policy, seed, seconds, on_step=callback)
+    return WalkMetrics(
+        forward_velocity=episode.forward_velocity,
+        lateral_velocity=episode.lateral_velocity,
+        lateral_drift=episode.lateral_drift,
+        mean_height=episode.mean_body_height,
+        max_tilt=episode.max_tilt,
+        fell=episode.fell,
+        duration=episode.duration,
     )

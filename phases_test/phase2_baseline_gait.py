@@ -42,7 +42,8 @@ def main(argv=None) -> None:
     if offscreen and not args.no_video:
         video_path_or_fail(args.out)
 
-    from envs.robot_sim import CONTROL_FRAME_SKIP, run_baseline
+    from envs.assets import CONTROL_FRAME_SKIP
+    from envs.rollout import run_baseline
 
     model = model_or_fail(args.terrain, flat=args.flat)
     control_dt = model.opt.timestep * CONTROL_FRAME_SKIP

@@ -1,6 +1,7 @@
 """Short seeded walks on the default terrain: the working trot walks, the legacy one stalls."""
 
-from envs.robot_sim import load_model, run_baseline
+from envs.robot_sim import load_model
+from envs.rollout import run_baseline
 from gait import LEGACY_GAIT, WORKING_GAIT
 
 

@@ -9,8 +9,8 @@ import pytest
 
 import envs
 from tests.test_walk_core import CASES, assert_same_info
+from walklab.vec_envs import make_vec_env
 from walklab.vec_envs.batched import BatchedVecEnv
-from walklab.vecenv import make_vec_env
 
 N_ENVS, EPISODE_STEPS, STEPS = 3, 70, 160
 

@@ -9,7 +9,8 @@ import pytest
 
 import envs
 from envs import ENV_ID, ResidualWalkEnv
-from envs.robot_sim import load_model, run_baseline
+from envs.robot_sim import load_model
+from envs.rollout import run_baseline
 from gait import GaitParameters
 
 

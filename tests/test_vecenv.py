@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from envs.config import EnvConfig
-from walklab.vecenv import make_vec_env
+from walklab.vec_envs import make_vec_env
 
 CONFIG = EnvConfig(gait_modulation=True, steering=True, heading_observation=True)
 EPISODE_STEPS = 60  # short episodes: the walk crosses several resets

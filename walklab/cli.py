@@ -41,7 +41,7 @@ def add_command_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_vec_env_argument(parser: argparse.ArgumentParser, help: str) -> None:
-    """--vec-env, one of the training's layouts (walklab.vecenv), defaulting to the training's own."""
+    """--vec-env, one of the training's layouts (walklab.vec_envs), defaulting to the training's own."""
     from walklab.config import VEC_ENV_LAYOUTS, RunSettings
 
     parser.add_argument("--vec-env", choices=VEC_ENV_LAYOUTS, default=RunSettings().vec_env, help=help)

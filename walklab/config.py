@@ -17,7 +17,7 @@ SB3_LOG_STD_INIT = 0.0  # stable-baselines3's own defaults, for run records that
 SB3_NET_ARCH = (64, 64)
 
 
-VEC_ENV_LAYOUTS = ("in-process", "split", "subprocess", "batched")  # RunSettings.vec_env; walklab.vecenv builds them
+VEC_ENV_LAYOUTS = ("in-process", "split", "subprocess", "batched")  # RunSettings.vec_env; walklab.vec_envs builds them
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The scripts are presets: they fill a ``TrainJob`` from their generated flags and call
 ``train(job)``, so v1 and v2 share every line that builds envs, writes the run directory and
-saves models. Callbacks live in ``walklab.callbacks``, vector envs in ``walklab.vecenv`` and
+saves models. Callbacks live in ``walklab.callbacks``, vector envs in ``walklab.vec_envs`` and
 run-directory files in ``walklab.runs``.
 """
 
@@ -254,7 +254,7 @@ def _train_locked(
 
     from walklab.callbacks import CheckpointWithStats, EpisodeTermsCallback, EvalKeepBest
     from walklab.files import describe_os_error
-    from walklab.vecenv import make_vec_env, stop_workers
+    from walklab.vec_envs import make_vec_env, stop_workers
 
     def record(status: str, **extra) -> dict:
         return runs.write_config(

@@ -36,8 +36,7 @@ from envs.config import EnvConfig
 from envs.physics import BatchSim, default_threads
 from envs.robot_sim import load_model
 from envs.walk_core import WalkCore
-
-MONITOR_INFO_KEYWORDS = ("x_position", "termination")  # columns of every monitor file beside r, l, t
+from walklab.vec_envs.in_process import MONITOR_INFO_KEYWORDS
 
 
 class RobotView:

@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import CloudpickleWrapper, VecEnv, VecEnvIndices
 
+from walklab.vec_envs.in_process import in_process_vec_env
+
 
 def _group_worker(remote, parent_remote, fns_wrapper: CloudpickleWrapper) -> None:
     """The worker's loop: one in-process vector env of its group, driven by (command, data)
     messages. Each reply is ("ok", value) or ("error", exception): an env's exception is raised
     again in the trainer, and the worker lives on."""
-    from walklab.vecenv import in_process_vec_env
-
     parent_remote.close()
     vec = in_process_vec_env(fns_wrapper.var)
     while True:
@@ -82,15 +82,13 @@ def _run(vec, command: str, data):
 class SplitVecEnv(VecEnv):
     """`env_fns[:n_local]` stepped in this process, the rest in one worker process, concurrently.
 
-    ``walklab.vecenv.local_env_count`` chooses `n_local`. Box observations only (what
+    ``walklab.vec_envs.local_env_count`` chooses `n_local`. Box observations only (what
     ResidualWalk-v0 has).
     The worker is ``processes[0]``; ``waiting`` is True between step_async and step_wait, as in
-    SubprocVecEnv, so ``walklab.vecenv.stop_workers`` closes both the same way.
+    SubprocVecEnv, so ``walklab.vec_envs.stop_workers`` closes both the same way.
     """
 
     def __init__(self, env_fns: Sequence[Callable], n_local: int, start_method: str | None = None):
-        from walklab.vecenv import in_process_vec_env
-
         n_envs = len(env_fns)
         self.n_local = int(n_local)
         if not 1 <= self.n_local < n_envs:
