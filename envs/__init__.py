@@ -17,7 +17,8 @@ if ENV_ID not in registry:
 
 
 def __getattr__(name):
-    # Imported on first use, so `python -m envs.terrain` does not load the env (and MuJoCo) twice.
+    # Imported on first use: registering the env must not import MuJoCo, whose GL backend
+    # (MUJOCO_GL) the headless scripts choose before their first MuJoCo import.
     if name == "ResidualWalkEnv":
         from envs.residual_walk_env import ResidualWalkEnv
 

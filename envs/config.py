@@ -183,7 +183,7 @@ class EnvConfig:
     )
     curriculum: bool = setting(
         False,
-        "training only: terrain curriculum over every kind of envs.terrain, one "
+        "training only: terrain curriculum over every kind of walklab.terrains, one "
         "difficulty level per env, up when it walks far enough, down when it fails",
     )
     curriculum_levels: int = setting(

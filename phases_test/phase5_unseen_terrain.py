@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Phase 5: evaluate a policy and the baseline trot on terrains it was not trained on.
 
-Without --terrains it writes a standard unseen set (every kind of envs.terrain at difficulty
+Without --terrains it writes a standard unseen set (every kind of walklab.terrains at difficulty
 0.5 and 0.9, seeds never used for the default terrain) to runs/terrains/ and uses that. For
 each terrain it prints trained vs baseline velocity, falls and improvement.
 
@@ -51,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def standard_unseen_set(folder: Path) -> list[Path]:
     """Every terrain kind at each unseen difficulty, written once and reused."""
-    from envs.terrain import KINDS, generate, write_heightmap_png
+    from walklab.terrains import KINDS, generate, write_heightmap_png
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -160,7 +160,7 @@ def test_ratio_confidence_interval_is_paired_and_reproducible():
 
 
 def test_compare_on_another_terrain(tiny_run, tmp_path):
-    from envs.terrain import rough_heightmap, write_heightmap_png
+    from walklab.terrains import rough_heightmap, write_heightmap_png
 
     png = write_heightmap_png(rough_heightmap((64, 256), seed=1), tmp_path / "other.png")
     proc = run_script(

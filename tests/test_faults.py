@@ -489,7 +489,7 @@ def test_every_writing_script_refuses_an_unwritable_output_in_one_line(tmp_path,
 
 
 def test_phase5_keeps_finished_terrains_when_a_later_one_is_bad(tmp_path):
-    from envs.terrain import generate, write_heightmap_png
+    from walklab.terrains import generate, write_heightmap_png
 
     good = write_heightmap_png(generate("hills", 0.5, seed=7, shape=(64, 1024)), tmp_path / "hills.png")
     bad = tmp_path / "broken.png"

@@ -61,7 +61,7 @@ def test_shipped_commanded_policy_recorded_faster_than_the_headline_on_the_harde
 
 
 def test_shipped_commanded_policy_outwalks_the_headline_on_hard_steps(tmp_path):
-    from envs.terrain import generate, write_heightmap_png
+    from walklab.terrains import generate, write_heightmap_png
 
     steps = tmp_path / "steps_d0.9_s101.png"
     write_heightmap_png(generate("steps", 0.9, 101), steps)

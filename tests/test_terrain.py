@@ -8,7 +8,7 @@ import pytest
 
 from envs import assets as A
 from envs.robot_sim import load_model
-from envs.terrain import KINDS, generate, write_heightmap_png
+from walklab.terrains import KINDS, generate, write_heightmap_png
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -2,7 +2,7 @@
 that rises when the env walks far enough in an episode and falls when it fails.
 
 The terrains are generated once into the run directory, ``<run_dir>/terrains/<kind>_L<k>.png``
-for every kind of ``envs.terrain.KINDS`` and levels ``k = 0 .. curriculum_levels - 1``
+for every kind of ``walklab.terrains.KINDS`` and levels ``k = 0 .. curriculum_levels - 1``
 (difficulty ``k / (levels - 1)``, seed ``CURRICULUM_SEED + k``: none of them is in the standard
 unseen set of phase 5, seed 101). Each training env gets a :class:`TerrainCurriculum`
 (``ResidualWalkEnv.set_terrain_schedule``); at every reset it updates the env's level from the
@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.terrain import KINDS, generate, write_heightmap_png
+from walklab.terrains import KINDS, generate, write_heightmap_png
 
 TERRAIN_DIR = "terrains"  # under the run directory
 STATE_NAME = "curriculum.json"  # in the run directory
@@ -49,7 +49,7 @@ CURRICULUM_SEED = 202  # level k's terrains use seed 202 + k (the default terrai
 
 
 def level_difficulty(level: int, n_levels: int) -> float:
-    """envs.terrain difficulty in [0, 1] of a level."""
+    """walklab.terrains difficulty in [0, 1] of a level."""
     return level / (n_levels - 1)
 
 
