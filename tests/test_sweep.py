@@ -63,7 +63,7 @@ def sweep(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
 
 
 def load(name: str, url: str):
-    from walklab.sweep import driver_url
+    from walklab.sweep.study import driver_url
 
     return optuna.load_study(study_name=name, storage=driver_url(url))
 
@@ -99,9 +99,9 @@ def test_tiny_sqlite_sweep_writes_trials_csv_plots_and_the_command(tmp_path):
 
     # the printed command is v2's, with the best trial's sampled values
     line = next(s.strip() for s in proc.stdout.splitlines() if s.strip().startswith("python3 train_residual_ppo_v2.py"))
-    from walklab.sweep import load_v2_preset, v2_parser
+    from walklab.sweep.objective import v2_parser
 
-    args = v2_parser(load_v2_preset()).parse_args(shlex.split(line)[2:])
+    args = v2_parser().parse_args(shlex.split(line)[2:])
     best = study.best_trial
     assert args.learning_rate == best.params["learning_rate"]
     assert args.residual_scale == best.params["residual_scale"]

@@ -195,10 +195,16 @@ def test_bad_arguments_are_refused_in_one_line(script, tmp_path, args, message):
     assert not any(tmp_path.iterdir())
 
 
-def test_grep_shows_the_explicit_gait():
-    text = (REPO / "train_residual_ppo_v2.py").read_text()
-    block = text[text.index("gait = GaitParameters(") :]
-    assert "body_height=0.05" in block and "step_length=0.06" in block and "step_height=0.04" in block
+def test_grep_shows_the_explicit_gait_and_the_presets_walk_it():
+    import runpy
+
+    from walklab.presets import V1, V2
+
+    for script, preset in (("train_residual_ppo_v2.py", V2), ("train_residual_ppo.py", V1)):
+        text = (REPO / script).read_text()
+        block = text[text.index("gait = GaitParameters(") :]
+        assert "body_height=0.05" in block and "step_length=0.06" in block and "step_height=0.04" in block
+        assert runpy.run_path(str(REPO / script))["gait"] == preset.env.gait  # not run as __main__: no training
 
 
 def test_resume_picks_the_model_with_the_most_steps_even_in_a_copied_run(tmp_path):

@@ -13,11 +13,28 @@ from gait.parameters import PRESETS, GaitParameterError, GaitParameters
 GAIT_FLAGS = ("body_height", "step_length", "step_height", "cycle_time", "duty_factor")
 
 
+class FlagError(ValueError):
+    """A command line the parser refuses; the message is one line."""
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (no usage block) and exit 2."""
+    """An ArgumentParser whose errors are one line (no usage block) and exit 2.
+
+    The parser itself raises ``FlagError``; ``parse_args`` (what a script's ``main`` calls)
+    turns it into the exit, ``parse_or_raise`` hands it to a caller such as the sweep.
+    """
 
     def error(self, message: str) -> NoReturn:
-        fail(f"{message} (see {self.prog} --help)")
+        raise FlagError(f"{message} (see {self.prog} --help)")
+
+    def parse_or_raise(self, args=None, namespace=None) -> argparse.Namespace:
+        return super().parse_args(args, namespace)
+
+    def parse_args(self, args=None, namespace=None) -> argparse.Namespace:  # type: ignore[override]
+        try:
+            return super().parse_args(args, namespace)
+        except FlagError as exc:
+            fail(str(exc))
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:

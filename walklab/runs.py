@@ -592,9 +592,11 @@ def config_record(
     ppo,
     training,
     args: dict | None = None,
+    command: str | None = None,
     **extra,
 ) -> dict[str, Any]:
-    """The config.json of a run: what ran, the three configurations as dicts, versions, status."""
+    """The config.json of a run: what ran (`command`, default this process's command line), the
+    three configurations as dicts, versions, status."""
     import envs
 
     env_dict = env.to_dict()
@@ -602,7 +604,7 @@ def config_record(
     return {
         "status": status,
         "script": script,
-        "command": command_line(),
+        "command": command or command_line(),
         "run_name": run_name,
         "run_dir": portable_path(run_dir),
         "env_id": envs.ENV_ID,

@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 from envs.fields import ConfigError
-from walklab.cli import OneLineErrorParser, fail, output_or_fail
+from walklab.cli import FlagError, OneLineErrorParser, fail, output_or_fail
 from walklab.flags import add_dataclass_flags, add_env_flags, env_from_args, label_for, values_from_args
 from walklab.presets import Preset
+from walklab.runs import command_line
 
 
 def build_parser(preset: Preset, description: str, epilog: str = "") -> argparse.ArgumentParser:
@@ -39,8 +40,9 @@ def build_parser(preset: Preset, description: str, epilog: str = "") -> argparse
     return p
 
 
-def job_from_args(preset: Preset, args: argparse.Namespace):
-    """The TrainJob for parsed flags; a combination the dataclasses refuse exits with one line."""
+def job_from_args(preset: Preset, args: argparse.Namespace, command: str | None = None):
+    """The TrainJob for parsed flags, recording `command` (default: this process's command line)
+    in config.json; a combination the dataclasses refuse is a FlagError (one line)."""
     from walklab.training import TrainJob
 
     try:
@@ -48,7 +50,7 @@ def job_from_args(preset: Preset, args: argparse.Namespace):
         ppo = dataclasses.replace(preset.ppo, **values_from_args(preset.ppo, args)) if preset.ppo_flags else preset.ppo
         env = env_from_args(preset.env, args) if preset.env_flags else preset.env
     except ConfigError as exc:
-        fail(exc.for_label(label_for(exc)))
+        raise FlagError(exc.for_label(label_for(exc))) from None
     return TrainJob(
         script=preset.script,
         run_name=args.run_name,
@@ -59,20 +61,22 @@ def job_from_args(preset: Preset, args: argparse.Namespace):
         resume=args.resume,
         progress_bar=not args.no_progress,
         args=args_record(args),
+        command=command if command is not None else command_line(),
     )
 
 
 def main(preset: Preset, description: str, epilog: str = "", argv=None) -> None:
     """Parse, build the job, train; known errors and Ctrl-C become one line and an exit code."""
-    from walklab import training
     from walklab.runs import RunError
     from walklab.training import TrainingError, train
 
-    args = build_parser(preset, description, epilog).parse_args(argv)
-    job = job_from_args(preset, args)
+    try:
+        job = job_from_args(preset, build_parser(preset, description, epilog).parse_or_raise(argv))
+    except FlagError as exc:
+        fail(str(exc))
     if job.resume is None:
         output_or_fail(job.runs_dir, "directory", "--runs-dir")
-    training.KEEP_SIGNALS_IGNORED_AFTER_INTERRUPT = True  # a late Ctrl-C cannot cut the exit short
+    job = dataclasses.replace(job, exiting_after=True)  # a late Ctrl-C cannot cut the exit short
     try:
         train(job)
     except TrainingError as exc:

@@ -63,6 +63,10 @@ class TrainJob:
     resume: Path | None = None
     progress_bar: bool = True
     args: dict[str, Any] = field(default_factory=dict)  # the parsed flags, recorded in config.json
+    command: str = ""  # the command line config.json records (walklab.train_cli fills it)
+    # The command line's job: after a Ctrl-C the process is on its way out, and a later press
+    # must not kill it before it exits with its own code. In-process callers get their handlers back.
+    exiting_after: bool = False
 
 
 def validate(job: TrainJob) -> None:
@@ -145,9 +149,6 @@ def _job_for_resume(job: TrainJob, resume_model: Path) -> tuple[TrainJob, Path, 
 
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# The command line sets this: after a Ctrl-C the process is on its way out, and a later press
-# must not kill it before it exits with its own code. In-process callers get their handlers back.
-KEEP_SIGNALS_IGNORED_AFTER_INTERRUPT = False
 
 
 def set_modulation_exploration(model, env: EnvConfig, ppo: PPOConfig) -> None:
@@ -268,6 +269,7 @@ def _train_locked(
                 job.ppo,
                 job.run,
                 job.args,
+                command=job.command,
                 resumed_from=runs.portable_path(resume_model),
                 **history,
                 **extra,
@@ -405,7 +407,7 @@ def _train_locked(
                     outcome = TrainingFailed(f"{outcome}; {note}")
                 elif outcome is None or isinstance(outcome, KeyboardInterrupt):
                     outcome = TrainingFailed(f"{note}; the saved models are complete")
-        if not (KEEP_SIGNALS_IGNORED_AFTER_INTERRUPT and isinstance(outcome, KeyboardInterrupt)):
+        if not (job.exiting_after and isinstance(outcome, KeyboardInterrupt)):
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
     if outcome is not None:

@@ -1,0 +1,245 @@
+"""``sweep_residual_ppo.py``: the sweep's flags and ``main``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import optuna
+from optuna.study import MaxTrialsCallback
+from optuna.trial import TrialState
+
+from walklab import runs
+from walklab.cli import OneLineErrorParser, fail
+from walklab.presets import V2
+from walklab.sweep.objective import Objective, validate_space
+from walklab.sweep.space import (
+    SEARCH_SPACE,
+    SpaceError,
+    SweepSettings,
+    apply_overrides,
+    apply_yaml,
+    check_pass_through,
+    fit_batch_sizes,
+)
+from walklab.sweep.study import _one_line, _shown_url, open_storage, open_study, write_results
+from walklab.training import TrainingError
+
+DEFAULT_SWEEPS_DIR = Path("runs") / "sweeps"
+
+
+def positive_int(text: str) -> int:
+    from walklab.cli import positive_int as parse
+
+    return parse(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from walklab.cli import positive_float
+
+    p = OneLineErrorParser(
+        prog="sweep_residual_ppo.py",
+        description="Search v2's hyperparameters with Optuna; every trial is a train_residual_ppo_v2.py run.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="search space (narrow it with --fix, --range, --choices or --space):\n"
+        + "\n".join(f"  {name:15s} {param.describe()}" for name, param in SEARCH_SPACE.items())
+        + "\n\nflags after -- go to every trial's train_residual_ppo_v2.py, e.g. -- --terrain T.png --randomize",
+    )
+    p.add_argument("--study-name", required=True, help="the study; also its folder runs/sweeps/<study-name>/")
+    p.add_argument(
+        "--n-trials",
+        type=positive_int,
+        default=20,
+        help="trials this worker runs (every worker of a shared study runs its own)",
+    )
+    p.add_argument(
+        "--study-trials",
+        type=positive_int,
+        default=None,
+        help="stop once the study has this many complete or pruned trials, counting every worker's",
+    )
+    p.add_argument("--trial-timesteps", type=positive_int, default=300_000, help="training steps per trial and seed")
+    p.add_argument("--n-envs", type=positive_int, default=4, help="parallel envs of each trial")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="training seeds per configuration; the objective is their mean ratio",
+    )
+    p.add_argument(
+        "--storage",
+        default=None,
+        help="Optuna storage URL, e.g. postgresql://user:pw@host/db to share a study between "
+        "machines (default: sqlite file runs/sweeps/<study-name>/study.db)",
+    )
+    p.add_argument(
+        "--sweeps-dir",
+        type=Path,
+        default=DEFAULT_SWEEPS_DIR,
+        help="where study folders (trial runs, CSV, plots, the SQLite file) go",
+    )
+    space = p.add_argument_group("search space")
+    space.add_argument("--space", type=Path, default=None, help="YAML file narrowing or fixing parameters")
+    space.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix a parameter, e.g. --fix learning_rate=3e-4 --fix net_arch=128,128",
+    )
+    space.add_argument(
+        "--range",
+        action="append",
+        default=[],
+        metavar="NAME=LOW:HIGH",
+        help="narrow a numeric range, e.g. --range residual_scale=0.03:0.05",
+    )
+    space.add_argument(
+        "--choices",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="NAME V",
+        help="narrow a choice, e.g. --choices net_arch 64,64 128,128",
+    )
+    obj = p.add_argument_group("objective and pruning")
+    obj.add_argument(
+        "--objective-episodes",
+        type=positive_int,
+        default=5,
+        help="deterministic episodes (seeds 0, 1, ...) of the final model and of the baseline",
+    )
+    obj.add_argument("--objective-seconds", type=positive_float, default=20.0, help="length of those episodes (s)")
+    obj.add_argument(
+        "--pruner-startup-trials", type=int, default=3, help="trials that finish before the median pruner stops any"
+    )
+    obj.add_argument(
+        "--pruner-warmup", type=float, default=0.3, help="fraction of a trial's steps before it can be pruned"
+    )
+    obj.add_argument(
+        "--sampler-seed",
+        type=int,
+        default=None,
+        help="seed of the TPE sampler (leave unset when several workers share a study)",
+    )
+    passed = p.add_argument_group("given to every trial (v2 flags; default: v2's)")
+    for flag, kind in (
+        ("--eval-freq", int),
+        ("--eval-episodes", int),
+        ("--eval-seconds", float),
+        ("--episode-steps", int),
+        ("--checkpoint-freq", int),
+    ):
+        passed.add_argument(flag, type=kind, default=None, help=f"v2's {flag}")
+    return p
+
+
+def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The sweep's own flags, and v2 flags after ``--`` for every trial."""
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1 :]
+    return argv, []
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    own, extra = split_argv(argv)
+    args = build_parser().parse_args(own)
+
+    if not runs.RUN_NAME_PATTERN.match(args.study_name):
+        fail(f"--study-name {args.study_name!r} may use only letters, digits, '_', '-' and '.'")
+    if not 0 <= args.pruner_warmup < 1:
+        fail(f"--pruner-warmup must be in [0, 1), got {args.pruner_warmup}")
+    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
+        fail(f"--seeds must be distinct and >= 0, got {' '.join(map(str, args.seeds))}")
+    pass_through = []
+    for flag in ("eval_freq", "eval_episodes", "eval_seconds", "episode_steps", "checkpoint_freq"):
+        value = getattr(args, flag)
+        if value is not None:
+            pass_through += ["--" + flag.replace("_", "-"), str(value)]
+    settings = SweepSettings(
+        args.study_name,
+        args.trial_timesteps,
+        args.n_envs,
+        list(args.seeds),
+        args.objective_episodes,
+        args.objective_seconds,
+        args.sweeps_dir,
+        pass_through + extra,
+    )
+    preset = V2
+    settings.defaults = {
+        name: getattr(preset.env, name, getattr(preset.ppo, name, False))
+        for name, param in SEARCH_SPACE.items()
+        if param.kind == "bool"
+    }
+    try:
+        space = dict(SEARCH_SPACE)
+        if args.space is not None:
+            space = apply_yaml(space, args.space)
+        space = apply_overrides(space, args.fix, args.range, args.choices)
+        space = fit_batch_sizes(space, args.n_envs)
+        check_pass_through(extra, space)
+        validate_space(settings, space, preset)
+    except SpaceError as exc:
+        fail(str(exc))
+
+    if args.storage is None:
+        db = (settings.study_dir / "study.db").resolve()
+        url = f"sqlite:///{db}"
+    else:
+        url = args.storage
+    shown = _shown_url(url)
+    try:
+        if args.storage is None:
+            settings.study_dir.mkdir(parents=True, exist_ok=True)
+        storage = open_storage(url)
+        sampler = optuna.samplers.TPESampler(seed=args.sampler_seed)
+        pruner = optuna.pruners.MedianPruner(
+            n_startup_trials=args.pruner_startup_trials, n_warmup_steps=int(args.pruner_warmup * args.trial_timesteps)
+        )
+        study = open_study(storage, settings, space, sampler, pruner, shown)
+    except SystemExit:
+        raise
+    except Exception as exc:  # bad URL, unknown driver, unreachable server, refused login
+        fail(f"cannot open the storage {shown}: {_one_line(exc)}")
+
+    searched = [n for n, p in space.items() if p.fixed is None]
+    print(
+        f"study {args.study_name!r} in {shown}: {len(study.trials)} trials so far; this worker runs "
+        f"{args.n_trials} of {args.trial_timesteps} steps x seeds {' '.join(map(str, args.seeds))}; "
+        f"searching {', '.join(searched) or 'nothing (every parameter fixed)'}",
+        flush=True,
+    )
+    callbacks = []
+    if args.study_trials is not None:
+        done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
+        if done >= args.study_trials:
+            print(f"the study already has {done} finished trials (--study-trials {args.study_trials}): nothing to run")
+            write_results(study, settings, url)
+            return
+        callbacks.append(MaxTrialsCallback(args.study_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+    started = time.time()
+    objective = Objective(settings, space, preset)
+    try:
+        study.optimize(
+            objective,
+            n_trials=args.n_trials,
+            callbacks=callbacks,
+            catch=(TrainingError, runs.RunError),
+            gc_after_trial=True,
+        )
+    except KeyboardInterrupt:
+        last = f"trial {objective.current} " if objective.current is not None else "the running trial "
+        print(
+            f"\ninterrupted after {(time.time() - started) / 60:.1f} min: {last}is marked failed; the study "
+            "continues when you run the same command again",
+            file=sys.stderr,
+        )
+        raise SystemExit(130) from None
+    print(f"\nthis worker: {args.n_trials} trials in {(time.time() - started) / 60:.1f} min")
+    write_results(study, settings, url)
