@@ -42,10 +42,11 @@ def main(argv=None) -> int:
     from walklab import diagnosis
     from walklab.evaluation import evaluate, improvement_pct, zero_rows
     from walklab.files import atomic_write_json, atomic_write_text
-    from walklab.runs import RunError, describe_status, load_config, open_policy
+    from walklab.policies import open_policy
+    from walklab.runs import RunDir, RunError
 
     try:
-        load_config(args.run_dir)  # a clear error for a folder that is not a run
+        RunDir(args.run_dir).config()  # a clear error for a folder that is not a run
         model_path = diagnosis.choose_model(args.run_dir, args.model)
         config, env, loaded = open_policy(model_path, args.normalize, terrain=args.terrain)
     except (RunError, TerrainFileError) as exc:
@@ -55,7 +56,7 @@ def main(argv=None) -> int:
     except OSError as exc:
         fail(f"cannot create {out} ({exc.strerror or exc})")
 
-    status = describe_status(args.run_dir)  # "killed" when config.json says running but nobody trains it
+    status = RunDir(args.run_dir).describe_status()  # "killed" when config.json says running but nobody trains it
     print(
         f"run {args.run_dir} ({status}, {config.get('trained_timesteps', '?')} steps); "
         f"model {model_path.name}; {args.episodes} episodes x {args.seconds:g} s"

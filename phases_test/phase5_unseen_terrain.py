@@ -73,7 +73,8 @@ def main(argv=None) -> int:
     from envs.robot_sim import TerrainFileError
     from walklab.evaluation import evaluate, improvement_pct, zero_rows
     from walklab.files import atomic_write_json
-    from walklab.runs import RunError, open_policy
+    from walklab.policies import open_policy
+    from walklab.runs import RunError
 
     try:
         # a bad model (or a --command it cannot take) fails once, here, before any terrain

@@ -93,7 +93,8 @@ def main(argv=None) -> int:
     from envs.residual_walk_env import ResidualWalkEnv
     from envs.robot_sim import TerrainFileError
     from walklab.files import atomic_write_json
-    from walklab.runs import RunError, open_policy
+    from walklab.policies import open_policy
+    from walklab.runs import RunError
 
     try:
         _, env, loaded = open_policy(args.model, args.normalize, terrain=args.terrain)

@@ -48,7 +48,8 @@ def main(argv=None) -> None:
     import torch
 
     from walklab.export import export_torchscript, max_difference, sample_observations
-    from walklab.runs import RunError, open_policy
+    from walklab.policies import open_policy
+    from walklab.runs import RunError
 
     try:
         out = export_torchscript(args.model, args.normalize, args.out)
@@ -74,7 +75,8 @@ def export_onnx_and_check(args) -> None:
     import onnxruntime
 
     from walklab.export import command_slice, export_onnx, onnx_actions, sample_observations
-    from walklab.runs import RunError, open_policy
+    from walklab.policies import open_policy
+    from walklab.runs import RunError
 
     try:
         out = export_onnx(args.model, args.normalize, args.out)

@@ -126,9 +126,9 @@ def main(argv=None) -> int:
     try:
         check_env, _ = (trained_source or baseline_source).build()  # bad files fail here, in one line
         if trained_source is not None:
-            from walklab.runs import find_run_dir, load_config
+            from walklab.runs import RunDir
 
-            record = load_config(find_run_dir(args.model))
+            record = RunDir.of_model(args.model).config()
             result["gait"] = record["env"]["gait"]
             if record["env"].get("commands"):
                 result["command_mps"] = check_env.config.command_speed_max  # fixed for every episode

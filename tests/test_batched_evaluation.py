@@ -9,7 +9,7 @@ import pytest
 
 from envs.assets import POLICIES_DIR
 from walklab.evaluation import PolicySource, run_episodes
-from walklab.runs import open_policy
+from walklab.policies import open_policy
 
 SEEDS = [0, 1, 2, 3]
 SECONDS = 4.0

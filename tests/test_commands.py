@@ -181,7 +181,7 @@ def test_commands_off_leave_the_env_and_its_random_stream_unchanged():
     _, _, _, _, info = plain.step(np.zeros(12))
     assert info["reward_tracking_velocity"] == 0.0 and info["reward_tracking_yaw_rate"] == 0.0
     assert "command_speed" not in info
-    from walklab.runs import open_policy
+    from walklab.policies import open_policy
 
     _, env, loaded = open_policy(SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl")
     assert env.observation_space.shape == loaded.model.observation_space.shape and not env.config.commands
@@ -407,7 +407,7 @@ def test_comparison_fixes_a_commanded_policy_to_one_command(commanded_run, tmp_p
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text())["command_mps"] == 0.12
-    from walklab.runs import open_policy
+    from walklab.policies import open_policy
 
     _, env, _ = open_policy(commanded_run / "final_model.zip")  # default: the top of the training range
     env.reset(seed=5)

@@ -103,7 +103,8 @@ def test_every_value_is_checked_by_the_same_rules(build, field):
 
 
 def test_old_run_records_are_migrated_when_read(tmp_path):
-    from walklab.runs import env_config_from_record, load_config
+    from walklab.run_config import env_config_from_record
+    from walklab.run_config import read_config as load_config
 
     old = {
         "status": "finished",

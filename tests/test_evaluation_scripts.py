@@ -279,7 +279,7 @@ def test_run_without_config_is_refused(tiny_run, tmp_path):
 
 
 def test_evaluation_env_uses_nominal_physics_even_for_randomized_runs():
-    from walklab.runs import make_eval_env
+    from walklab.policies import make_eval_env
 
     config = {"env": {"gait": {}, "randomize": True, "residual_scale": 0.03}}
     assert make_eval_env(config).config.randomize is False
@@ -289,7 +289,7 @@ def test_evaluation_env_uses_nominal_physics_even_for_randomized_runs():
 
 def test_evaluation_env_counts_falls_by_the_default_thresholds_whatever_the_training_used():
     from envs.config import EnvConfig
-    from walklab.runs import make_eval_env
+    from walklab.policies import make_eval_env
 
     config = {"env": {"gait": {}, "max_tilt": 0.8, "min_body_height": 0.03}}
     env = make_eval_env(config)

@@ -12,7 +12,7 @@ import torch
 from envs import assets as A
 from tests.conftest import run_script
 from walklab.export import export_torchscript
-from walklab.runs import open_policy
+from walklab.policies import open_policy
 
 SHIPPED = A.ASSETS_DIR / "policies" / "residual_walk"
 _, _SHIPPED_ENV, _ = open_policy(SHIPPED / "final_model.zip")

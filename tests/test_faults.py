@@ -158,13 +158,13 @@ def one_line(stderr: str) -> str:
 
 # ---------------------------------------------------------------------- the faults
 def test_kill_9_takes_the_workers_along_marks_the_run_killed_and_resume_works(tmp_path):
-    from walklab.runs import run_status
+    from walklab.runs import RunDir
 
     proc, run_dir, workers = training_run(tmp_path, "kill9")
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
     assert_clean(run_dir, workers, killed=proc.pid)  # PR_SET_PDEATHSIG: the workers die with the trainer
-    assert config(run_dir)["status"] == "running" and run_status(run_dir) == "killed"
+    assert config(run_dir)["status"] == "running" and RunDir(run_dir).status() == "killed"
     before = checkpoints(run_dir)
     newest = int(before[-1].stem.split("_")[2])
 
@@ -177,7 +177,7 @@ def test_kill_9_takes_the_workers_along_marks_the_run_killed_and_resume_works(tm
     resumed = run(V2, "--resume", str(run_dir), "--total-timesteps", str(newest + 512), *TINY)
     assert resumed.returncode == 0, resumed.stderr
     assert "killed" in resumed.stdout
-    assert config(run_dir)["status"] == "finished" and run_status(run_dir) == "finished"
+    assert config(run_dir)["status"] == "finished" and RunDir(run_dir).status() == "finished"
     assert_loadable(*before, run_dir / "final_model.zip")
     assert_clean(run_dir)
 
@@ -291,14 +291,14 @@ def test_unwritable_runs_dir_is_refused_before_anything_starts(tmp_path, where):
 
 def test_a_run_whose_terrain_file_is_gone_is_refused_in_one_line_on_resume_and_replay(tmp_path):
     """The run's own recorded terrain is checked, not the command line's."""
-    from walklab.runs import load_config, run_status
+    from walklab.runs import RunDir
 
     source = REPO / "assets" / "policies" / "residual_walk"
     run_dir = tmp_path / "lost_terrain"
     run_dir.mkdir()
     for name in ("final_model.zip", "vec_normalize.pkl", "config.json"):
         (run_dir / name).write_bytes((source / name).read_bytes())
-    record = load_config(run_dir)  # the shipped record is in the older layout: migrated
+    record = RunDir(run_dir).config()  # the shipped record is in the older layout: migrated
     record["env"]["terrain"] = str(tmp_path / "gone.png")
     (run_dir / "config.json").write_text(json.dumps(record))
     files = sorted(p.name for p in run_dir.iterdir())
@@ -307,7 +307,7 @@ def test_a_run_whose_terrain_file_is_gone_is_refused_in_one_line_on_resume_and_r
     assert resumed.returncode == 2
     assert "gone.png" in one_line(resumed.stderr) and "cannot resume" in resumed.stderr
     assert sorted(p.name for p in run_dir.iterdir()) == [".lock", *files]  # only the lock file
-    assert run_status(run_dir) == record["status"]
+    assert RunDir(run_dir).status() == record["status"]
 
     for replay in (
         ["debug_model.py", str(run_dir), "--episodes", "1", "--seconds", "1"],
@@ -524,10 +524,10 @@ def test_run_lock_is_exclusive_and_a_dead_owner_does_not_hold_it(tmp_path):
     run_dir.mkdir()
     (run_dir / "config.json").write_text(json.dumps({"status": "running"}))
     with runs.RunLock(run_dir):
-        assert runs.run_status(run_dir) == f"running (pid {os.getpid()})"
+        assert runs.RunDir(run_dir).status() == f"running (pid {os.getpid()})"
         with pytest.raises(runs.RunError, match=f"being trained by pid {os.getpid()}"):
             runs.RunLock(run_dir)
-    assert runs.run_status(run_dir) == "killed"  # says running, nobody holds it
+    assert runs.RunDir(run_dir).status() == "killed"  # says running, nobody holds it
     # a process that took the lock and died (kill -9) leaves it free
     holder = subprocess.run(
         [

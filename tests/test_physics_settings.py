@@ -6,7 +6,7 @@ import pytest
 
 from envs import assets as A
 from envs.residual_walk_env import ResidualWalkEnv
-from walklab import runs
+from walklab import run_config
 
 
 def test_default_env_steps_4_ms_physics_five_times_per_50_hz_control_step():
@@ -23,6 +23,6 @@ def test_runs_recorded_with_2_ms_physics_keep_their_control_rate(tmp_path):
         "env_kwargs": {"residual_scale": 0.04, "terrain": None, "frame_skip": 10},
     }
     (tmp_path / "config.json").write_text(json.dumps(old))
-    assert runs.env_config_from_record(runs.load_config(tmp_path)).frame_skip == 5  # 5 x 4 ms: still 50 Hz
-    new = runs.migrate_config({"env": {"frame_skip": 5}, "physics_timestep": 0.004})
+    assert run_config.env_config_from_record(run_config.read_config(tmp_path)).frame_skip == 5  # 5 x 4 ms: still 50 Hz
+    new = run_config.migrate_config({"env": {"frame_skip": 5}, "physics_timestep": 0.004})
     assert new["env"]["frame_skip"] == 5

@@ -7,7 +7,7 @@ import numpy as np
 from envs import assets as A
 from tests.conftest import phase5_trained
 from walklab.evaluation import run_episode, zero_policy
-from walklab.runs import open_policy
+from walklab.policies import open_policy
 
 SHIPPED = A.ASSETS_DIR / "policies" / "residual_walk"
 

@@ -15,6 +15,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from envs.residual_walk_env import is_fall
 from walklab import runs
 from walklab.files import atomic_write_json
+from walklab.policies import LoadedPolicy, make_eval_env
 
 BEST_EVAL_NAME = "best_model_eval.json"
 EVAL_FIRST_SEED = 10_000  # the training's evaluation episodes use seeds 10000, 10001, ... (unseen in training)
@@ -89,16 +90,10 @@ class CheckpointWithStats(_Periodic):
 
     def __init__(self, run_dir: Path, every: int):
         super().__init__(every)
-        self.run_dir = Path(run_dir)
+        self.run = runs.RunDir(run_dir)
 
     def _fire(self) -> None:
-        folder = self.run_dir / runs.CHECKPOINT_DIR
-        runs.save_model_and_stats(
-            self.model,
-            self.model.get_vec_normalize_env(),
-            folder / f"rl_model_{self.num_timesteps}_steps.zip",
-            folder / f"rl_model_vecnormalize_{self.num_timesteps}_steps.pkl",
-        )
+        self.run.save_checkpoint(self.model, self.model.get_vec_normalize_env(), self.num_timesteps)
 
 
 class EvalKeepBest(_Periodic):
@@ -127,7 +122,7 @@ class EvalKeepBest(_Periodic):
 
     def _on_training_start(self) -> None:
         super()._on_training_start()
-        self.env = runs.make_eval_env(self.config)
+        self.env = make_eval_env(self.config)
         previous_best = self.run_dir / BEST_EVAL_NAME
         if previous_best.is_file():  # a resumed run keeps its best so far
             best = json.loads(previous_best.read_text()).get("mean_episode_reward")
@@ -138,7 +133,7 @@ class EvalKeepBest(_Periodic):
 
         vec_normalize = self.model.get_vec_normalize_env()
 
-        rows = runs.LoadedPolicy(self.model, vec_normalize, None, None).act_rows  # every episode a row of a batch
+        rows = LoadedPolicy(self.model, vec_normalize, None, None).act_rows  # every episode a row of a batch
         summary, _ = evaluate(self.env, None, self.episodes, self.seconds, first_seed=EVAL_FIRST_SEED, rows=rows)
         self.logger.record("eval/mean_reward", summary["mean_episode_reward"])
         self.logger.record("eval/forward_velocity", summary["forward_velocity_mps"])
@@ -146,9 +141,7 @@ class EvalKeepBest(_Periodic):
         self.logger.record("eval/mean_abs_action", summary["mean_abs_action"])
         if summary["mean_episode_reward"] > self.best:
             self.best = summary["mean_episode_reward"]
-            runs.save_model_and_stats(
-                self.model, vec_normalize, self.run_dir / runs.BEST_MODEL, self.run_dir / runs.BEST_STATS
-            )
+            runs.RunDir(self.run_dir).save(self.model, vec_normalize, "best")
             atomic_write_json(self.run_dir / BEST_EVAL_NAME, {"num_timesteps": self.num_timesteps, **summary})
         if self.on_evaluation is not None:
             self.on_evaluation(self.num_timesteps, summary)

@@ -20,21 +20,24 @@ class FlagError(ValueError):
 class OneLineErrorParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (no usage block) and exit 2.
 
-    The parser itself raises ``FlagError``; ``parse_args`` (what a script's ``main`` calls)
-    turns it into the exit, ``parse_or_raise`` hands it to a caller such as the sweep.
+    ``parse_or_raise`` raises ``FlagError`` instead, for a caller that is not a script's
+    ``main`` (the sweep builds its trials with v2's parser); only ``main`` turns it into an exit.
     """
 
+    _raising = False
+
     def error(self, message: str) -> NoReturn:
-        raise FlagError(f"{message} (see {self.prog} --help)")
+        text = f"{message} (see {self.prog} --help)"
+        if self._raising:
+            raise FlagError(text)
+        fail(text)
 
     def parse_or_raise(self, args=None, namespace=None) -> argparse.Namespace:
-        return super().parse_args(args, namespace)
-
-    def parse_args(self, args=None, namespace=None) -> argparse.Namespace:  # type: ignore[override]
+        self._raising = True
         try:
             return super().parse_args(args, namespace)
-        except FlagError as exc:
-            fail(str(exc))
+        finally:
+            self._raising = False
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:

@@ -174,7 +174,7 @@ class PolicySource:
             if self.terrain is not None:
                 config = config.replace(terrain=self.terrain)
             return ResidualWalkEnv(config), zero_policy, zero_rows
-        from walklab.runs import open_policy
+        from walklab.policies import open_policy
 
         _, env, loaded = open_policy(self.model, self.normalize, terrain=self.terrain, command=self.command)
         if self.baseline:

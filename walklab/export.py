@@ -30,7 +30,8 @@ import torch
 from torch import nn
 
 from walklab.files import atomic_write_bytes, describe_os_error
-from walklab.runs import LoadedPolicy, RunError, open_policy
+from walklab.policies import LoadedPolicy, open_policy
+from walklab.runs import RunError
 
 
 class ExportedPolicy(nn.Module):

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from walklab.evaluation import run_episode, zero_policy
+from walklab.policies import open_policy
 from walklab.rendering import VIDEO_FPS, VideoRecorder
-from walklab.runs import open_policy
 
 
 @dataclass
@@ -154,7 +154,8 @@ class _Ghost:
     def __init__(self, config: dict, terrain: Path | None, seed: int, command: float | None = None):
         import mujoco
 
-        from walklab.runs import fixed_command, make_eval_env
+        from walklab.policies import make_eval_env
+        from walklab.run_config import fixed_command
 
         self._mujoco = mujoco
         self.env = make_eval_env(config, terrain=terrain, **fixed_command(config, command))

@@ -15,7 +15,7 @@ from envs.fields import ConfigError
 from walklab.cli import FlagError, OneLineErrorParser, fail, output_or_fail
 from walklab.flags import add_dataclass_flags, add_env_flags, env_from_args, label_for, values_from_args
 from walklab.presets import Preset
-from walklab.runs import command_line
+from walklab.run_config import command_line
 
 
 def build_parser(preset: Preset, description: str, epilog: str = "") -> argparse.ArgumentParser:

@@ -20,7 +20,7 @@ from typing import Any
 from envs.assets import PHYSICS_TIMESTEP
 from envs.config import EnvConfig
 from envs.fields import ConfigError
-from walklab import runs
+from walklab import run_config, runs
 from walklab.config import PPOConfig, RunSettings, check_combination
 
 
@@ -136,9 +136,9 @@ def _load_for_resume(job: TrainJob, resume_model: Path, run_dir: Path, vec):
 
 def _job_for_resume(job: TrainJob, resume_model: Path) -> tuple[TrainJob, Path, dict]:
     """The job with the resumed run's own env, PPO and run settings; only the total steps are new."""
-    run_dir = runs.find_run_dir(resume_model)
-    previous = runs.load_config(run_dir)
-    env = runs.env_config_from_record(previous)
+    run_dir = runs.RunDir.of_model(resume_model).path
+    previous = runs.RunDir(run_dir).config()
+    env = run_config.env_config_from_record(previous)
     ppo = PPOConfig.from_dict(previous["ppo"]) if "ppo" in previous else job.ppo
     run = dataclasses.replace(
         RunSettings.from_dict({**job.run.to_dict(), **previous.get("training", {})}),
@@ -226,15 +226,15 @@ def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = Non
     try:
         if job.resume is not None:
             resume_model = runs.find_resume_model(job.resume)
-            run_dir = runs.find_run_dir(resume_model)
-            previous_status = runs.describe_status(run_dir)
-            lock = runs.RunLock(run_dir)
+            run_dir = runs.RunDir.of_model(resume_model).path
+            previous_status = runs.RunDir(run_dir).describe_status()
+            lock = runs.RunDir(run_dir).lock()
             job, run_dir, history = _job_for_resume(job, resume_model)
             _check_terrain(job.env, f"cannot resume {run_dir}: its recorded terrain does not load: ")
             _preflight_resume(job, resume_model)
         else:
-            run_dir = runs.make_run_dir(job.runs_dir, job.run_name)
-            lock = runs.RunLock(run_dir)
+            run_dir = runs.RunDir.create(job.runs_dir, job.run_name).path
+            lock = runs.RunDir(run_dir).lock()
     except runs.RunError as exc:
         if lock is not None:
             lock.release()
@@ -258,9 +258,8 @@ def _train_locked(
     from walklab.vec_envs import make_vec_env, stop_workers
 
     def record(status: str, **extra) -> dict:
-        return runs.write_config(
-            run_dir,
-            runs.config_record(
+        return runs.RunDir(run_dir).write_config(
+            run_config.config_record(
                 run_dir,
                 status,
                 job.script,
@@ -270,13 +269,13 @@ def _train_locked(
                 job.run,
                 job.args,
                 command=job.command,
-                resumed_from=runs.portable_path(resume_model),
+                resumed_from=run_config.portable_path(resume_model),
                 **history,
                 **extra,
             ),
         )
 
-    runs.remove_stale_temporaries(run_dir)  # a killed writer's half-written saves (never under a model's name)
+    runs.RunDir(run_dir).remove_stale_temporaries()  # a killed writer's half-written saves (never a model's name)
     main_thread = threading.current_thread() is threading.main_thread()
     handlers = {sig: signal.getsignal(sig) for sig in _SIGNALS} if main_thread else {}
     for sig in handlers:
@@ -295,7 +294,7 @@ def _train_locked(
                 job.run.n_envs,
                 job.run.episode_steps,
                 job.run.seed,
-                runs.monitor_paths(run_dir, job.run.n_envs),
+                runs.RunDir(run_dir).monitor_paths(job.run.n_envs),
                 layout=job.run.vec_env,
                 threads=job.run.threads,
             )
@@ -358,10 +357,10 @@ def _train_locked(
             ended = stop
         _ignore_signals()  # the save and the config write below run to the end
         if ended == "finished":
-            runs.save_model_and_stats(model, vec, run_dir / runs.FINAL_MODEL, run_dir / runs.FINAL_STATS)
+            runs.RunDir(run_dir).save(model, vec, "final")
             status = "finished"
         else:
-            runs.save_model_and_stats(model, vec, run_dir / runs.INTERRUPTED_MODEL, run_dir / runs.INTERRUPTED_STATS)
+            runs.RunDir(run_dir).save(model, vec, "interrupted")
             if isinstance(ended, StopTraining):
                 status, outcome = ended.status, ended
             else:

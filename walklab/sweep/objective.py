@@ -14,7 +14,9 @@ from walklab import runs
 from walklab.callbacks import EVAL_FIRST_SEED
 from walklab.cli import FlagError
 from walklab.evaluation import evaluate, zero_rows
+from walklab.policies import make_eval_env, open_policy
 from walklab.presets import V2
+from walklab.run_config import portable_path
 from walklab.sweep.space import (
     TRAIN_SCRIPT,
     Param,
@@ -100,9 +102,9 @@ class Objective:
                 run_dir = train(job, on_evaluation=hook)
             except StopTraining as stop:
                 run_dirs = sorted(s.study_dir.glob(f"trial_{trial.number}_seed{seed}_*"))
-                trial.set_user_attr(f"run_dir_seed{seed}", runs.portable_path(run_dirs[-1]) if run_dirs else None)
+                trial.set_user_attr(f"run_dir_seed{seed}", portable_path(run_dirs[-1]) if run_dirs else None)
                 raise optuna.TrialPruned(str(stop)) from None
-            trial.set_user_attr(f"run_dir_seed{seed}", runs.portable_path(run_dir))
+            trial.set_user_attr(f"run_dir_seed{seed}", portable_path(run_dir))
             ratio, policy_mps, baseline_mps = self.final_ratio(run_dir)
             trial.set_user_attr(f"velocity_seed{seed}", round(policy_mps, 5))
             trial.set_user_attr(f"baseline_velocity_seed{seed}", round(baseline_mps, 5))
@@ -123,7 +125,7 @@ class Objective:
         def on_evaluation(steps: int, summary: dict) -> None:
             if "baseline" not in state:
                 seconds = min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * PHYSICS_TIMESTEP)
-                env = runs.make_eval_env({"env": job.env.to_dict()})
+                env = make_eval_env({"env": job.env.to_dict()})
                 try:
                     base = self.baselines.get(env, job.env.to_dict(), job.run.eval_episodes, seconds, EVAL_FIRST_SEED)
                 finally:
@@ -139,7 +141,7 @@ class Objective:
     def final_ratio(self, run_dir: Path) -> tuple[float, float, float]:
         """Deterministic episodes of the final model and of the baseline, same env, seeds 0, 1, ..."""
         s = self.settings
-        config, env, loaded = runs.open_policy(Path(run_dir) / runs.FINAL_MODEL)
+        config, env, loaded = open_policy(Path(run_dir) / runs.FINAL_MODEL)
         try:
             trained, _ = evaluate(
                 env,
