@@ -18,6 +18,9 @@ from pathlib import Path
 
 from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float, positive_int
 
+# The project's heavier modules are imported inside main(), after the flags are parsed: --help and
+# a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = OneLineErrorParser(

@@ -17,6 +17,9 @@ from pathlib import Path
 from walklab.cli import model_or_fail, positive_float, video_path_or_fail
 from walklab.rendering import prepare_rendering
 
+# The project's heavier modules are imported inside main(), after the flags are parsed: --help and
+# a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -31,6 +31,9 @@ from walklab.cli import (
     prepare_playback_or_fail,
 )
 
+# The project's heavier modules are imported inside main(), after the flags are parsed: --help and
+# a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(

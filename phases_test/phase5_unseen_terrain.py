@@ -28,6 +28,9 @@ from walklab.cli import (
 UNSEEN_DIFFICULTIES = (0.5, 0.9)
 UNSEEN_SEED = 101  # the default terrain is seed 3
 
+# The project's heavier modules are imported inside main(), after the flags are parsed: --help and
+# a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = OneLineErrorParser(

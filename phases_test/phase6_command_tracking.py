@@ -40,6 +40,9 @@ from walklab.cli import (
 DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s
 TARGET_ERROR_MPS = 0.02  # the target: mean absolute tracking error, no falls
 
+# The project's heavier modules are imported inside main(), after the flags are parsed: --help and
+# a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = OneLineErrorParser(

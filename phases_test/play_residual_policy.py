@@ -14,6 +14,9 @@ from pathlib import Path
 
 from walklab.cli import fail, positive_float, prepare_playback_or_fail
 
+# The project's heavier modules are imported inside main(), after the flags are parsed: --help and
+# a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
+
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -19,6 +19,9 @@ import numpy as np
 
 from walklab.cli import OneLineErrorParser, finite_float, positive_float, positive_int
 
+# The project's heavier modules are imported inside main(), after the flags are parsed: --help and
+# a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
+
 
 def kernel_optimum(tracked: np.ndarray, command: float, sigma: float, kernel: str) -> float:
     """The mean of `tracked` shifted to where the kernel's average over it is largest."""

@@ -36,6 +36,9 @@ from walklab.cli import (
     positive_int,
 )
 
+# The project's heavier modules are imported inside main(), after the flags are parsed: --help and
+# a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = OneLineErrorParser(

@@ -14,6 +14,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from envs.residual_walk_env import is_fall
 from walklab import runs
+from walklab.curriculum import save_state
+from walklab.evaluation import evaluate
 from walklab.files import atomic_write_json
 from walklab.policies import LoadedPolicy, make_eval_env
 
@@ -129,8 +131,6 @@ class EvalKeepBest(_Periodic):
             self.best = -np.inf if best is None else best  # null: a non-finite reward was recorded
 
     def _fire(self) -> None:
-        from walklab.evaluation import evaluate
-
         vec_normalize = self.model.get_vec_normalize_env()
 
         rows = LoadedPolicy(self.model, vec_normalize, None, None).act_rows  # every episode a row of a batch
@@ -165,8 +165,6 @@ class CurriculumCallback(BaseCallback):
         return [int(s.level) for s in self.training_env.get_attr("terrain_schedule")]
 
     def _record(self) -> None:
-        from walklab.curriculum import save_state
-
         levels = self._levels()
         self.logger.record("curriculum/level_mean", float(np.mean(levels)))
         for i, level in enumerate(levels):

@@ -89,7 +89,7 @@ def output_or_fail(path, kind: str = "file", label: str | None = None):
 
 def video_path_or_fail(path, label: str | None = None):
     """The validated, writable .mp4/.gif output path (folder created), or one error line and exit."""
-    from walklab.rendering import check_video_path
+    from walklab.rendering import check_video_path  # here: this module stays light for --help
 
     output_or_fail(path, "file", label)
     try:
@@ -102,6 +102,7 @@ def video_path_or_fail(path, label: str | None = None):
 
 def prepare_playback_or_fail(record) -> None:
     """Viewer or offscreen recording for a policy player: one clear line when neither can work."""
+    # here, not at the top: the scripts parse their flags before MuJoCo (and its GL backend) loads
     from walklab.rendering import has_display, prepare_rendering
 
     if record is None and not has_display():
@@ -113,7 +114,7 @@ def prepare_playback_or_fail(record) -> None:
 
 def model_or_fail(terrain=None, flat: bool = False):
     """The compiled scene, or one error line and exit when the terrain PNG is missing or unreadable."""
-    from envs.robot_sim import TerrainFileError, load_model
+    from envs.robot_sim import TerrainFileError, load_model  # MuJoCo after MUJOCO_GL is chosen
 
     try:
         return load_model(terrain, flat=flat)

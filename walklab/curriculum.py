@@ -38,8 +38,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import mujoco
 import numpy as np
 
+from envs import assets as A
+from envs.assets import DEFAULT_TERRAIN_PNG
+from envs.robot_sim import load_model
+from walklab.files import atomic_write_json
 from walklab.terrains import KINDS, generate, write_heightmap_png
 
 TERRAIN_DIR = "terrains"  # under the run directory
@@ -60,11 +65,6 @@ def terrain_path(folder: Path, kind: str, level: int) -> Path:
 def write_level_terrains(folder: Path, n_levels: int, terrain: str | None = None) -> list[Path]:
     """Every kind at every level as PNGs in `folder`, sized like the heightfield of `terrain`
     (None: the default terrain); files already there are kept. Returns the paths."""
-    import mujoco
-
-    from envs import assets as A
-    from envs.robot_sim import load_model
-
     model = load_model(terrain)
     hid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_HFIELD, A.HFIELD_NAME)
     shape = (int(model.hfield_nrow[hid]), int(model.hfield_ncol[hid]))
@@ -160,8 +160,6 @@ def load_state(run_dir: Path) -> dict | None:
 
 
 def save_state(run_dir: Path, levels: list[int], n_levels: int, num_timesteps: int) -> Path:
-    from walklab.files import atomic_write_json
-
     return atomic_write_json(
         Path(run_dir) / STATE_NAME,
         {
@@ -186,8 +184,6 @@ def install(vec, run_dir: Path, env_config, seed: int) -> list[int]:
             if saved["levels"]:
                 levels[i] = int(saved["levels"][i % len(saved["levels"])])
         print(f"curriculum: resumed at levels {levels} (of 0..{n_levels - 1}) from {Path(run_dir) / STATE_NAME}")
-    from envs.assets import DEFAULT_TERRAIN_PNG
-
     own_terrain = Path(env_config.terrain) if env_config.terrain else DEFAULT_TERRAIN_PNG
     for i, level in enumerate(levels):
         schedule = TerrainCurriculum(

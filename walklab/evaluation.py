@@ -8,7 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from envs.config import EnvConfig
+from envs.residual_walk_env import ResidualWalkEnv
 from envs.rollout import EpisodeStats, Policy, RowPolicy, run_batch, run_episode, zero_policy, zero_rows
+from walklab.policies import open_policy
 
 __all__ = [
     "EpisodeStats",
@@ -167,15 +170,10 @@ class PolicySource:
     def build_with_rows(self) -> tuple[Any, Policy, RowPolicy | None]:
         """(env, policy, the policy's row form or None: see row_policy)."""
         if self.model is None:
-            from envs.config import EnvConfig
-            from envs.residual_walk_env import ResidualWalkEnv
-
             config = EnvConfig.from_dict(self.env or {})
             if self.terrain is not None:
                 config = config.replace(terrain=self.terrain)
             return ResidualWalkEnv(config), zero_policy, zero_rows
-        from walklab.policies import open_policy
-
         _, env, loaded = open_policy(self.model, self.normalize, terrain=self.terrain, command=self.command)
         if self.baseline:
             return env, zero_policy, zero_rows

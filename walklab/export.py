@@ -29,6 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from envs.layout import N_COMMAND_OBS
+from envs.rollout import run_episode
 from walklab.files import atomic_write_bytes, describe_os_error
 from walklab.policies import LoadedPolicy, open_policy
 from walklab.runs import RunError
@@ -133,8 +135,6 @@ def export_torchscript(model_path: str | Path, stats_path: str | Path | None, ou
 
 def sample_observations(env, loaded: LoadedPolicy, n: int = 200, seed: int = 0) -> np.ndarray:
     """`n` observations (n, obs_dim) from seeded deterministic rollouts, a new seed after each episode end."""
-    from envs.rollout import run_episode
-
     observations: list[np.ndarray] = []
     while len(observations) < n:
         episode = run_episode(
@@ -173,8 +173,6 @@ class CommandInputPolicy(nn.Module):
 
 def command_slice(env) -> slice | None:
     """Where the command sits in the env's observation (its last entries), or None without commands."""
-    from envs.residual_walk_env import N_COMMAND_OBS
-
     if not getattr(env.config, "commands", False):
         return None
     n = env.observation_space.shape[0]

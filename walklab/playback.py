@@ -154,6 +154,7 @@ class _Ghost:
     def __init__(self, config: dict, terrain: Path | None, seed: int, command: float | None = None):
         import mujoco
 
+        # MuJoCo loads here, after prepare_rendering chose its GL backend (MUJOCO_GL)
         from walklab.policies import make_eval_env
         from walklab.run_config import fixed_command
 

@@ -43,7 +43,7 @@ def build_parser(preset: Preset, description: str, epilog: str = "") -> argparse
 def job_from_args(preset: Preset, args: argparse.Namespace, command: str | None = None):
     """The TrainJob for parsed flags, recording `command` (default: this process's command line)
     in config.json; a combination the dataclasses refuse is a FlagError (one line)."""
-    from walklab.training import TrainJob
+    from walklab.training import TrainJob  # torch and SB3 load after the flags: --help answers at once
 
     try:
         run = dataclasses.replace(preset.run, **values_from_args(preset.run, args))

@@ -13,60 +13,24 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecNormalize
 
 from envs.assets import PHYSICS_TIMESTEP
 from envs.config import EnvConfig
 from envs.fields import ConfigError
-from walklab import run_config, runs
+from envs.layout import N_ACTIONS
+from envs.robot_sim import TerrainFileError, load_model
+from walklab import curriculum, run_config, runs
+from walklab.callbacks import CheckpointWithStats, CurriculumCallback, EpisodeTermsCallback, EvalKeepBest
 from walklab.config import PPOConfig, RunSettings, check_combination
-
-
-class TrainingError(Exception):
-    """Bad training arguments or an unusable resume target; the message says what to do."""
-
-    exit_code = 2
-
-
-class TrainingFailed(TrainingError):
-    """A fault that is not the user's mistake (a full disk, a dead worker); the run is marked failed."""
-
-    exit_code = 1
-
-
-class StopTraining(Exception):
-    """Raised by an ``on_evaluation`` hook to end a run early (a sweep's pruner, say).
-
-    The run directory is closed cleanly: workers stopped, the model saved as the interrupted
-    one, config.json's status set to ``status``. ``train`` then re-raises the exception.
-    """
-
-    status = "stopped"
-
-    def __init__(self, status: str = "stopped", message: str = ""):
-        super().__init__(message or status)
-        self.status = status
-
-
-@dataclass(frozen=True)
-class TrainJob:
-    """Everything one training run needs: the three configurations and where to write."""
-
-    script: str
-    run_name: str
-    env: EnvConfig
-    ppo: PPOConfig
-    run: RunSettings
-    runs_dir: Path = Path("runs")
-    resume: Path | None = None
-    progress_bar: bool = True
-    args: dict[str, Any] = field(default_factory=dict)  # the parsed flags, recorded in config.json
-    command: str = ""  # the command line config.json records (walklab.train_cli fills it)
-    # The command line's job: after a Ctrl-C the process is on its way out, and a later press
-    # must not kill it before it exits with its own code. In-process callers get their handlers back.
-    exiting_after: bool = False
+from walklab.files import OutputError, describe_os_error, writable_output
+from walklab.flags import label_for
+from walklab.train_job import StopTraining, TrainingError, TrainingFailed, TrainJob  # noqa: F401 - callers import them here
+from walklab.vec_envs import make_vec_env, stop_workers
 
 
 def validate(job: TrainJob) -> None:
@@ -75,16 +39,12 @@ def validate(job: TrainJob) -> None:
     try:
         check_combination(job.ppo, job.run)
     except ConfigError as exc:
-        from walklab.flags import label_for
-
         raise TrainingError(exc.for_label(label_for(exc))) from exc
     if not runs.RUN_NAME_PATTERN.match(job.run_name):
         raise TrainingError(f"--run-name {job.run_name!r} may use only letters, digits, '_', '-' and '.'")
     if job.env.curriculum and job.env.terrain == "flat":
         raise TrainingError("--curriculum needs a heightfield terrain, not --terrain flat")
     if job.env.terrain is not None:
-        from envs.robot_sim import TerrainFileError, load_model
-
         try:
             load_model(job.env.terrain)  # missing or unreadable PNGs fail here, not in a worker
         except TerrainFileError as exc:
@@ -92,8 +52,6 @@ def validate(job: TrainJob) -> None:
     if job.resume is not None and not job.resume.exists():
         raise TrainingError(f"--resume target not found: {job.resume}")
     if job.resume is None:
-        from walklab.files import OutputError, writable_output
-
         try:
             writable_output(job.runs_dir, "directory", "--runs-dir")
         except OutputError as exc:
@@ -111,22 +69,21 @@ def hyperparameter_text(job: TrainJob) -> str:
     return "| parameter | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows.items())
 
 
-def _load_for_resume(job: TrainJob, resume_model: Path, run_dir: Path, vec):
-    """The saved model and statistics on `vec`; bad files become one TrainingError."""
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.vec_env import VecNormalize
-
+def _load_resume_model(job: TrainJob, resume_model: Path, vec=None, run_dir: Path | None = None):
+    """The saved model (on `vec` with its statistics, when given); every refusal of a resume target
+    is here: no statistics, an unreadable file, or already as many steps as asked for."""
     stats = runs.stats_path_for(resume_model)
     if stats is None:
         raise TrainingError(f"no VecNormalize statistics beside {resume_model}: cannot resume faithfully")
     try:
-        vec = VecNormalize.load(str(stats), vec)
-        model = PPO.load(resume_model, env=vec, device="cpu", tensorboard_log=str(run_dir))
+        if vec is not None:
+            vec = VecNormalize.load(str(stats), vec)
+            vec.training = True
+        model = PPO.load(resume_model, env=vec, device="cpu", tensorboard_log=None if run_dir is None else str(run_dir))
     except Exception as exc:  # BadZipFile, pickle errors, space mismatch (ValueError)
         raise TrainingError(
             f"cannot resume from {resume_model} ({type(exc).__name__}: {exc}); pick another checkpoint"
         ) from exc
-    vec.training = True
     if model.num_timesteps >= job.run.total_timesteps:
         raise TrainingError(
             f"{resume_model} already has {model.num_timesteps} steps; give --total-timesteps above that"
@@ -156,10 +113,6 @@ def set_modulation_exploration(model, env: EnvConfig, ppo: PPOConfig) -> None:
     at their own noise."""
     if not (env.gait_modulation or env.steering or env.swing_height):
         return
-    import torch
-
-    from envs.residual_walk_env import N_ACTIONS
-
     with torch.no_grad():
         model.policy.log_std[N_ACTIONS:] = ppo.modulation_log_std_init
 
@@ -181,30 +134,10 @@ def _check_terrain(env: EnvConfig, prefix: str = "") -> None:
     """The env's terrain PNG loads here, in this process, not later in a worker."""
     if env.terrain is None:
         return
-    from envs.robot_sim import TerrainFileError, load_model
-
     try:
         load_model(env.terrain)
     except TerrainFileError as exc:
         raise TrainingError(f"{prefix}{exc}") from exc
-
-
-def _preflight_resume(job: TrainJob, resume_model: Path) -> None:
-    """Every refusal of a resume target, before workers start (and before monitor files exist)."""
-    from stable_baselines3 import PPO
-
-    if runs.stats_path_for(resume_model) is None:
-        raise TrainingError(f"no VecNormalize statistics beside {resume_model}: cannot resume faithfully")
-    try:
-        model = PPO.load(resume_model, device="cpu")
-    except Exception as exc:  # BadZipFile, pickle errors, ...
-        raise TrainingError(
-            f"cannot resume from {resume_model} ({type(exc).__name__}: {exc}); pick another checkpoint"
-        ) from exc
-    if model.num_timesteps >= job.run.total_timesteps:
-        raise TrainingError(
-            f"{resume_model} already has {model.num_timesteps} steps; give --total-timesteps above that"
-        )
 
 
 def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = None) -> Path:
@@ -219,8 +152,6 @@ def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = Non
     (a full disk) ends the run with ``TrainingFailed`` and the status "failed: disk full".
     """
     validate(job)
-    import torch
-
     torch.set_num_threads(1)  # more threads spin against the env workers on small MLPs
     resume_model, history, lock, previous_status = None, {}, None, None
     try:
@@ -231,7 +162,7 @@ def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = Non
             lock = runs.RunDir(run_dir).lock()
             job, run_dir, history = _job_for_resume(job, resume_model)
             _check_terrain(job.env, f"cannot resume {run_dir}: its recorded terrain does not load: ")
-            _preflight_resume(job, resume_model)
+            _load_resume_model(job, resume_model)  # refused before workers start or monitors exist
         else:
             run_dir = runs.RunDir.create(job.runs_dir, job.run_name).path
             lock = runs.RunDir(run_dir).lock()
@@ -247,33 +178,109 @@ def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = Non
         return _train_locked(job, run_dir, resume_model, history, previous_status, on_evaluation)
 
 
+def _record(job: TrainJob, run_dir: Path, resume_model: Path | None, history: dict, status: str, **extra) -> dict:
+    """Record phase: write config.json with the run's `status`; returns the record."""
+    return runs.RunDir(run_dir).write_config(
+        run_config.config_record(
+            run_dir,
+            status,
+            job.script,
+            job.run_name,
+            job.env,
+            job.ppo,
+            job.run,
+            job.args,
+            command=job.command,
+            resumed_from=run_config.portable_path(resume_model),
+            **history,
+            **extra,
+        ),
+    )
+
+
+def _build(job: TrainJob, run_dir: Path, resume_model: Path | None, previous_status: str | None):
+    """Build phase: the vector env (monitors, curriculum) with VecNormalize, and the PPO model,
+    new or resumed."""
+    vec = make_vec_env(
+        job.env,
+        job.run.n_envs,
+        job.run.episode_steps,
+        job.run.seed,
+        runs.RunDir(run_dir).monitor_paths(job.run.n_envs),
+        layout=job.run.vec_env,
+        threads=job.run.threads,
+    )
+    try:
+        if job.env.curriculum:  # terrains into run_dir/terrains, levels from curriculum.json on resume
+            curriculum.install(vec, run_dir, job.env, job.run.seed)
+        if resume_model is not None:
+            vec, model = _load_resume_model(job, resume_model, vec, run_dir)
+            print(
+                f"resuming {resume_model} at {model.num_timesteps} steps; "
+                f"{job.run.total_timesteps - model.num_timesteps} to go; the run was {previous_status}"
+            )
+            return vec, model
+        vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=job.ppo.gamma)
+        model = PPO(
+            "MlpPolicy",
+            vec,
+            seed=job.run.seed,
+            device="cpu",
+            tensorboard_log=str(run_dir),
+            verbose=0,
+            **job.ppo.constructor_kwargs(),
+        )
+    except BaseException:
+        stop_workers(vec)
+        raise
+    set_modulation_exploration(model, job.env, job.ppo)
+    return vec, model
+
+
+def evaluation_seconds(job: TrainJob) -> float:
+    """The length of the training's evaluation episodes: --eval-seconds, at most one training episode."""
+    return min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * PHYSICS_TIMESTEP)
+
+
+def _callbacks(job: TrainJob, run_dir: Path, config: dict, on_evaluation) -> list:
+    """Callbacks phase: reward terms to TensorBoard, checkpoints, the curriculum's levels, evaluations."""
+    callbacks = [
+        EpisodeTermsCallback(job.env.reward_weights.terms(), hyperparameter_text(job)),
+        CheckpointWithStats(run_dir, job.run.checkpoint_freq),
+    ]
+    if job.env.curriculum:
+        callbacks.append(CurriculumCallback(run_dir, job.env.curriculum_levels))
+    if job.run.eval_freq > 0:
+        callbacks.append(
+            EvalKeepBest(
+                run_dir, config, job.run.eval_freq, job.run.eval_episodes, evaluation_seconds(job), on_evaluation
+            )
+        )
+    return callbacks
+
+
+def _learn(job: TrainJob, model, callbacks: list, resumed: bool) -> str | StopTraining:
+    """Learn phase: PPO until the total steps, Ctrl-C/SIGTERM ("interrupted") or a StopTraining."""
+    try:
+        model.learn(
+            total_timesteps=job.run.total_timesteps - model.num_timesteps,
+            callback=callbacks,
+            progress_bar=job.progress_bar,
+            tb_log_name="tb",
+            reset_num_timesteps=not resumed,
+        )
+        return "finished"
+    except KeyboardInterrupt:
+        return "interrupted"
+    except StopTraining as stop:
+        return stop
+
+
 def _train_locked(
     job: TrainJob, run_dir: Path, resume_model: Path | None, history: dict, previous_status: str | None, on_evaluation
 ) -> Path:
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.vec_env import VecNormalize
-
-    from walklab.callbacks import CheckpointWithStats, EpisodeTermsCallback, EvalKeepBest
-    from walklab.files import describe_os_error
-    from walklab.vec_envs import make_vec_env, stop_workers
-
     def record(status: str, **extra) -> dict:
-        return runs.RunDir(run_dir).write_config(
-            run_config.config_record(
-                run_dir,
-                status,
-                job.script,
-                job.run_name,
-                job.env,
-                job.ppo,
-                job.run,
-                job.args,
-                command=job.command,
-                resumed_from=run_config.portable_path(resume_model),
-                **history,
-                **extra,
-            ),
-        )
+        return _record(job, run_dir, resume_model, history, status, **extra)
 
     runs.RunDir(run_dir).remove_stale_temporaries()  # a killed writer's half-written saves (never a model's name)
     main_thread = threading.current_thread() is threading.main_thread()
@@ -289,37 +296,7 @@ def _train_locked(
             if resume_model is None:
                 record("running")  # from the start a new run says what it is
                 wrote_config = True
-            vec = make_vec_env(
-                job.env,
-                job.run.n_envs,
-                job.run.episode_steps,
-                job.run.seed,
-                runs.RunDir(run_dir).monitor_paths(job.run.n_envs),
-                layout=job.run.vec_env,
-                threads=job.run.threads,
-            )
-            if job.env.curriculum:  # terrains into run_dir/terrains, levels from curriculum.json on resume
-                from walklab import curriculum
-
-                curriculum.install(vec, run_dir, job.env, job.run.seed)
-            if resume_model is not None:
-                vec, model = _load_for_resume(job, resume_model, run_dir, vec)
-                print(
-                    f"resuming {resume_model} at {model.num_timesteps} steps; "
-                    f"{job.run.total_timesteps - model.num_timesteps} to go; the run was {previous_status}"
-                )
-            else:
-                vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=job.ppo.gamma)
-                model = PPO(
-                    "MlpPolicy",
-                    vec,
-                    seed=job.run.seed,
-                    device="cpu",
-                    tensorboard_log=str(run_dir),
-                    verbose=0,
-                    **job.ppo.constructor_kwargs(),
-                )
-                set_modulation_exploration(model, job.env, job.ppo)
+            vec, model = _build(job, run_dir, resume_model, previous_status)
             config = record("running")
             wrote_config = True
         except KeyboardInterrupt:
@@ -327,34 +304,9 @@ def _train_locked(
             status = "interrupted before training started (nothing saved)"
             outcome = KeyboardInterrupt()
             raise
-        callbacks = [
-            EpisodeTermsCallback(job.env.reward_weights.terms(), hyperparameter_text(job)),
-            CheckpointWithStats(run_dir, job.run.checkpoint_freq),
-        ]
-        if job.env.curriculum:
-            from walklab.callbacks import CurriculumCallback
-
-            callbacks.append(CurriculumCallback(run_dir, job.env.curriculum_levels))
-        if job.run.eval_freq > 0:
-            seconds = min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * PHYSICS_TIMESTEP)
-            callbacks.append(
-                EvalKeepBest(run_dir, config, job.run.eval_freq, job.run.eval_episodes, seconds, on_evaluation)
-            )
+        callbacks = _callbacks(job, run_dir, config, on_evaluation)
         started, start_steps = time.time(), model.num_timesteps
-        ended: str | StopTraining
-        try:
-            model.learn(
-                total_timesteps=job.run.total_timesteps - start_steps,
-                callback=callbacks,
-                progress_bar=job.progress_bar,
-                tb_log_name="tb",
-                reset_num_timesteps=resume_model is None,
-            )
-            ended = "finished"
-        except KeyboardInterrupt:
-            ended = "interrupted"
-        except StopTraining as stop:
-            ended = stop
+        ended = _learn(job, model, callbacks, resumed=resume_model is not None)
         _ignore_signals()  # the save and the config write below run to the end
         if ended == "finished":
             runs.RunDir(run_dir).save(model, vec, "final")

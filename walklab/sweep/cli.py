@@ -12,7 +12,8 @@ from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 
 from walklab import runs
-from walklab.cli import OneLineErrorParser, fail
+from walklab.cli import OneLineErrorParser, fail, positive_float
+from walklab.cli import positive_int as parse
 from walklab.presets import V2
 from walklab.sweep.objective import Objective, validate_space
 from walklab.sweep.space import (
@@ -31,14 +32,10 @@ DEFAULT_SWEEPS_DIR = Path("runs") / "sweeps"
 
 
 def positive_int(text: str) -> int:
-    from walklab.cli import positive_int as parse
-
     return parse(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from walklab.cli import positive_float
-
     p = OneLineErrorParser(
         prog="sweep_residual_ppo.py",
         description="Search v2's hyperparameters with Optuna; every trial is a train_residual_ppo_v2.py run.",

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import optuna
 
-from envs.assets import PHYSICS_TIMESTEP
 from walklab import runs
 from walklab.callbacks import EVAL_FIRST_SEED
 from walklab.cli import FlagError
@@ -29,7 +28,7 @@ from walklab.sweep.space import (
     trial_argv,
 )
 from walklab.train_cli import build_parser, job_from_args
-from walklab.training import StopTraining, TrainingError, train, validate
+from walklab.training import StopTraining, TrainingError, evaluation_seconds, train, validate
 
 OBJECTIVE_FIRST_SEED = 0  # the comparison script's seeds: 0, 1, 2, ...
 
@@ -124,7 +123,7 @@ class Objective:
 
         def on_evaluation(steps: int, summary: dict) -> None:
             if "baseline" not in state:
-                seconds = min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * PHYSICS_TIMESTEP)
+                seconds = evaluation_seconds(job)
                 env = make_eval_env({"env": job.env.to_dict()})
                 try:
                     base = self.baselines.get(env, job.env.to_dict(), job.run.eval_episodes, seconds, EVAL_FIRST_SEED)
