@@ -20,6 +20,7 @@ as a translucent blue robot. --record renders offscreen to .mp4/.gif and needs n
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from walklab.cli import (
@@ -55,12 +56,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-overlay", action="store_true", help="hide the time/speed/distance overlay")
     p.add_argument("--width", type=positive_int, default=640, help="recorded frame width (pixels)")
     p.add_argument("--height", type=positive_int, default=360, help="recorded frame height (pixels)")
-    # for tests: save the viewer's 3D view as an image (read back from the X display) at the end
-    p.add_argument("--screenshot", type=Path, default=None, help=argparse.SUPPRESS)
+    # for tests: keep the window open at the end, say where its 3D view is, and wait for a line on stdin
+    p.add_argument("--hold-at-end", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.record is not None and (args.side_by_side or args.screenshot is not None):
-        p.error("--side-by-side and --screenshot are for the viewer; leave out --record")
+    if args.record is not None and (args.side_by_side or args.hold_at_end):
+        p.error("--side-by-side and --hold-at-end are for the viewer; leave out --record")
     return args
+
+
+def hold_window(viewport) -> None:
+    """Say where the open window's 3D view is (pixels from its bottom left) and wait for a line on stdin."""
+    rect = (viewport.left, viewport.bottom, viewport.width, viewport.height) if viewport is not None else ()
+    print("holding the window; viewport", *rect, flush=True)
+    sys.stdin.readline()
 
 
 def main(argv=None) -> None:
@@ -85,7 +93,7 @@ def main(argv=None) -> None:
             width=args.width,
             height=args.height,
             side_by_side=args.side_by_side,
-            screenshot=args.screenshot,
+            at_end=hold_window if args.hold_at_end else None,
             command=args.command,
         )
     except (RunError, TerrainFileError) as exc:
@@ -100,8 +108,6 @@ def main(argv=None) -> None:
         )
         + (f"; {result.pace}" if result.pace else "")
     )
-    if result.screenshot is not None:
-        print(f"screenshot {result.screenshot}")
     if result.video is not None:
         print(f"saved {result.video}")
 

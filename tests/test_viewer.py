@@ -2,9 +2,11 @@
 
 The player script runs as a subprocess on a virtual X display (MUJOCO_GL=glfw, the passive
 viewer), plays the shipped policy for a second and saves the viewer's 3D view as the X server
-shows it (the hidden --screenshot flag reads the window back with XGetImage). The robot is in
+shows it (the hidden --hold-at-end flag keeps the window open while tests/x11_window.py reads it
+back with xdotool and mss). The robot is in
 view when its orange trunk covers a fair part of that picture, around the middle. Xvfb comes
-from Debian's `xvfb` package (.ci/run installs it); without it these tests are skipped.
+from Debian's `xvfb` package and xdotool from `xdotool` (.ci/run installs both); without them these
+tests are skipped.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, run_script
+from tests.conftest import REPO
+from tests.x11_window import window_image
 
 POLICY = REPO / "assets" / "policies" / "residual_walk"
 PLAYER = "phases_test/phase4_viewer_play_policy.py"
@@ -26,8 +31,9 @@ PLAYER = "phases_test/phase4_viewer_play_policy.py"
 @pytest.fixture(scope="module")
 def xvfb_display():
     """A fresh Xvfb server on a free display number (Xvfb picks it: -displayfd)."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (Debian package `xvfb`; .ci/run installs it)")
+    for tool, package in (("Xvfb", "xvfb"), ("xdotool", "xdotool")):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (Debian package `{package}`; .ci/run installs it)")
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
@@ -47,42 +53,55 @@ def xvfb_display():
         proc.wait(timeout=10)
 
 
-def play_in_window(display: str, shot, *extra: str) -> subprocess.CompletedProcess:
-    return run_script(
-        PLAYER,
-        "--model",
-        str(POLICY / "final_model.zip"),
-        "--normalize",
-        str(POLICY / "vec_normalize.pkl"),
-        "--seconds",
-        "1",
-        "--deterministic",
-        "--screenshot",
-        str(shot),
-        *extra,
-        timeout=120,
-        env_extra={"DISPLAY": display, "MUJOCO_GL": "glfw"},
+def play_in_window(display: str, *extra: str, settle: float = 0.5):
+    """Play the shipped policy for a second in the real window; returns (the finished process,
+    the 3D view's RGB pixels as the X server showed them once the walk ended)."""
+    env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
+    env.update(DISPLAY=display, MUJOCO_GL="glfw")
+    args = ["--model", str(POLICY / "final_model.zip"), "--normalize", str(POLICY / "vec_normalize.pkl")]
+    args += ["--seconds", "1", "--deterministic", "--hold-at-end", *extra]
+    proc = subprocess.Popen(
+        [sys.executable, PLAYER, *args],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    image, lines = None, []
+    try:
+        for line in proc.stdout:  # the player says where its 3D view is, then waits for a line
+            lines.append(line)
+            if line.startswith("holding the window; viewport"):
+                time.sleep(settle)  # the viewer draws the last synced state
+                viewport = tuple(int(v) for v in line.split()[4:]) or None
+                image = window_image(display, viewport=viewport)
+                proc.stdin.write("\n")
+                proc.stdin.flush()
+                break
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines) + out, err), image
 
 
-def colour_masks(path):
-    from PIL import Image
-
-    rgb = np.asarray(Image.open(path).convert("RGB")).astype(int)
+def colour_masks(image: np.ndarray):
+    rgb = image.astype(int)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     orange = (r >= 90) & (r > 1.5 * g) & (g > 1.5 * b + 5)  # the trunk, rgba 0.85 0.45 0.1, lit or shaded
     blue = (b >= 120) & (b > 1.4 * r) & (b > 1.1 * g)  # the side-by-side baseline robot
     return rgb, orange, blue
 
 
-def test_viewer_window_shows_the_robot_and_says_its_pace(xvfb_display, tmp_path):
-    shot = tmp_path / "viewer.png"
-    proc = play_in_window(xvfb_display, shot)
+def test_viewer_window_shows_the_robot_and_says_its_pace(xvfb_display):
+    proc, shot = play_in_window(xvfb_display)
     assert proc.returncode == 0, proc.stderr[-2000:]
     pace = re.search(r"ran at (\d+\.\d+)x real time", proc.stdout)
     assert pace, proc.stdout
     assert 0.0 < float(pace.group(1)) <= 1.05
-    assert shot.is_file(), proc.stdout
+    assert shot is not None, proc.stdout
 
     rgb, orange, _ = colour_masks(shot)
     height, width, _ = rgb.shape
@@ -97,9 +116,8 @@ def test_viewer_window_shows_the_robot_and_says_its_pace(xvfb_display, tmp_path)
     )
 
 
-def test_side_by_side_draws_the_baseline_robot_in_the_same_view(xvfb_display, tmp_path):
-    shot = tmp_path / "side_by_side.png"
-    proc = play_in_window(xvfb_display, shot, "--side-by-side")
+def test_side_by_side_draws_the_baseline_robot_in_the_same_view(xvfb_display):
+    proc, shot = play_in_window(xvfb_display, "--side-by-side")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert re.search(r"baseline trot from the same spawn: -?\d+\.\d+ m", proc.stdout), proc.stdout
     _, orange, blue = colour_masks(shot)

@@ -9,6 +9,7 @@ Both playback scripts (phase4_viewer_play_policy.py and play_residual_policy.py)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,6 @@ class PlaybackResult:
     real_time_factor: float | None = None  # viewer only: simulated s per wall s over the run
     pace: str = ""  # viewer only: "ran at real time" or "ran at 0.09x real time (...)"
     baseline_distance: float | None = None  # side by side only: the baseline trot's distance (m)
-    screenshot: Path | None = None
 
 
 GHOST_RGBA = (0.25, 0.55, 1.0, 0.55)  # the baseline robot drawn beside the policy: translucent blue
@@ -63,7 +63,7 @@ def play(
     width: int = 640,
     height: int = 360,
     side_by_side: bool = False,
-    screenshot: Path | None = None,
+    at_end: Callable | None = None,
     command: float | None = None,
 ) -> PlaybackResult:
     """Play `model` (or, with baseline=True, the plain trot in the same env) for `seconds`.
@@ -72,7 +72,8 @@ def play(
     (envs/camera.py) and keeps real-time pace; when the computer cannot, the overlay shows the
     real-time factor and ``result.pace`` says it. With `side_by_side` the baseline trot runs in
     a second env from the same spawn and is drawn in the same view as a translucent blue robot.
-    `screenshot` saves the viewer's 3D view, read back from the X display, at the end.
+    `at_end(viewport)` is called once the walk ends while the viewer window is still open (the
+    tests read the window back from the X display then).
     A policy trained with commands walks at `command` m/s (default: the top of its range), and
     so does the side-by-side trot (whose gait, with command feedforward, follows the command).
     """
@@ -87,7 +88,7 @@ def play(
     ghost = _Ghost(config, terrain, seed, command) if side_by_side and record is None else None
     recorder = VideoRecorder(record, fps=VIDEO_FPS) if record is not None else None
     every = max(1, int(round(1.0 / (VIDEO_FPS * env.dt))))
-    viewer = pacer = shot = None
+    viewer = pacer = None
     if record is None:
         from walklab.rendering import LiveViewer, RealTimePacer
 
@@ -124,8 +125,8 @@ def play(
     try:
         episode = run_episode(env, policy, seed, seconds, on_step=show)
         termination = episode.termination
-        if viewer is not None and screenshot is not None and viewer.is_running():
-            shot = viewer.screenshot(screenshot)
+        if viewer is not None and at_end is not None and viewer.is_running():
+            at_end(viewer.viewport)
     finally:
         if viewer is not None:
             viewer.close()
@@ -144,7 +145,6 @@ def play(
         real_time_factor=pacer.factor if pacer is not None else None,
         pace=pacer.summary() if pacer is not None else "",
         baseline_distance=ghost.distance if ghost is not None else None,
-        screenshot=shot,
     )
 
 

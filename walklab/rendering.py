@@ -194,8 +194,7 @@ class LiveViewer:
 
     The camera is set once, at launch: the user can still move it with the mouse. ``show``
     updates the overlay text without stalling the caller (see there), ``close`` waits for the
-    viewer's thread to finish so the interpreter does not exit under it, ``screenshot`` saves
-    the 3D view as the X display shows it.
+    viewer's thread to finish so the interpreter does not exit under it.
     """
 
     def __init__(self, model, data, track_body: str | int = "trunk"):
@@ -242,26 +241,11 @@ class LiveViewer:
             self._text_interval = min(1.0, self._text_interval * 1.5)
         self._text_sent = time.perf_counter()
 
-    def screenshot(self, path: str | Path, settle: float = 0.5) -> Path:
-        """Save the 3D view as the X server shows it: the viewer's top-level window read back
-        with XGetImage, cropped to its 3D viewport. Linux/X11 (a real display or Xvfb) only.
-        Waits `settle` seconds first so the viewer has drawn the last synced state."""
-        import time
-
-        import numpy as np
-        from PIL import Image
-
-        time.sleep(settle)
-        image = x11_window_image()
-        viewport = self.handle.viewport
-        if viewport is not None and viewport.width > 0 and viewport.height > 0:
-            h = image.shape[0]
-            top = max(0, h - viewport.bottom - viewport.height)
-            image = image[top : h - viewport.bottom, viewport.left : viewport.left + viewport.width]
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.ascontiguousarray(image)).save(path)
-        return path
+    @property
+    def viewport(self):
+        """The 3D view's rectangle in the window (left, bottom, width, height; pixels from the
+        bottom left), or None before the first frame is drawn."""
+        return self.handle.viewport
 
     def close(self, timeout: float = 10.0) -> None:
         self.handle.close()
@@ -273,146 +257,3 @@ class LiveViewer:
 
     def __exit__(self, *exc):
         self.close()
-
-
-# ---------------------------------------------------------------------- screenshots of a real window
-def x11_window_image(title_prefix: str = "MuJoCo"):
-    """RGB pixels (H, W, 3 uint8) of the window titled `title_prefix`... on $DISPLAY (the
-    largest top-level window when none is), as the X server shows it: read with XGetImage
-    from the root window, so parts off the screen come back black. Uses libX11 through ctypes."""
-    import ctypes
-    import ctypes.util
-
-    import numpy as np
-
-    lib = ctypes.util.find_library("X11")
-    if lib is None:
-        raise RuntimeError("libX11 not found: screenshots need an X11 display")
-    x = ctypes.cdll.LoadLibrary(lib)
-    c_int, c_uint, c_ulong, ptr = ctypes.c_int, ctypes.c_uint, ctypes.c_ulong, ctypes.POINTER
-    x.XOpenDisplay.restype = ctypes.c_void_p
-    x.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    x.XDefaultRootWindow.restype = c_ulong
-    x.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
-    x.XQueryTree.argtypes = [ctypes.c_void_p, c_ulong, ptr(c_ulong), ptr(c_ulong), ptr(ptr(c_ulong)), ptr(c_uint)]
-    x.XGetGeometry.argtypes = [
-        ctypes.c_void_p,
-        c_ulong,
-        ptr(c_ulong),
-        ptr(c_int),
-        ptr(c_int),
-        ptr(c_uint),
-        ptr(c_uint),
-        ptr(c_uint),
-        ptr(c_uint),
-    ]
-    x.XTranslateCoordinates.argtypes = [
-        ctypes.c_void_p,
-        c_ulong,
-        c_ulong,
-        c_int,
-        c_int,
-        ptr(c_int),
-        ptr(c_int),
-        ptr(c_ulong),
-    ]
-    x.XFetchName.argtypes = [ctypes.c_void_p, c_ulong, ptr(ctypes.c_char_p)]
-    x.XGetImage.restype = ctypes.c_void_p
-    x.XGetImage.argtypes = [ctypes.c_void_p, c_ulong, c_int, c_int, c_uint, c_uint, c_ulong, c_int]
-    x.XFree.argtypes = [ctypes.c_void_p]
-    x.XDestroyImage.argtypes = [ctypes.c_void_p]
-    x.XCloseDisplay.argtypes = [ctypes.c_void_p]
-
-    class XImage(ctypes.Structure):
-        _fields_ = [
-            ("width", c_int),
-            ("height", c_int),
-            ("xoffset", c_int),
-            ("format", c_int),
-            ("data", ptr(ctypes.c_ubyte)),
-            ("byte_order", c_int),
-            ("bitmap_unit", c_int),
-            ("bitmap_bit_order", c_int),
-            ("bitmap_pad", c_int),
-            ("depth", c_int),
-            ("bytes_per_line", c_int),
-            ("bits_per_pixel", c_int),
-            ("red_mask", c_ulong),
-            ("green_mask", c_ulong),
-            ("blue_mask", c_ulong),
-        ]
-
-    display = x.XOpenDisplay(None)
-    if not display:
-        raise RuntimeError(f"cannot open X display {os.environ.get('DISPLAY')!r}")
-
-    def children_of(window):
-        root_ret, parent, kids, count = c_ulong(), c_ulong(), ptr(c_ulong)(), c_uint()
-        if not x.XQueryTree(
-            display, window, ctypes.byref(root_ret), ctypes.byref(parent), ctypes.byref(kids), ctypes.byref(count)
-        ):
-            return []
-        found = [kids[i] for i in range(count.value)]
-        if kids:
-            x.XFree(kids)
-        return found
-
-    def size_of(window):
-        root_ret, geo = c_ulong(), [c_int(), c_int(), c_uint(), c_uint(), c_uint(), c_uint()]
-        x.XGetGeometry(display, window, ctypes.byref(root_ret), *(ctypes.byref(g) for g in geo))
-        return geo[2].value, geo[3].value
-
-    def name_of(window):
-        name = ctypes.c_char_p()
-        if x.XFetchName(display, window, ctypes.byref(name)) and name.value is not None:
-            text = name.value.decode("utf-8", "replace")
-            x.XFree(name)
-            return text
-        return ""
-
-    def titled(window, depth):  # window managers put client windows inside frames
-        for kid in children_of(window):
-            if name_of(kid).startswith(title_prefix):
-                return kid
-            if depth > 0:
-                found = titled(kid, depth - 1)
-                if found is not None:
-                    return found
-        return None
-
-    try:
-        root = x.XDefaultRootWindow(display)
-        window = titled(root, 3)
-        if window is None:
-            window = max(children_of(root), key=lambda w: size_of(w)[0] * size_of(w)[1], default=root)
-        width, height = size_of(window)
-        left, top, child = c_int(), c_int(), c_ulong()
-        x.XTranslateCoordinates(display, window, root, 0, 0, ctypes.byref(left), ctypes.byref(top), ctypes.byref(child))
-        screen_w, screen_h = size_of(root)
-        x0, y0 = max(0, left.value), max(0, top.value)
-        x1, y1 = min(screen_w, left.value + width), min(screen_h, top.value + height)
-        rgb = np.zeros((height, width, 3), dtype=np.uint8)
-        if x1 <= x0 or y1 <= y0:
-            return rgb
-        ximage_p = x.XGetImage(display, root, x0, y0, x1 - x0, y1 - y0, 0xFFFFFFFF, 2)  # 2: ZPixmap
-        if not ximage_p:
-            raise RuntimeError("XGetImage failed")
-        try:
-            img = XImage.from_address(ximage_p)
-            if img.bits_per_pixel != 32:
-                raise RuntimeError(f"unsupported X visual: {img.bits_per_pixel} bits per pixel")
-            raw = np.ctypeslib.as_array(img.data, shape=(img.height * img.bytes_per_line,)).copy()
-            rows, cols, big_endian = img.height, img.width, img.byte_order == 1
-            masks = (img.red_mask, img.green_mask, img.blue_mask)
-        finally:
-            x.XDestroyImage(ximage_p)
-        words = raw.view(">u4" if big_endian else "<u4").reshape(rows, -1)[:, :cols]
-        shown = np.stack([(words & m) >> _shift(m) for m in masks], axis=-1)
-        rgb[y0 - top.value : y1 - top.value, x0 - left.value : x1 - left.value] = shown
-        return rgb
-    finally:
-        x.XCloseDisplay(display)
-
-
-def _shift(mask: int) -> int:
-    return (mask & -mask).bit_length() - 1
