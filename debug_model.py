@@ -16,24 +16,35 @@ import os
 import sys
 from pathlib import Path
 
-from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_float, positive_int
+from walklab.cli import (
+    EPISODES,
+    SECONDS,
+    OneLineErrorParser,
+    fail,
+    input_file,
+    output_or_fail,
+)
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
     p.add_argument("run_dir", type=Path, help="a run directory written by train_residual_ppo*.py")
     p.add_argument("--model", default="final", help="final (default; interrupted if stopped), best, or a .zip path")
     p.add_argument("--normalize", type=Path, default=None, help="statistics .pkl (default: saved beside the model)")
-    p.add_argument("--episodes", type=positive_int, default=5, help="episodes per side (seeds 0..K-1)")
-    p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
-    p.add_argument("--terrain", type=Path, default=None, help="evaluate on this heightfield PNG instead")
+    p.add_argument("--episodes", type=EPISODES, default=5, help="episodes per side (seeds 0..K-1)")
+    p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
+    p.add_argument("--terrain", type=input_file(".png"), default=None, help="evaluate on this heightfield PNG instead")
     p.add_argument("--out", type=Path, default=None, help="report folder (default RUN_DIR/debug)")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv=None) -> int:

@@ -7,12 +7,12 @@
 
 The study lives in runs/sweeps/<study-name>/study.db (SQLite) unless --storage names a shared
 database; running the same command again continues it. Trial runs, trials.csv and the plots go
-to runs/sweeps/<study-name>/. The search space and its ranges: walklab/sweep.py (SEARCH_SPACE).
+to runs/sweeps/<study-name>/. The search space and its ranges: walklab/sweep/space.py (SEARCH_SPACE).
 """
 
 from __future__ import annotations
 
-from walklab.sweep import main
+from walklab.sweep.cli import build_parser, main, parse_args  # noqa: F401 - the fuzz suite finds them here
 
 if __name__ == "__main__":
     main()

@@ -13,8 +13,7 @@ checkpoint intervals). It writes the same run directory as v2 through the same c
 from __future__ import annotations
 
 from gait import GaitParameters
-from walklab import presets
-from walklab.train_cli import main
+from walklab import presets, train_cli
 
 # The fix: explicit gait parameters of the working baseline. The old defaults (body_height 0.07,
 # step_length 0.05, step_height 0.015) stall on the ridged terrain (see DIAGNOSIS.md).
@@ -25,6 +24,18 @@ gait = GaitParameters(
     cycle_time=0.8,
 )
 
+# presets.V1 walks this very gait (tests/test_training.py checks that the two agree)
+PRESET = presets.V1.with_gait(gait)
+
+
+def build_parser():
+    return train_cli.build_parser(PRESET, __doc__.splitlines()[0], __doc__)
+
+
+def parse_args(argv=None):
+    """The training job the flags describe, every rule checked; one line and exit 2 otherwise."""
+    return train_cli.parse_job(PRESET, __doc__.splitlines()[0], __doc__, argv)
+
+
 if __name__ == "__main__":
-    # presets.V1 walks this very gait (tests/test_training.py checks that the two agree)
-    main(presets.V1.with_gait(gait), __doc__.splitlines()[0], __doc__)
+    train_cli.main(PRESET, __doc__.splitlines()[0], __doc__)

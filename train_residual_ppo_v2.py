@@ -17,8 +17,7 @@ steps, best_model.zip, final_model.zip + vec_normalize.pkl) through walklab.trai
 from __future__ import annotations
 
 from gait import GaitParameters
-from walklab import presets
-from walklab.train_cli import main
+from walklab import presets, train_cli
 
 # Explicit gait parameters of the working baseline (~0.09-0.1 m/s on the default terrain).
 gait = GaitParameters(
@@ -28,6 +27,18 @@ gait = GaitParameters(
     cycle_time=0.8,
 )
 
+# presets.V2 walks this very gait (tests/test_training.py checks that the two agree)
+PRESET = presets.V2.with_gait(gait)
+
+
+def build_parser():
+    return train_cli.build_parser(PRESET, __doc__.splitlines()[0], __doc__)
+
+
+def parse_args(argv=None):
+    """The training job the flags describe, every rule checked; one line and exit 2 otherwise."""
+    return train_cli.parse_job(PRESET, __doc__.splitlines()[0], __doc__, argv)
+
+
 if __name__ == "__main__":
-    # presets.V2 walks this very gait (tests/test_training.py checks that the two agree)
-    main(presets.V2.with_gait(gait), __doc__.splitlines()[0], __doc__)
+    train_cli.main(PRESET, __doc__.splitlines()[0], __doc__)

@@ -60,10 +60,15 @@ def _requirement(meta: dict, integer: bool) -> str:
     low, high = meta.get("low"), meta.get("high")
     parts = []
     if low is not None:
-        parts.append(f"{'>' if meta.get('low_open') else '>='} {low:g}")
+        parts.append(f"{'>' if meta.get('low_open') else '>='} {_shown(low)}")
     if high is not None:
-        parts.append(f"{'<' if meta.get('high_open') else '<='} {high:g}")
+        parts.append(f"{'<' if meta.get('high_open') else '<='} {_shown(high)}")
     return kind + (" " + " and ".join(parts) if parts else "")
+
+
+def _shown(bound: float) -> str:
+    """A bound as written: integers in full (1048576, not 1.04858e+06), other numbers short."""
+    return str(int(bound)) if float(bound).is_integer() and abs(bound) < 1e15 else f"{bound:g}"
 
 
 def check(name: str, value: Any, meta: dict, kind: type) -> Any:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from gait import constants as C
 
+MIN_CYCLE_TIME, MAX_CYCLE_TIME = 0.1, 10.0  # s: at least 5 control steps per cycle, at most a slow crawl
+
 
 class GaitParameterError(ValueError):
     """A gait parameter is impossible; the message names the field."""
@@ -40,8 +42,10 @@ class GaitParameters:
             value = getattr(self, field.name)
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise GaitParameterError(f"GaitParameters.{field.name} must be a finite number, got {value!r}")
-        if self.cycle_time <= 0:
-            raise GaitParameterError(f"GaitParameters.cycle_time must be > 0 s, got {self.cycle_time}")
+        if not MIN_CYCLE_TIME <= self.cycle_time <= MAX_CYCLE_TIME:
+            raise GaitParameterError(
+                f"GaitParameters.cycle_time must be in [{MIN_CYCLE_TIME}, {MAX_CYCLE_TIME}] s, got {self.cycle_time}"
+            )
         if self.body_height <= 0:
             raise GaitParameterError(f"GaitParameters.body_height must be > 0 m, got {self.body_height}")
         if self.step_length < 0:

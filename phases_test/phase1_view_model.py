@@ -14,26 +14,38 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from walklab.cli import model_or_fail, positive_float, video_path_or_fail
+from walklab.cli import (
+    SECONDS,
+    OneLineErrorParser,
+    input_file,
+    model_or_fail,
+    video_path_or_fail,
+)
 from walklab.rendering import prepare_rendering
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> OneLineErrorParser:
+    p = OneLineErrorParser(description=__doc__.splitlines()[0])
     p.add_argument("--flat", action="store_true", help="use the flat scene instead of the rough terrain")
-    p.add_argument("--terrain", type=Path, default=None, help="heightfield PNG (default assets/hfield.png)")
+    p.add_argument(
+        "--terrain", type=input_file(".png"), default=None, help="heightfield PNG (default assets/hfield.png)"
+    )
     p.add_argument(
         "--seconds",
-        type=positive_float,
+        type=SECONDS,
         default=3.0,
         help="length of the offscreen video (s); the viewer runs until closed",
     )
     p.add_argument("--headless", action="store_true", help="render offscreen to --out instead of opening the viewer")
     p.add_argument("--out", type=Path, default=Path("runs/videos/phase1_model.gif"), help="video path (.mp4 or .gif)")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv=None) -> None:

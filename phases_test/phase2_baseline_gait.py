@@ -16,26 +16,41 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from walklab.cli import add_gait_arguments, gait_from_args, model_or_fail, positive_float, video_path_or_fail  # noqa: E501
+from walklab.cli import (
+    SECONDS,
+    SEED,
+    OneLineErrorParser,
+    add_gait_arguments,
+    gait_from_args,
+    input_file,
+    model_or_fail,
+    video_path_or_fail,
+)
 from walklab.rendering import prepare_rendering
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> OneLineErrorParser:
+    p = OneLineErrorParser(description=__doc__.splitlines()[0])
     add_gait_arguments(p)
-    p.add_argument("--seconds", type=positive_float, default=20.0, help="walk duration (s)")
-    p.add_argument("--seed", type=int, default=0, help="spawn seed (position and heading on the terrain)")
-    p.add_argument("--terrain", type=Path, default=None, help="heightfield PNG (default assets/hfield.png)")
+    p.add_argument("--seconds", type=SECONDS, default=20.0, help="walk duration (s)")
+    p.add_argument("--seed", type=SEED, default=0, help="spawn seed (position and heading on the terrain)")
+    p.add_argument(
+        "--terrain", type=input_file(".png"), default=None, help="heightfield PNG (default assets/hfield.png)"
+    )
     p.add_argument("--flat", action="store_true", help="walk on the flat floor instead")
     p.add_argument("--headless", action="store_true", help="render offscreen to --out instead of opening the viewer")
     p.add_argument("--no-video", action="store_true", help="headless: only print the metrics, render nothing")
     p.add_argument(
         "--out", type=Path, default=Path("runs/videos/phase2_baseline.mp4"), help="video path (.mp4 or .gif)"
     )
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv=None) -> None:

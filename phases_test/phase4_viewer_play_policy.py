@@ -24,11 +24,14 @@ import sys
 from pathlib import Path
 
 from walklab.cli import (
+    FRAME_PIXELS,
+    SECONDS,
+    SEED,
+    OneLineErrorParser,
     add_command_argument,
     add_model_arguments,
     fail,
-    positive_float,
-    positive_int,
+    input_file,
     prepare_playback_or_fail,
 )
 
@@ -36,16 +39,18 @@ from walklab.cli import (
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+def build_parser() -> OneLineErrorParser:
+    p = OneLineErrorParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
     add_model_arguments(p)
-    p.add_argument("--seconds", type=positive_float, default=20.0, help="how long to play (s)")
+    p.add_argument("--seconds", type=SECONDS, default=20.0, help="how long to play (s)")
     p.add_argument("--deterministic", action="store_true", help="use the policy's mean action instead of sampling")
     p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif instead")
-    p.add_argument("--terrain", type=Path, default=None, help="play on this heightfield PNG instead of the run's")
-    p.add_argument("--seed", type=int, default=0, help="spawn seed")
+    p.add_argument(
+        "--terrain", type=input_file(".png"), default=None, help="play on this heightfield PNG instead of the run's"
+    )
+    p.add_argument("--seed", type=SEED, default=0, help="spawn seed")
     p.add_argument("--baseline", action="store_true", help="play the plain trot (zero residual) in the same env")
     p.add_argument(
         "--side-by-side",
@@ -54,10 +59,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     add_command_argument(p)
     p.add_argument("--no-overlay", action="store_true", help="hide the time/speed/distance overlay")
-    p.add_argument("--width", type=positive_int, default=640, help="recorded frame width (pixels)")
-    p.add_argument("--height", type=positive_int, default=360, help="recorded frame height (pixels)")
+    p.add_argument("--width", type=FRAME_PIXELS, default=640, help="recorded frame width (pixels)")
+    p.add_argument("--height", type=FRAME_PIXELS, default=360, help="recorded frame height (pixels)")
     # for tests: keep the window open at the end, say where its 3D view is, and wait for a line on stdin
     p.add_argument("--hold-at-end", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = build_parser()
     args = p.parse_args(argv)
     if args.record is not None and (args.side_by_side or args.hold_at_end):
         p.error("--side-by-side and --hold-at-end are for the viewer; leave out --record")

@@ -16,13 +16,14 @@ import sys
 from pathlib import Path
 
 from walklab.cli import (
+    EPISODES,
+    SECONDS,
     OneLineErrorParser,
     add_command_argument,
     add_model_arguments,
     fail,
+    output_file,
     output_or_fail,
-    positive_float,
-    positive_int,
 )
 
 UNSEEN_DIFFICULTIES = (0.5, 0.9)
@@ -32,7 +33,7 @@ UNSEEN_SEED = 101  # the default terrain is seed 3
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
@@ -45,11 +46,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="heightfield PNGs to evaluate on (default: the standard unseen set)",
     )
     p.add_argument("--terrain-dir", type=Path, default=Path("runs/terrains"), help="where the standard set is written")
-    p.add_argument("--episodes", type=positive_int, default=3, help="episodes per terrain and side (seeds 0..K-1)")
-    p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
-    p.add_argument("--json", type=Path, default=None, help="write the table as JSON here")
+    p.add_argument("--episodes", type=EPISODES, default=3, help="episodes per terrain and side (seeds 0..K-1)")
+    p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
+    p.add_argument("--json", type=output_file(".json"), default=None, help="write the table as JSON here")
     add_command_argument(p)
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def standard_unseen_set(folder: Path) -> list[Path]:

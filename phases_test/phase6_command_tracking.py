@@ -25,16 +25,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from walklab.cli import (
+    EPISODES,
+    SECONDS,
+    SPEED,
+    YAW_RATE,
     OneLineErrorParser,
     add_model_arguments,
     fail,
-    finite_float,
+    input_file,
+    output_file,
     output_or_fail,
-    positive_float,
-    positive_int,
 )
 
 DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s
@@ -44,24 +46,30 @@ TARGET_ERROR_MPS = 0.02  # the issue's target: mean absolute tracking error, no 
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
     add_model_arguments(p)
     p.add_argument(
         "--commands",
-        type=finite_float,
+        type=SPEED,
         nargs="+",
         default=list(DEFAULT_COMMANDS),
         help="commanded forward speeds, m/s (default 0.05 0.10 0.15 0.20)",
     )
-    p.add_argument("--yaw-rate", type=finite_float, default=0.0, help="commanded yaw rate for every episode, rad/s")
-    p.add_argument("--episodes", type=positive_int, default=3, help="episodes per command (seeds 0..K-1)")
-    p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
-    p.add_argument("--terrain", type=Path, default=None, help="heightfield PNG (default: the model's own terrain)")
-    p.add_argument("--json", type=Path, default=None, help="write the table as JSON here")
-    return p.parse_args(argv)
+    p.add_argument("--yaw-rate", type=YAW_RATE, default=0.0, help="commanded yaw rate for every episode, rad/s")
+    p.add_argument("--episodes", type=EPISODES, default=3, help="episodes per command (seeds 0..K-1)")
+    p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
+    p.add_argument(
+        "--terrain", type=input_file(".png"), default=None, help="heightfield PNG (default: the model's own terrain)"
+    )
+    p.add_argument("--json", type=output_file(".json"), default=None, help="write the table as JSON here")
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def track(env, rows, command: float, episodes: int, seconds: float) -> tuple[dict, list[float]]:

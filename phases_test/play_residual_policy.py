@@ -12,18 +12,28 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from walklab.cli import fail, positive_float, prepare_playback_or_fail
+from walklab.cli import SECONDS, OneLineErrorParser, fail, input_file, prepare_playback_or_fail
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", type=Path, help="trained model .zip (statistics and config are found beside it)")
-    p.add_argument("--seconds", type=positive_float, default=20.0, help="how long to play (s)")
+def build_parser() -> OneLineErrorParser:
+    p = OneLineErrorParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "model", type=input_file(".zip"), help="trained model .zip (statistics and config are found beside it)"
+    )
+    p.add_argument("--seconds", type=SECONDS, default=20.0, help="how long to play (s)")
     p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif")
-    args = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     prepare_playback_or_fail(args.record)
 
     from walklab.playback import play

@@ -12,6 +12,7 @@ that falls is not better.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -35,11 +36,19 @@ def load_phase5(path: str) -> dict[str, dict]:
     return rows
 
 
-def main(argv=None) -> int:
+def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0], epilog=__doc__)
     p.add_argument("candidate", help="phase-5 JSON of the policy to judge")
     p.add_argument("reference", help="phase-5 JSON of the policy to compare it with (same terrains and episodes)")
-    args = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     a, b = load_phase5(args.candidate), load_phase5(args.reference)
     if sorted(a) != sorted(b):
         fail(f"the files cover different terrains ({', '.join(sorted(a))} against {', '.join(sorted(b))})")

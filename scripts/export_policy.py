@@ -12,24 +12,26 @@ SB3 needed. A policy trained with commands takes the command as a separate ONNX 
 
 from __future__ import annotations
 
-from pathlib import Path
+import argparse
 
-from walklab.cli import OneLineErrorParser, fail, output_or_fail, positive_int
+from walklab.cli import OneLineErrorParser, fail, input_file, number, output_file
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
-def main(argv=None) -> None:
+def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", type=Path, help="trained model .zip (its run's config.json must be beside it or above)")
+    p.add_argument(
+        "model", type=input_file(".zip"), help="trained model .zip (its run's config.json must be beside it or above)"
+    )
     p.add_argument(
         "--normalize",
-        type=Path,
+        type=input_file(".pkl"),
         default=None,
         help="VecNormalize statistics .pkl (default: the one saved beside the model)",
     )
-    p.add_argument("--out", type=Path, required=True, help="file to write (e.g. policy.pt, policy.onnx)")
+    p.add_argument("--out", type=output_file(), required=True, help="file to write (e.g. policy.pt, policy.onnx)")
     p.add_argument(
         "--format",
         choices=("torchscript", "onnx"),
@@ -38,12 +40,19 @@ def main(argv=None) -> None:
     )
     p.add_argument(
         "--check-steps",
-        type=positive_int,
+        type=number(int, low=1, high=100_000),
         default=200,
         help="observations from a seeded rollout to compare the export against the SB3 model on",
     )
-    args = p.parse_args(argv)
-    output_or_fail(args.out, "file", "--out")  # before loading anything
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)  # --out is checked writable here, before loading anything
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     if (args.format or ("onnx" if args.out.suffix.lower() == ".onnx" else "torchscript")) == "onnx":
         export_onnx_and_check(args)
         return

@@ -6,32 +6,43 @@ python3 scripts/side_by_side.py trained.gif baseline.gif --out assets/policies/r
 
 from __future__ import annotations
 
+import argparse
 import io
-from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
 
-from walklab.cli import OneLineErrorParser, fail
-from walklab.files import OutputError, atomic_write_bytes, writable_output
+from walklab.cli import OneLineErrorParser, fail, input_file, number, output_file
+from walklab.files import atomic_write_bytes
 
 
-def main() -> None:
+def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
-    p.add_argument("left", type=Path, help="first video (.gif or .mp4)")
-    p.add_argument("right", type=Path, help="second video (.gif or .mp4)")
-    p.add_argument("--out", type=Path, required=True, help="output .gif")
-    p.add_argument("--every", type=int, default=2, help="keep every n-th frame (the output plays at input fps / n)")
-    p.add_argument("--input-fps", type=int, default=25, help="frame rate the inputs were recorded at")
-    args = p.parse_args()
-    try:
-        writable_output(args.out, label="--out")
-    except OutputError as exc:
-        fail(str(exc))
+    p.add_argument("left", type=input_file(".gif", ".mp4"), help="first video (.gif or .mp4)")
+    p.add_argument("right", type=input_file(".gif", ".mp4"), help="second video (.gif or .mp4)")
+    p.add_argument("--out", type=output_file(".gif"), required=True, help="output .gif")
+    p.add_argument(
+        "--every",
+        type=number(int, low=1, high=1000),
+        default=2,
+        help="keep every n-th frame (the output plays at input fps / n)",
+    )
+    p.add_argument(
+        "--input-fps", type=number(int, low=1, high=1000), default=25, help="frame rate the inputs were recorded at"
+    )
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     try:
         left = [np.asarray(f)[..., :3] for f in imageio.mimread(args.left, memtest=False)]
         right = [np.asarray(f)[..., :3] for f in imageio.mimread(args.right, memtest=False)]
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
         fail(f"cannot read the input videos ({exc})")
     n = min(len(left), len(right))
     frames = [np.concatenate([left[i], right[i]], axis=1) for i in range(0, n, args.every)]

@@ -15,9 +15,11 @@ shape and only moved ("optimum"), and the spread of the tracked speed.
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
-from walklab.cli import OneLineErrorParser, finite_float, positive_float, positive_int
+from walklab.cli import EPISODES, SECONDS, SPEED, OneLineErrorParser, number
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
@@ -31,17 +33,25 @@ def kernel_optimum(tracked: np.ndarray, command: float, sigma: float, kernel: st
     return float(tracked.mean() + shifts[int(np.argmax(values.mean(axis=1)))])
 
 
-def main(argv=None) -> int:
+def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0], epilog=__doc__)
-    p.add_argument("--commands", type=finite_float, nargs="+", default=[0.05, 0.10, 0.15, 0.20], help="m/s")
-    p.add_argument("--windows", type=finite_float, nargs="+", default=[0.0, 0.4, 0.8, 1.2], help="s (0: per step)")
-    p.add_argument("--episodes", type=positive_int, default=3, help="episodes per command (seeds 0..K-1)")
-    p.add_argument("--seconds", type=positive_float, default=10.0, help="episode length (s)")
-    p.add_argument("--sigma", type=positive_float, default=0.10, help="kernel width, m/s")
+    p.add_argument("--commands", type=SPEED, nargs="+", default=[0.05, 0.10, 0.15, 0.20], help="m/s")
+    p.add_argument(
+        "--windows", type=number(float, low=0, high=60), nargs="+", default=[0.0, 0.4, 0.8, 1.2], help="s (0: per step)"
+    )
+    p.add_argument("--episodes", type=EPISODES, default=3, help="episodes per command (seeds 0..K-1)")
+    p.add_argument("--seconds", type=SECONDS, default=10.0, help="episode length (s)")
+    p.add_argument("--sigma", type=number(float, low=0, low_open=True, high=10), default=0.10, help="kernel width, m/s")
     p.add_argument("--kernel", choices=("laplace", "gaussian"), default="laplace")
-    args = p.parse_args(argv)
-    if min(args.windows) < 0:
-        p.error("--windows must be >= 0 s")
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
 
     from envs.residual_walk_env import ResidualWalkEnv
     from envs.rollout import run_episode, zero_policy

@@ -26,34 +26,39 @@ import sys
 from pathlib import Path
 
 from walklab.cli import (
+    EPISODES,
     GAIT_FLAGS,
+    SECONDS,
+    THREADS,
+    WORKERS,
     OneLineErrorParser,
     add_command_argument,
     add_gait_arguments,
     fail,
     gait_from_args,
-    positive_float,
-    positive_int,
+    input_file,
+    output_file,
+    output_or_fail,
 )
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
     p.add_argument("--baseline-only", action="store_true", help="evaluate only the baseline trot")
     p.add_argument("--model", type=Path, help="trained model .zip (its run's config.json rebuilds the env)")
     p.add_argument("--normalize", type=Path, help="VecNormalize statistics saved with the model (.pkl)")
-    p.add_argument("--episodes", type=positive_int, default=10, help="episodes per side (seeds 0..K-1)")
-    p.add_argument("--seconds", type=positive_float, default=20.0, help="episode length (s)")
-    p.add_argument("--terrain", type=Path, help="evaluate both sides on this heightfield PNG instead")
+    p.add_argument("--episodes", type=EPISODES, default=10, help="episodes per side (seeds 0..K-1)")
+    p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
+    p.add_argument("--terrain", type=input_file(".png"), help="evaluate both sides on this heightfield PNG instead")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the deterministic mean")
     p.add_argument(
         "--workers",
-        type=positive_int,
+        type=WORKERS,
         default=1,
         help="with --one-by-one: run the episodes in this many processes (same results as one)",
     )
@@ -61,11 +66,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--one-by-one", action="store_true", help="run the episodes one after another instead of as rows of one batch"
     )
     p.add_argument(
-        "--threads", type=positive_int, default=None, help="physics threads of the batch (default: every CPU)"
+        "--threads",
+        type=THREADS,
+        default=None,
+        help="physics threads of the batch (default: every CPU)",
     )
-    p.add_argument("--json", type=Path, help="write the results as JSON here")
+    p.add_argument("--json", type=output_file(".json"), help="write the results as JSON here")
     add_command_argument(p)
     add_gait_arguments(p)
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = build_parser()
     args = p.parse_args(argv)
     if not args.baseline_only and args.model is None:
         p.error("give --model (and --normalize) or --baseline-only")
@@ -85,7 +98,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from walklab.cli import output_or_fail
 
     output_or_fail(args.json, "file", "--json")  # before any rollout
     if args.terrain is not None and not args.terrain.is_file():

@@ -35,7 +35,7 @@ def test_phase2_walks_and_reports_with_gait_flags(script, tmp_path):
 def test_phase2_refuses_impossible_gait_in_one_line(script, tmp_path):
     proc = script("phases_test/phase2_baseline_gait.py", "--headless", "--no-video", "--cycle-time", "0")
     assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines() == ["error: GaitParameters.cycle_time must be > 0 s, got 0.0"]
+    assert proc.stderr.strip().splitlines() == ["error: GaitParameters.cycle_time must be in [0.1, 10.0] s, got 0.0"]
 
 
 def test_compare_baseline_only_writes_json(script, tmp_path):

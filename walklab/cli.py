@@ -1,4 +1,4 @@
-"""Command-line pieces several scripts share: gait flags, error exits, positive-number types."""
+"""Command-line pieces every script shares: the one-line parser, the flags' rules, gait flags, error exits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from envs.fields import ConfigError, check
 from gait.parameters import PRESETS, GaitParameterError, GaitParameters
+from walklab.files import OutputError, writable_output
 
 GAIT_FLAGS = ("body_height", "step_length", "step_height", "cycle_time", "duty_factor")
 
@@ -52,7 +54,7 @@ def add_command_argument(parser: argparse.ArgumentParser) -> None:
     """--command: the forward speed a policy trained with --commands is asked for in every episode."""
     parser.add_argument(
         "--command",
-        type=finite_float,
+        type=SPEED,
         default=None,
         metavar="M_PER_S",
         help="commanded forward speed for a policy trained with --commands (default: the top of its "
@@ -77,8 +79,6 @@ def output_or_fail(path, kind: str = "file", label: str | None = None):
     """`path` when it can be written (see walklab.files.writable_output), else one line and exit 2.
 
     Every script that writes calls this for each output place before any heavy work."""
-    from walklab.files import OutputError, writable_output
-
     if path is None:
         return None
     try:
@@ -122,34 +122,97 @@ def model_or_fail(terrain=None, flat: bool = False):
         fail(str(exc))
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
+# ----------------------------------------------------------------------------- the flags' rules
+# Every script flag that takes a number or a path declares its rule here, once: its type, range
+# and finiteness through envs.fields.check (the very rule the configuration fields use), or what a
+# path must be. A value that breaks it is refused by argparse with one line before any work starts.
 
 
-def finite_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
+def number(kind: type = float, *, low=None, high=None, low_open: bool = False, high_open: bool = False):
+    """An argparse type: `kind` (int or float), finite, within [low, high] (open ends when *_open)."""
+    return number_for(kind, {"low": low, "high": high, "low_open": low_open, "high_open": high_open})
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
+def number_for(kind: type, meta: dict):
+    """The argparse type of a number field declared with envs.fields.setting (its metadata `meta`)."""
+
+    def parse(text: str):
+        try:
+            value = float(text) if kind is float else int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
+        try:
+            return check("", value, meta, kind)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(f"must be {exc.requirement}, got {text}") from None
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+FINITE = number(float)
+SECONDS = number(float, low=0, low_open=True, high=3600)  # an episode's or a playback's length (s)
+EPISODES = number(int, low=1, high=1000)  # episodes per side, terrain or command
+SEED = number(int, low=0, high=2**31 - 1)  # numpy and Gymnasium take seeds >= 0
+FRAME_PIXELS = number(int, low=16, high=4096)  # a recorded frame's width or height
+SPEED = number(float, low=-1.0, high=1.0)  # a commanded forward speed (m/s)
+YAW_RATE = number(float, low=-3.0, high=3.0)  # a commanded yaw rate (rad/s)
+THREADS = number(int, low=1, high=256)  # physics threads of a batch
+WORKERS = number(int, low=1, high=64)  # worker processes
+
+
+def input_file(*suffixes: str):
+    """An argparse type: an existing file (not a folder), ending in one of `suffixes` if given."""
+
+    def parse(text: str) -> Path:
+        path = Path(text)
+        if not text:
+            raise argparse.ArgumentTypeError("expected a file name, got ''")
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{path} is a directory: give a file")
+        if not path.is_file():
+            raise argparse.ArgumentTypeError(f"{path} not found")
+        if suffixes and path.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{path} is not a {' or '.join(suffixes)} file")
+        return path
+
+    parse.__name__ = "file"
+    return parse
+
+
+def input_dir(text: str) -> Path:
+    """An argparse type: an existing folder."""
+    path = Path(text)
+    if not text or not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a directory" if path.exists() else f"{text!r} not found")
+    return path
+
+
+def _output(kind: str, suffixes: tuple[str, ...]):
+    def parse(text: str) -> Path:
+        if not text:
+            raise argparse.ArgumentTypeError(f"expected a {kind} name, got ''")
+        path = Path(text)
+        if suffixes and path.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{path} must end in {' or '.join(suffixes)}")
+        try:
+            return writable_output(path, kind)
+        except OutputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = kind
+    return parse
+
+
+def output_file(*suffixes: str):
+    """An argparse type: a file that can be written (see walklab.files.writable_output); nothing is created."""
+    return _output("file", suffixes)
+
+
+output_dir = _output("directory", ())
+output_dir.__doc__ = "An argparse type: a folder that can be created or written into; nothing is created."
 
 
 def add_gait_arguments(parser: argparse.ArgumentParser) -> None:
@@ -166,7 +229,7 @@ def add_gait_arguments(parser: argparse.ArgumentParser) -> None:
         unit = units.get(name, " (s)" if name == "cycle_time" else " (m)")
         group.add_argument(
             f"--{name.replace('_', '-')}",
-            type=float,
+            type=FINITE,
             default=None,
             help=f"override {name}{unit}; working default {getattr(defaults, name)}",
         )

@@ -20,6 +20,10 @@ SB3_NET_ARCH = (64, 64)
 VEC_ENV_LAYOUTS = ("in-process", "split", "subprocess", "batched")  # RunSettings.vec_env; walklab.vec_envs builds them
 
 
+MAX_TRAINING_STEPS = 10**11  # environment steps: weeks of training on this machine
+MAX_ROLLOUT = 2**20  # samples per rollout (n_steps x n_envs): about 0.5 GB of buffer with this observation
+
+
 @dataclass(frozen=True)
 class PPOConfig:
     """stable-baselines3 PPO settings; every field becomes a ``--<field>`` flag of v2.
@@ -28,8 +32,9 @@ class PPOConfig:
     ``PPO(...)`` through :meth:`constructor_kwargs` (policy settings go to policy_kwargs).
     """
 
-    n_steps: int = setting(2048, "rollout length per env per update", low=1)
-    batch_size: int = setting(512, "minibatch size; must divide n_steps x n_envs", low=1)
+    n_steps: int = setting(2048, "rollout length per env per update", low=1, high=MAX_ROLLOUT)
+    # SB3 normalises advantages over each minibatch: it needs at least 2 samples
+    batch_size: int = setting(512, "minibatch size; must divide n_steps x n_envs", low=2, high=MAX_ROLLOUT)
     learning_rate: float = setting(3e-4, "Adam learning rate", low=0, high=1, low_open=True)
     n_epochs: int = setting(10, "passes over each rollout", low=1, high=1000)
     gamma: float = setting(0.99, "discount factor", low=0, high=1, low_open=True)
@@ -81,7 +86,9 @@ class PPOConfig:
 class RunSettings:
     """How long and how wide to train, and how often to evaluate and checkpoint."""
 
-    total_timesteps: int = setting(1_000_000, "environment steps to train, summed over all envs", low=1)
+    total_timesteps: int = setting(
+        1_000_000, "environment steps to train, summed over all envs", low=1, high=MAX_TRAINING_STEPS
+    )
     n_envs: int = setting(4, "environments stepped together (one rollout gathers n_steps from each)", low=1, high=256)
     vec_env: str = setting(
         "batched",
@@ -101,13 +108,19 @@ class RunSettings:
         "evaluate every this many environment steps and keep best_model.zip "
         "(0: never; else at least one rollout, n_steps x n_envs)",
         low=0,
+        high=MAX_TRAINING_STEPS,
     )
     eval_episodes: int = setting(3, "deterministic episodes per evaluation", low=1, high=1000)
     eval_seconds: float = setting(20.0, "length of each evaluation episode (s)", low=0, low_open=True, high=3600)
     checkpoint_freq: int = setting(
-        100_000, "save model + statistics to checkpoints/ every this many environment steps (all envs)", low=1
+        100_000,
+        "save model + statistics to checkpoints/ every this many environment steps (all envs)",
+        low=1,
+        high=MAX_TRAINING_STEPS,
     )
-    episode_steps: int = setting(1000, "control steps per training episode (1000 = 20 s at 50 Hz)", low=1)
+    episode_steps: int = setting(
+        1000, "control steps per training episode (1000 = 20 s at 50 Hz)", low=1, high=180_000
+    )  # at most an hour
 
     def __post_init__(self) -> None:
         validate(self)
@@ -122,9 +135,15 @@ class RunSettings:
 
 
 def check_combination(ppo: PPOConfig, run: RunSettings) -> None:
-    """Rules across fields: whole minibatches, and no evaluation more often than once per rollout
-    (an evaluation every few steps would stall training)."""
+    """Rules across fields: a rollout buffer that fits in memory, whole minibatches, and no
+    evaluation more often than once per rollout (an evaluation every few steps would stall training)."""
     rollout = ppo.n_steps * run.n_envs
+    if rollout > MAX_ROLLOUT:
+        raise ConfigError(
+            "PPOConfig.n_steps",
+            f"at most {MAX_ROLLOUT} / n_envs = {MAX_ROLLOUT // run.n_envs} (the rollout buffer)",
+            ppo.n_steps,
+        )
     if rollout % ppo.batch_size != 0:
         raise ConfigError(
             "PPOConfig.batch_size",

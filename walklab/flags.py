@@ -16,29 +16,14 @@ from typing import Any
 
 from envs.assets import FLAT_TERRAIN
 from envs.config import WEIGHT_SUFFIX, EnvConfig
-from envs.fields import ConfigError, check, field_kind
+from envs.fields import ConfigError, field_kind
+from walklab.cli import number_for
 
 ENV_FLAG_EXCLUDE = ("gait", "reward_weights")  # the gait is spelled out by each script; weights get their own
 
 
 def flag_name(field_name: str, suffix: str = "") -> str:
     return "--" + (field_name + suffix).replace("_", "-")
-
-
-def _parser_for(label: str, meta: dict, kind: type):
-    def parse(text: str):
-        try:
-            value = kind(text) if kind is float else int(text)
-        except ValueError:
-            what = "an integer" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        try:
-            return check(label, value, meta, kind)
-        except ConfigError as exc:
-            raise argparse.ArgumentTypeError(f"must be {exc.requirement}, got {text}") from None
-
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
-    return parse
 
 
 def _help(meta: dict, default: Any) -> str:
@@ -64,7 +49,7 @@ def add_dataclass_flags(group, instance: Any, *, exclude: Iterable[str] = (), su
             group.add_argument(
                 flag,
                 dest=dest,
-                type=_parser_for(flag, f.metadata, int),
+                type=number_for(int, f.metadata),
                 nargs="+",
                 default=list(default),
                 help=_help(f.metadata, default),
@@ -73,7 +58,7 @@ def add_dataclass_flags(group, instance: Any, *, exclude: Iterable[str] = (), su
             group.add_argument(
                 flag,
                 dest=dest,
-                type=_parser_for(flag, f.metadata, kind),
+                type=number_for(kind, f.metadata),
                 default=default,
                 help=_help(f.metadata, default),
             )

@@ -45,6 +45,7 @@ V2 = Preset(
         frequency_range=0.6,  # cycle 0.8 s down to 0.5 s at most
         steering=True,  # ... and steer, by striding longer on one side (DIAGNOSIS.md, expF and expH)
         steering_range=0.5,  # one side's stride up to 50 % longer, the other's 50 % shorter
+        swing_height=True,  # ... and lift its feet higher or lower (DIAGNOSIS.md, issue 27's round)
         heading_observation=True,  # it sees its heading and lateral position ...
         reward_weights=RewardWeights(heading=3.0),  # ... and pays for turning off +x
     ),

@@ -18,13 +18,13 @@ are what they say (the corner is at the field's edge, where the robot never walk
 
 from __future__ import annotations
 
-import argparse
 import io
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from walklab.cli import SEED, OneLineErrorParser, number, output_file
 from walklab.files import atomic_write_bytes
 
 
@@ -38,6 +38,8 @@ def rough_heightmap(shape: tuple[int, int], seed: int, feature_px: float = 3.0) 
     kernel = np.exp(-2 * (np.pi * feature_px) ** 2 * (fx**2 + fy**2))  # Gaussian blur in Fourier space
     smooth = np.real(np.fft.ifft2(np.fft.fft2(noise) * kernel))
     lo, hi = np.percentile(smooth, [0.5, 99.5])
+    if not hi > lo:  # bumps wider than the field blur to a constant: a flat floor
+        return np.zeros(shape)
     return np.clip((smooth - lo) / (hi - lo), 0.0, 1.0)
 
 
@@ -143,21 +145,37 @@ def write_heightmap_png(heights: np.ndarray, path: str | Path) -> Path:
     return atomic_write_bytes(path, buffer.getvalue())
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write a heightfield PNG for scene_rough.xml.")
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(
+        prog="python -m walklab.terrains", description="Write a heightfield PNG for scene_rough.xml."
+    )
     parser.add_argument("--kind", choices=KINDS, default="ridges", help="terrain kind")
     parser.add_argument(
         "--difficulty",
-        type=float,
+        type=number(float, low=0, high=1),
         default=None,
         help="0 (easy) to 1 (hard): use generate(), true-to-scale heights; without it, "
         "ridges/rough are drawn as the default terrain was",
     )
-    parser.add_argument("--seed", type=int, default=3, help="random seed")
-    parser.add_argument("--out", type=Path, required=True, help="output PNG path")
-    parser.add_argument("--ridge-height", type=float, default=0.018, help="ridges: tallest ridge (m)")
-    parser.add_argument("--spacing", type=float, default=0.3, help="ridges: mean ridge spacing (m)")
-    parser.add_argument("--feature-px", type=float, default=4.0, help="rough: bump width (pixels)")
+    parser.add_argument("--seed", type=SEED, default=3, help="random seed")
+    parser.add_argument("--out", type=output_file(".png"), required=True, help="output PNG path")
+    parser.add_argument(
+        "--ridge-height",
+        type=number(float, low=0, high=DEFAULT_ELEVATION),
+        default=0.018,
+        help="ridges: tallest ridge (m)",
+    )
+    parser.add_argument(
+        "--spacing", type=number(float, low=0.05, high=10.0), default=0.3, help="ridges: mean ridge spacing (m)"
+    )
+    parser.add_argument(
+        "--feature-px", type=number(float, low=0.5, high=200.0), default=4.0, help="rough: bump width (pixels)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.difficulty is not None or args.kind not in ("ridges", "rough"):
         try:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from envs.fields import ConfigError
-from walklab.cli import FlagError, OneLineErrorParser, fail, output_or_fail
+from walklab.cli import FlagError, OneLineErrorParser, fail
 from walklab.flags import add_dataclass_flags, add_env_flags, env_from_args, label_for, values_from_args
 from walklab.presets import Preset
 from walklab.run_config import command_line
@@ -65,18 +65,28 @@ def job_from_args(preset: Preset, args: argparse.Namespace, command: str | None 
     )
 
 
+def parse_job(preset: Preset, description: str, epilog: str = "", argv=None):
+    """The TrainJob the flags describe with every rule checked, single and across flags (one line
+    and exit 2 otherwise); nothing is created."""
+    from walklab.training import TrainingError, validate
+
+    try:
+        job = job_from_args(preset, build_parser(preset, description, epilog).parse_or_raise(argv))
+        validate(job)
+    except FlagError as exc:
+        fail(str(exc))
+    except TrainingError as exc:
+        fail(str(exc), code=exc.exit_code)
+    return job
+
+
 def main(preset: Preset, description: str, epilog: str = "", argv=None) -> None:
     """Parse, build the job, train; known errors and Ctrl-C become one line and an exit code."""
     from walklab.runs import RunError
     from walklab.training import TrainingError, train
 
-    try:
-        job = job_from_args(preset, build_parser(preset, description, epilog).parse_or_raise(argv))
-    except FlagError as exc:
-        fail(str(exc))
-    if job.resume is None:
-        output_or_fail(job.runs_dir, "directory", "--runs-dir")
-    job = dataclasses.replace(job, exiting_after=True)  # a late Ctrl-C cannot cut the exit short
+    job = dataclasses.replace(parse_job(preset, description, epilog, argv), exiting_after=True)
+    # exiting_after: a late Ctrl-C cannot cut the exit short
     try:
         train(job)
     except TrainingError as exc:

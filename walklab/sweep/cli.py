@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -11,9 +12,10 @@ import optuna
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 
+from envs.fields import field_kind
 from walklab import runs
-from walklab.cli import OneLineErrorParser, fail, positive_float
-from walklab.cli import positive_int as parse
+from walklab.cli import EPISODES, SECONDS, SEED, OneLineErrorParser, fail, input_file, number, number_for, output_dir
+from walklab.config import RunSettings
 from walklab.presets import V2
 from walklab.sweep.objective import Objective, validate_space
 from walklab.sweep.space import (
@@ -31,8 +33,14 @@ from walklab.training import TrainingError
 DEFAULT_SWEEPS_DIR = Path("runs") / "sweeps"
 
 
-def positive_int(text: str) -> int:
-    return parse(text)
+TRIALS = number(int, low=1, high=100_000)
+PASSED_TO_TRIALS = ("eval_freq", "eval_episodes", "eval_seconds", "episode_steps", "checkpoint_freq")
+
+
+def _field_rule(owner, name: str):
+    """The argparse type of a configuration field: its own rule (envs.fields.setting)."""
+    field = next(f for f in dataclasses.fields(owner) if f.name == name)
+    return number_for(field_kind(field), field.metadata)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,21 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study-name", required=True, help="the study; also its folder runs/sweeps/<study-name>/")
     p.add_argument(
         "--n-trials",
-        type=positive_int,
+        type=TRIALS,
         default=20,
         help="trials this worker runs (every worker of a shared study runs its own)",
     )
     p.add_argument(
         "--study-trials",
-        type=positive_int,
+        type=TRIALS,
         default=None,
         help="stop once the study has this many complete or pruned trials, counting every worker's",
     )
-    p.add_argument("--trial-timesteps", type=positive_int, default=300_000, help="training steps per trial and seed")
-    p.add_argument("--n-envs", type=positive_int, default=4, help="parallel envs of each trial")
+    p.add_argument(
+        "--trial-timesteps",
+        type=_field_rule(RunSettings, "total_timesteps"),
+        default=300_000,
+        help="training steps per trial and seed",
+    )
+    p.add_argument("--n-envs", type=_field_rule(RunSettings, "n_envs"), default=4, help="parallel envs of each trial")
     p.add_argument(
         "--seeds",
-        type=int,
+        type=SEED,
         nargs="+",
         default=[0],
         help="training seeds per configuration; the objective is their mean ratio",
@@ -74,12 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--sweeps-dir",
-        type=Path,
+        type=output_dir,
         default=DEFAULT_SWEEPS_DIR,
         help="where study folders (trial runs, CSV, plots, the SQLite file) go",
     )
     space = p.add_argument_group("search space")
-    space.add_argument("--space", type=Path, default=None, help="YAML file narrowing or fixing parameters")
+    space.add_argument(
+        "--space", type=input_file(".yaml", ".yml"), default=None, help="YAML file narrowing or fixing parameters"
+    )
     space.add_argument(
         "--fix",
         action="append",
@@ -105,32 +120,33 @@ def build_parser() -> argparse.ArgumentParser:
     obj = p.add_argument_group("objective and pruning")
     obj.add_argument(
         "--objective-episodes",
-        type=positive_int,
+        type=EPISODES,
         default=5,
         help="deterministic episodes (seeds 0, 1, ...) of the final model and of the baseline",
     )
-    obj.add_argument("--objective-seconds", type=positive_float, default=20.0, help="length of those episodes (s)")
+    obj.add_argument("--objective-seconds", type=SECONDS, default=20.0, help="length of those episodes (s)")
     obj.add_argument(
-        "--pruner-startup-trials", type=int, default=3, help="trials that finish before the median pruner stops any"
+        "--pruner-startup-trials",
+        type=number(int, low=0, high=100_000),
+        default=3,
+        help="trials that finish before the median pruner stops any",
     )
     obj.add_argument(
-        "--pruner-warmup", type=float, default=0.3, help="fraction of a trial's steps before it can be pruned"
+        "--pruner-warmup",
+        type=number(float, low=0, high=1, high_open=True),
+        default=0.3,
+        help="fraction of a trial's steps before it can be pruned",
     )
     obj.add_argument(
         "--sampler-seed",
-        type=int,
+        type=SEED,
         default=None,
         help="seed of the TPE sampler (leave unset when several workers share a study)",
     )
     passed = p.add_argument_group("given to every trial (v2 flags; default: v2's)")
-    for flag, kind in (
-        ("--eval-freq", int),
-        ("--eval-episodes", int),
-        ("--eval-seconds", float),
-        ("--episode-steps", int),
-        ("--checkpoint-freq", int),
-    ):
-        passed.add_argument(flag, type=kind, default=None, help=f"v2's {flag}")
+    for name in PASSED_TO_TRIALS:
+        flag = "--" + name.replace("_", "-")
+        passed.add_argument(flag, type=_field_rule(RunSettings, name), default=None, help=f"v2's {flag}")
     return p
 
 
@@ -142,19 +158,19 @@ def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, SweepSettings, dict]:
+    """The sweep's flags, its settings and its search space, every rule checked (one line and exit 2
+    otherwise); nothing is created."""
     argv = list(sys.argv[1:] if argv is None else argv)
     own, extra = split_argv(argv)
     args = build_parser().parse_args(own)
 
     if not runs.RUN_NAME_PATTERN.match(args.study_name):
         fail(f"--study-name {args.study_name!r} may use only letters, digits, '_', '-' and '.'")
-    if not 0 <= args.pruner_warmup < 1:
-        fail(f"--pruner-warmup must be in [0, 1), got {args.pruner_warmup}")
-    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0:
-        fail(f"--seeds must be distinct and >= 0, got {' '.join(map(str, args.seeds))}")
+    if len(set(args.seeds)) != len(args.seeds):
+        fail(f"--seeds must be distinct, got {' '.join(map(str, args.seeds))}")
     pass_through = []
-    for flag in ("eval_freq", "eval_episodes", "eval_seconds", "episode_steps", "checkpoint_freq"):
+    for flag in PASSED_TO_TRIALS:
         value = getattr(args, flag)
         if value is not None:
             pass_through += ["--" + flag.replace("_", "-"), str(value)]
@@ -184,7 +200,11 @@ def main(argv: list[str] | None = None) -> None:
         validate_space(settings, space, preset)
     except SpaceError as exc:
         fail(str(exc))
+    return args, settings, space
 
+
+def main(argv: list[str] | None = None) -> None:
+    args, settings, space = parse_args(argv)
     if args.storage is None:
         db = (settings.study_dir / "study.db").resolve()
         url = f"sqlite:///{db}"
@@ -221,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         callbacks.append(MaxTrialsCallback(args.study_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)))
     started = time.time()
-    objective = Objective(settings, space, preset)
+    objective = Objective(settings, space, V2)
     try:
         study.optimize(
             objective,
