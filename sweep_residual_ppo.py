@@ -12,7 +12,7 @@ to runs/sweeps/<study-name>/. The search space and its ranges: walklab/sweep/spa
 
 from __future__ import annotations
 
-from walklab.sweep.cli import build_parser, main, parse_args  # noqa: F401 - the fuzz suite finds them here
+from walklab.sweep.cli import SMOKE_ARGS, build_parser, main, parse_args  # noqa: F401 - the fuzz suite finds them here
 
 if __name__ == "__main__":
     main()

@@ -28,6 +28,23 @@ gait = GaitParameters(
 PRESET = presets.V1.with_gait(gait)
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = [
+    "--total-timesteps",
+    "512",
+    "--n-envs",
+    "1",
+    "--eval-freq",
+    "0",
+    "--runs-dir",
+    "{tmp}/runs",
+    "--run-name",
+    "smoke",
+    "--no-progress",
+]
+
+
 def build_parser():
     return train_cli.build_parser(PRESET, __doc__.splitlines()[0], __doc__)
 

@@ -31,6 +31,27 @@ gait = GaitParameters(
 PRESET = presets.V2.with_gait(gait)
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = [
+    "--total-timesteps",
+    "512",
+    "--n-envs",
+    "2",
+    "--n-steps",
+    "256",
+    "--batch-size",
+    "256",
+    "--eval-freq",
+    "0",
+    "--runs-dir",
+    "{tmp}/runs",
+    "--run-name",
+    "smoke",
+    "--no-progress",
+]
+
+
 def build_parser():
     return train_cli.build_parser(PRESET, __doc__.splitlines()[0], __doc__)
 

@@ -19,6 +19,7 @@ from envs.fields import ConfigError, setting, to_dict, validate
 from gait.parameters import GaitParameterError, GaitParameters
 
 WEIGHT_SUFFIX = "_weight"
+MAX_REWARD_WEIGHT = 1000.0  # far above any useful weight; keeps every reward finite
 
 
 @dataclass(frozen=True)
@@ -28,20 +29,36 @@ class RewardWeights:
     Adding a term is a field here plus a ``_reward_<term>`` method on the env.
     """
 
-    forward_velocity: float = setting(5.0, "reward weight of forward velocity (m/s along world x)", low=0)
-    lateral_stability: float = setting(0.3, "cost weight of sideways speed and roll rate", low=0)
-    energy: float = setting(0.05, "cost weight of the applied correction (mean squared residual)", low=0)
-    smoothness: float = setting(0.05, "cost weight of action changes (mean squared difference)", low=0)
-    alive: float = setting(0.1, "reward per step while standing", low=0)
-    height: float = setting(0.0, "cost weight of |body height - gait body height| (m)", low=0)
-    orientation: float = setting(0.5, "cost weight of trunk tilt, 1 - cos(tilt)", low=0)
-    heading: float = setting(0.0, "cost weight of heading error, 1 - cos(yaw)", low=0)
-    centre_line: float = setting(0.0, "cost weight of the distance from the terrain's centre line, |y| (m)", low=0)
+    forward_velocity: float = setting(
+        5.0, "reward weight of forward velocity (m/s along world x)", low=0, high=MAX_REWARD_WEIGHT
+    )
+    lateral_stability: float = setting(
+        0.3, "cost weight of sideways speed and roll rate", low=0, high=MAX_REWARD_WEIGHT
+    )
+    energy: float = setting(
+        0.05, "cost weight of the applied correction (mean squared residual)", low=0, high=MAX_REWARD_WEIGHT
+    )
+    smoothness: float = setting(
+        0.05, "cost weight of action changes (mean squared difference)", low=0, high=MAX_REWARD_WEIGHT
+    )
+    alive: float = setting(0.1, "reward per step while standing", low=0, high=MAX_REWARD_WEIGHT)
+    height: float = setting(0.0, "cost weight of |body height - gait body height| (m)", low=0, high=MAX_REWARD_WEIGHT)
+    orientation: float = setting(0.5, "cost weight of trunk tilt, 1 - cos(tilt)", low=0, high=MAX_REWARD_WEIGHT)
+    heading: float = setting(0.0, "cost weight of heading error, 1 - cos(yaw)", low=0, high=MAX_REWARD_WEIGHT)
+    centre_line: float = setting(
+        0.0, "cost weight of the distance from the terrain's centre line, |y| (m)", low=0, high=MAX_REWARD_WEIGHT
+    )
     tracking_velocity: float = setting(
-        0.0, "reward weight of tracking the commanded forward speed, exp(-(v - v_cmd)^2 / sigma^2) (commands)", low=0
+        0.0,
+        "reward weight of tracking the commanded forward speed, exp(-(v - v_cmd)^2 / sigma^2) (commands)",
+        low=0,
+        high=MAX_REWARD_WEIGHT,
     )
     tracking_yaw_rate: float = setting(
-        0.0, "reward weight of tracking the commanded yaw rate, exp(-(w - w_cmd)^2 / sigma^2) (commands)", low=0
+        0.0,
+        "reward weight of tracking the commanded yaw rate, exp(-(w - w_cmd)^2 / sigma^2) (commands)",
+        low=0,
+        high=MAX_REWARD_WEIGHT,
     )
 
     def __post_init__(self) -> None:

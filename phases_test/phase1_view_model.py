@@ -27,6 +27,11 @@ from walklab.rendering import prepare_rendering
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = ["--headless", "--seconds", "0.2", "--out", "{tmp}/phase1.gif"]
+
+
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
     p.add_argument("--flat", action="store_true", help="use the flat scene instead of the rough terrain")

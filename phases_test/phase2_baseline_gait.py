@@ -32,6 +32,11 @@ from walklab.rendering import prepare_rendering
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = ["--headless", "--no-video", "--seconds", "0.5"]
+
+
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
     add_gait_arguments(p)

@@ -39,6 +39,24 @@ from walklab.cli import (
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = [
+    "--model",
+    "assets/policies/residual_walk/final_model.zip",
+    "--normalize",
+    "assets/policies/residual_walk/vec_normalize.pkl",
+    "--seconds",
+    "0.3",
+    "--record",
+    "{tmp}/phase4.gif",
+    "--width",
+    "64",
+    "--height",
+    "64",
+]
+
+
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__

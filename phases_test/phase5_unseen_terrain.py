@@ -33,6 +33,24 @@ UNSEEN_SEED = 101  # the default terrain is seed 3
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = [
+    "--model",
+    "assets/policies/residual_walk/final_model.zip",
+    "--normalize",
+    "assets/policies/residual_walk/vec_normalize.pkl",
+    "--terrains",
+    "assets/hfield.png",
+    "--episodes",
+    "1",
+    "--seconds",
+    "0.5",
+    "--json",
+    "{tmp}/phase5.json",
+]
+
+
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__

@@ -46,6 +46,24 @@ TARGET_ERROR_MPS = 0.02  # the issue's target: mean absolute tracking error, no 
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = [
+    "--model",
+    "assets/policies/commanded_walk/final_model.zip",
+    "--normalize",
+    "assets/policies/commanded_walk/vec_normalize.pkl",
+    "--commands",
+    "0.1",
+    "--episodes",
+    "1",
+    "--seconds",
+    "0.5",
+    "--json",
+    "{tmp}/phase6.json",
+]
+
+
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__

@@ -18,6 +18,11 @@ from walklab.cli import SECONDS, OneLineErrorParser, fail, input_file, prepare_p
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = ["assets/policies/residual_walk/final_model.zip", "--seconds", "0.3", "--record", "{tmp}/play.gif"]
+
+
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
     p.add_argument(

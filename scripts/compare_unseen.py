@@ -36,6 +36,11 @@ def load_phase5(path: str) -> dict[str, dict]:
     return rows
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = ["assets/policies/commanded_walk/unseen.json", "assets/policies/commanded_walk/unseen.json"]
+
+
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0], epilog=__doc__)
     p.add_argument("candidate", help="phase-5 JSON of the policy to judge")

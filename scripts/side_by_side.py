@@ -15,6 +15,17 @@ import numpy as np
 from walklab.cli import OneLineErrorParser, fail, input_file, number, output_file
 from walklab.files import atomic_write_bytes
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = [
+    "assets/policies/residual_walk/walk.gif",
+    "assets/policies/residual_walk/walk.gif",
+    "--out",
+    "{tmp}/side_by_side.gif",
+    "--every",
+    "40",
+]
+
 
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])

@@ -33,6 +33,11 @@ def kernel_optimum(tracked: np.ndarray, command: float, sigma: float, kernel: st
     return float(tracked.mean() + shifts[int(np.argmax(values.mean(axis=1)))])
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = ["--commands", "0.1", "--windows", "0", "--episodes", "1", "--seconds", "0.5"]
+
+
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0], epilog=__doc__)
     p.add_argument("--commands", type=SPEED, nargs="+", default=[0.05, 0.10, 0.15, 0.20], help="m/s")

@@ -149,6 +149,7 @@ def number_for(kind: type, meta: dict):
             raise argparse.ArgumentTypeError(f"must be {exc.requirement}, got {text}") from None
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
+    parse.rule = {"kind": kind, **meta}  # what tests/test_cli_fuzz.py reads
     return parse
 
 
@@ -179,6 +180,7 @@ def input_file(*suffixes: str):
         return path
 
     parse.__name__ = "file"
+    parse.rule = {"path": "input file", "suffixes": suffixes}
     return parse
 
 
@@ -188,6 +190,9 @@ def input_dir(text: str) -> Path:
     if not text or not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is not a directory" if path.exists() else f"{text!r} not found")
     return path
+
+
+input_dir.rule = {"path": "input directory", "suffixes": ()}
 
 
 def _output(kind: str, suffixes: tuple[str, ...]):
@@ -203,6 +208,7 @@ def _output(kind: str, suffixes: tuple[str, ...]):
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     parse.__name__ = kind
+    parse.rule = {"path": f"output {kind}", "suffixes": suffixes}
     return parse
 
 

@@ -43,6 +43,32 @@ def _field_rule(owner, name: str):
     return number_for(field_kind(field), field.metadata)
 
 
+# The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
+# (tests/test_cli_fuzz.py) starts every case from it.
+SMOKE_ARGS = [
+    "--study-name",
+    "smoke",
+    "--n-trials",
+    "1",
+    "--trial-timesteps",
+    "1024",
+    "--n-envs",
+    "1",
+    "--fix",
+    "n_steps=1024",
+    "--fix",
+    "batch_size=512",
+    "--objective-episodes",
+    "1",
+    "--objective-seconds",
+    "0.5",
+    "--eval-freq",
+    "0",
+    "--sweeps-dir",
+    "{tmp}/sweeps",
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineErrorParser(
         prog="sweep_residual_ppo.py",
