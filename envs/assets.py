@@ -15,6 +15,7 @@ SCENE_ROUGH_XML = ASSETS_DIR / "scene_rough.xml"
 SCENE_FLAT_XML = ASSETS_DIR / "scene_flat.xml"
 DEFAULT_TERRAIN_PNG = ASSETS_DIR / "hfield.png"
 POLICIES_DIR = ASSETS_DIR / "policies"
+MAX_FRAME_PIXELS = 4096  # a rendered frame's width or height (the offscreen buffer grows to it)
 FLAT_TERRAIN = "flat"  # terrain value that selects the flat floor scene instead of a heightfield
 
 TRUNK_BODY_NAME = "trunk"

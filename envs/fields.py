@@ -125,8 +125,12 @@ def validate(obj: Any) -> None:
             items = tuple(check(f"{owner}.{f.name}", v, f.metadata, int) for v in value)
             object.__setattr__(obj, f.name, items)
             continue
-        if value is None:
+        if value is None and f.default is None:  # an optional setting left unset
             continue
+        if value is None:
+            raise ConfigError(
+                f"{owner}.{f.name}", _requirement(f.metadata, kind is int) if kind in (int, float) else "set", value
+            )
         object.__setattr__(obj, f.name, check(f"{owner}.{f.name}", value, f.metadata, kind))
 
 

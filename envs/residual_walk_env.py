@@ -10,8 +10,10 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
+from envs.assets import MAX_FRAME_PIXELS
 from envs.camera import track, tracking_camera
 from envs.config import EnvConfig
+from envs.fields import ConfigError
 from envs.layout import (  # noqa: F401 - the layout's names, where older code imports them
     JOINT_QPOS,
     JOINT_QVEL,
@@ -201,6 +203,11 @@ class ResidualWalkEnv(gym.Env):
         config = (config if config is not None else EnvConfig()).replace(**keywords)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        for name, value in (("width", width), ("height", height)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 16 <= value <= MAX_FRAME_PIXELS:
+                raise ConfigError(
+                    f"ResidualWalkEnv.{name}", f"an integer >= 16 and <= {MAX_FRAME_PIXELS} (pixels)", value
+                )
         self.config = config
         self.render_mode = render_mode
         self.width, self.height = width, height
@@ -233,15 +240,28 @@ class ResidualWalkEnv(gym.Env):
         return self.core.last_obs[0].copy(), info
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float64).ravel()
+        action = self._action_array(action)
         result = self.core.step(action[None])
         if self.render_mode == "human" and not result.infos[0]["physics_error"]:
             self.render()
         return result.observation[0], float(result.reward[0]), bool(result.terminated[0]), False, result.infos[0]
 
+    def _action_array(self, action) -> np.ndarray:
+        """`action` as float64 numbers, or a ValueError saying which sizes are accepted."""
+        sizes = f"{self.n_actions}" + (f" (or {N_ACTIONS}, the residuals alone)" if self.n_actions != N_ACTIONS else "")
+        try:
+            array = np.asarray(action, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise ValueError(f"action must be {sizes} numbers, got {type(action).__name__} {action!r:.60}") from None
+        if array.size not in (N_ACTIONS, self.n_actions):
+            raise ValueError(f"action must have {sizes} entries, got shape {np.shape(action)}")
+        return array
+
     def render(self):
         if self.render_mode == "rgb_array":
             if self._renderer is None:
+                frame = self.model.vis.global_  # the offscreen buffer grows to the frame asked for
+                frame.offwidth, frame.offheight = max(frame.offwidth, self.width), max(frame.offheight, self.height)
                 self._renderer = mujoco.Renderer(self.model, self.height, self.width)
             self._renderer.update_scene(self.data, self.tracking_camera())
             return self._renderer.render()

@@ -214,21 +214,20 @@ def test_fuzzed_flag_is_refused_in_one_line_or_accepted(rel, dest, index, capsys
 def test_random_combinations_of_flags_in_process(data, capsys, tmp_path):
     rel = data.draw(st.sampled_from(SCRIPTS), label="script")
     argv = smoke_args(rel, tmp_path)
-    flags = [a for a in actions(rel) if a.option_strings and a.help != argparse.SUPPRESS]
-    for action in data.draw(st.lists(st.sampled_from(flags), min_size=1, max_size=3), label="flags"):
-        if action.nargs == 0:
-            argv.append(action.option_strings[-1])
-            continue
-        text = data.draw(
-            st.one_of(
-                st.sampled_from(fuzz_values(action, tmp_path)),
-                st.floats(allow_nan=True, allow_infinity=True).map(repr),
-                st.integers(min_value=-(10**30), max_value=10**30).map(str),
-                st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),
-            ),
-            label=action.option_strings[0],
-        )
-        argv += [action.option_strings[0], text]
+    chosen = [a for a in actions(rel) if a.help != argparse.SUPPRESS]
+    for action in data.draw(st.lists(st.sampled_from(chosen), min_size=1, max_size=3), label="flags"):
+        text = None
+        if action.nargs != 0:
+            text = data.draw(
+                st.one_of(
+                    st.sampled_from(fuzz_values(action, tmp_path)),
+                    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+                    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),
+                ),
+                label=action.option_strings[0] if action.option_strings else action.dest,
+            )
+        argv = replace_arg(argv, action, text, rel)
     parse_in_process(rel, argv, capsys, tmp_path)
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from envs.assets import MAX_FRAME_PIXELS
 from envs.fields import ConfigError, check
 from gait.parameters import PRESETS, GaitParameterError, GaitParameters
 from walklab.files import OutputError, writable_output
@@ -157,7 +158,7 @@ FINITE = number(float)
 SECONDS = number(float, low=0, low_open=True, high=3600)  # an episode's or a playback's length (s)
 EPISODES = number(int, low=1, high=1000)  # episodes per side, terrain or command
 SEED = number(int, low=0, high=2**31 - 1)  # numpy and Gymnasium take seeds >= 0
-FRAME_PIXELS = number(int, low=16, high=4096)  # a recorded frame's width or height
+FRAME_PIXELS = number(int, low=16, high=MAX_FRAME_PIXELS)  # a recorded frame's width or height
 SPEED = number(float, low=-1.0, high=1.0)  # a commanded forward speed (m/s)
 YAW_RATE = number(float, low=-3.0, high=3.0)  # a commanded yaw rate (rad/s)
 THREADS = number(int, low=1, high=256)  # physics threads of a batch
