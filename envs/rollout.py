@@ -129,8 +129,10 @@ def run_batch(
     threads: int | None = None,
     record_actions: bool = False,
     options: dict | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> list[EpisodeStats]:
-    """One episode per seed, every episode a row of one batch on `threads` physics threads.
+    """One episode per seed, every episode a row of one batch on `threads` physics threads
+    (`on_step()` after each control step, for a progress display).
 
     Row i equals ``run_episode(ResidualWalkEnv(config, model=model), ..., seeds[i], seconds)``
     when ``policy(obs)[k]`` equals the single policy's action for ``obs[k]``. A row that ended
@@ -153,6 +155,8 @@ def run_batch(
         actions = np.full((n, chosen.shape[1]), np.nan, dtype=np.float32)
         actions[rows] = chosen
         result = core.step(actions)
+        if on_step is not None:
+            on_step()
         for k, i in enumerate(rows.tolist()):
             e, info = episodes[i], result.infos[i]
             e.record(float(result.reward[i]), info, chosen[k] if record_actions else None)

@@ -165,9 +165,11 @@ def main(argv=None) -> int:
                 result["command_mps"] = check_env.config.command_speed_max  # fixed for every episode
         check_env.close()
         batched = not args.one_by_one
-        baseline_eps = run_episodes(baseline_source, seeds, args.seconds, args.workers, batched, args.threads)
+        baseline_eps = run_episodes(
+            baseline_source, seeds, args.seconds, args.workers, batched, args.threads, progress="baseline"
+        )
         trained_eps = (
-            run_episodes(trained_source, seeds, args.seconds, args.workers, batched, args.threads)
+            run_episodes(trained_source, seeds, args.seconds, args.workers, batched, args.threads, progress="trained")
             if trained_source
             else None
         )

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, ProgressBarCallback
+from tqdm.rich import tqdm
 
 from envs.residual_walk_env import is_fall
 from walklab import runs
@@ -176,3 +177,17 @@ class CurriculumCallback(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         self._record()
+
+
+def steps_that_run(remaining: int, rollout: int) -> int:
+    """PPO collects whole rollouts: `remaining` steps run as this many (rounded up to a rollout)."""
+    return -(-remaining // rollout) * rollout
+
+
+class WholeRolloutsProgressBar(ProgressBarCallback):
+    """SB3's progress bar, its total the steps that will actually run (whole rollouts), so it
+    never counts past it (``24,576/24,576``, not ``24,576/20,000``)."""
+
+    def _on_training_start(self) -> None:
+        remaining = self.locals["total_timesteps"] - self.model.num_timesteps
+        self.pbar = tqdm(total=steps_that_run(remaining, self.model.n_steps * self.training_env.num_envs))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from envs.config import EnvConfig
 from envs.residual_walk_env import ResidualWalkEnv
@@ -194,26 +195,47 @@ def _worker_episodes(source: PolicySource, seeds: list[int], seconds: float) -> 
     return [run_episode(env, policy, seed, seconds) for seed in seeds]
 
 
+def _progress_bar(label: str | None, total: int, unit: str) -> tqdm:
+    """A progress bar on stderr when it is a terminal and a label is given (else a silent one)."""
+    return tqdm(total=total, desc=label, unit=unit, leave=False, disable=None if label else True)
+
+
+def _counted(episode: EpisodeStats, bar: tqdm) -> EpisodeStats:
+    bar.update()
+    return episode
+
+
 def run_episodes(
-    source: PolicySource, seeds: list[int], seconds: float, workers: int = 1, batched: bool = True, threads=None
+    source: PolicySource,
+    seeds: list[int],
+    seconds: float,
+    workers: int = 1,
+    batched: bool = True,
+    threads=None,
+    progress: str | None = None,
 ) -> list[EpisodeStats]:
     """One episode per seed, in seed order: as rows of one batch (`batched`, when the policy has
     a row form; `threads` physics threads), else one by one, in `workers` processes when > 1.
     Each episode is seeded and starts from a full reset, so every way gives the same numbers to
-    the last bit."""
+    the last bit. With a `progress` label a progress bar on a terminal's stderr shows the
+    simulated seconds (batched) or the episodes done."""
     if batched and len(seeds) > 1:
         env, _, rows = source.build_with_rows()
         if rows is not None:
+            bar = _progress_bar(progress, max(1, int(round(seconds / env.dt))), "steps")
             try:
-                return run_batch(env.config, env.model, rows, seeds, seconds, threads)
+                return run_batch(env.config, env.model, rows, seeds, seconds, threads, on_step=bar.update)
             finally:
+                bar.close()
                 env.close()
         env.close()
     if workers <= 1 or len(seeds) <= 1:
         env, policy = source.build()
+        bar = _progress_bar(progress, len(seeds), "episodes")
         try:
-            return [run_episode(env, policy, seed, seconds) for seed in seeds]
+            return [_counted(run_episode(env, policy, seed, seconds), bar) for seed in seeds]
         finally:
+            bar.close()
             env.close()
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor

@@ -25,7 +25,14 @@ from envs.fields import ConfigError
 from envs.layout import N_ACTIONS
 from envs.robot_sim import TerrainFileError, load_model
 from walklab import curriculum, run_config, runs
-from walklab.callbacks import CheckpointWithStats, CurriculumCallback, EpisodeTermsCallback, EvalKeepBest
+from walklab.callbacks import (
+    CheckpointWithStats,
+    CurriculumCallback,
+    EpisodeTermsCallback,
+    EvalKeepBest,
+    WholeRolloutsProgressBar,
+    steps_that_run,
+)
 from walklab.config import PPOConfig, RunSettings, check_combination
 from walklab.files import OutputError, describe_os_error, writable_output
 from walklab.flags import label_for
@@ -261,11 +268,19 @@ def _callbacks(job: TrainJob, run_dir: Path, config: dict, on_evaluation) -> lis
 
 def _learn(job: TrainJob, model, callbacks: list, resumed: bool) -> str | StopTraining:
     """Learn phase: PPO until the total steps, Ctrl-C/SIGTERM ("interrupted") or a StopTraining."""
+    remaining = job.run.total_timesteps - model.num_timesteps
+    rollout = model.n_steps * model.n_envs
+    if steps_that_run(remaining, rollout) != remaining:
+        print(
+            f"{remaining:,} steps run as {steps_that_run(remaining, rollout):,}: whole rollouts of "
+            f"n_steps x n_envs = {rollout:,}",
+            flush=True,
+        )
     try:
         model.learn(
-            total_timesteps=job.run.total_timesteps - model.num_timesteps,
-            callback=callbacks,
-            progress_bar=job.progress_bar,
+            total_timesteps=remaining,
+            callback=[*callbacks, WholeRolloutsProgressBar()] if job.progress_bar else callbacks,
+            progress_bar=False,
             tb_log_name="tb",
             reset_num_timesteps=not resumed,
         )
