@@ -7,10 +7,15 @@ feeds it each step's heading speed, and reads back ``tracked`` (the windowed mea
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from envs.config import EnvConfig
 from envs.layout import N_COMMAND_OBS
+
+TURN_HORIZON = 20.0  # s: the episode length a turning robot's spawn is placed for (1000 steps)
+SPAWN_Y_SHIFT_MAX = 1.0  # m: the largest sideways spawn shift (the terrain's usable half-width is 1.4 m)
 
 
 class Commands:
@@ -19,7 +24,11 @@ class Commands:
     def __init__(self, config: EnvConfig, n: int, dt: float):
         self.config = config
         self.enabled = config.commands
+        self.dt = dt
         self.values = np.zeros((n, N_COMMAND_OBS))  # (forward m/s, yaw rate rad/s) per robot
+        # the commanded heading (rad): 0 (+x) at the start, turning at the commanded yaw rate; the
+        # heading cost and observation measure the trunk's yaw from it (0 for ever without a turn)
+        self.heading = np.zeros(n)
         self.window_steps = max(1, int(round(config.command_speed_window / dt)))
         self.window = np.zeros((n, self.window_steps))  # the last heading speeds, a ring per robot
         self.count = np.zeros(n, dtype=np.int64)  # steps recorded this episode
@@ -34,6 +43,7 @@ class Commands:
         self.window[i] = 0.0
         self.count[i] = 0
         self.tracked[i] = 0.0
+        self.heading[i] = 0.0
         if not self.enabled:
             return
         if options is not None and options.get("command") is not None:
@@ -43,6 +53,25 @@ class Commands:
         speed = rng.uniform(*sorted((c.command_speed_min, c.command_speed_max)))
         yaw_rate = rng.uniform(*sorted((c.command_yaw_rate_min, c.command_yaw_rate_max)))
         self.values[i] = (speed, yaw_rate)
+
+    def advance(self, rows: np.ndarray) -> None:
+        """One control step of the commanded heading of the robots `rows`."""
+        self.heading[rows] += self.values[rows, 1] * self.dt
+
+    def spawn_y_shift(self, i: int) -> float:
+        """How far sideways robot i's spawn moves so that its commanded turn stays on the terrain.
+
+        A robot walking at v with yaw rate w from heading +x follows a circle of radius v / |w|
+        towards the side it turns to; over a TURN_HORIZON episode it moves sideways by up to
+        r (1 - cos(min(|w| T, pi))). The spawn moves against the turn by half of that, so the
+        path is centred on the terrain's centre line (at most SPAWN_Y_SHIFT_MAX). 0 without a turn.
+        """
+        speed, yaw_rate = self.values[i]
+        if not self.enabled or yaw_rate == 0.0:
+            return 0.0
+        radius = abs(speed) / abs(yaw_rate)
+        excursion = radius * (1.0 - math.cos(min(abs(yaw_rate) * TURN_HORIZON, math.pi)))
+        return -math.copysign(min(excursion / 2.0, SPAWN_Y_SHIFT_MAX), yaw_rate)
 
     def track(self, heading_speed: np.ndarray, rows: np.ndarray) -> None:
         """Record this step's heading speed of the robots `rows`; ``tracked`` becomes the mean of

@@ -19,6 +19,7 @@ from gait import constants as C
 
 SPAWN_X_RANGE = (-4.0, -3.6)  # m, spawn fore-aft band: leaves ~8 m of terrain ahead
 SPAWN_Y_RANGE = (-0.8, 0.8)  # m
+SPAWN_Y_LIMIT = 1.2  # m: how far from the centre line a spawn may move (a turning robot's, envs.commands)
 SPAWN_YAW_RANGE = (-0.05, 0.05)  # rad
 SPAWN_CLEARANCE = 0.004  # m, gap between the lowest foot and the ground at spawn
 

@@ -24,7 +24,7 @@ from envs.commands import Commands
 from envs.config import EnvConfig
 from envs.physics import BatchSim, SingleSim
 from envs.randomization import nominal_physics, observation_noise, randomize_physics
-from envs.robot_sim import GROUND_SAMPLE_POINTS, spawn_pose
+from envs.robot_sim import GROUND_SAMPLE_POINTS, SPAWN_Y_LIMIT, spawn_pose
 from envs.terrain import TerrainTable
 from envs.terrain_switch import TerrainSwitch
 from gait import constants as C
@@ -171,6 +171,10 @@ class WalkCore:
         self.episode_started[i] = True
         self.last_termination[i] = ""
         self.commands.start(i, rng, options)  # after every other draw: with commands off the stream is untouched
+        shift = self.commands.spawn_y_shift(i)  # a turning robot starts off-centre, against its turn
+        if shift:
+            y = min(SPAWN_Y_LIMIT, max(-SPAWN_Y_LIMIT, y + shift))
+            self.physics.place(i, x, y, yaw, self.controller.joint_targets(0.0))
 
     def observe(self, ids: np.ndarray) -> list[dict[str, float]]:
         """Observations of freshly reset robots `ids` into ``last_obs``; returns their reset infos."""
@@ -267,6 +271,7 @@ class WalkCore:
         if c.commands:  # along the trunk's heading: what tracking_velocity and info read
             heading_speed = x_velocity * _libm(math.cos, yaw) + y_velocity * _libm(math.sin, yaw)
             self.commands.track(heading_speed, ids)
+            self.commands.advance(ids)
         state = StepState(x_velocity, y_velocity, body_height, tilt, action, qpos, qvel, rot, yaw, ids)
         reward = np.zeros(len(ids))
         terms = {}
@@ -303,6 +308,8 @@ class WalkCore:
                 "heading_speed": heading_speed.tolist(),
                 "tracked_speed": self.commands.tracked[ids].tolist(),
                 "yaw_rate": self._yaw_rate(state).tolist(),
+                "yaw": yaw.tolist(),  # rad, the trunk's heading in (-pi, pi]
+                "command_heading": self.commands.heading[ids].tolist(),  # rad, unwrapped
             }
         else:
             extra = {}
@@ -415,8 +422,9 @@ class WalkCore:
         ]
         if c.terrain_samples:
             parts.append(ground - qpos[:, 2:3])
-        if c.heading_observation:
-            parts += [_libm(math.sin, yaw)[:, None], _libm(math.cos, yaw)[:, None], qpos[:, 1:2]]
+        if c.heading_observation:  # the yaw from the commanded heading (+x without a turn)
+            relative = yaw - self.commands.heading[ids]
+            parts += [_libm(math.sin, relative)[:, None], _libm(math.cos, relative)[:, None], qpos[:, 1:2]]
         if c.commands:
             parts.append(self.commands.values[ids])
         obs = np.concatenate(parts, axis=1, dtype=np.float32)
@@ -449,7 +457,7 @@ class WalkCore:
         return np.ones(len(s.tilt))  # one per step still standing
 
     def _reward_heading(self, s: StepState) -> np.ndarray:
-        return -(1.0 - _libm(math.cos, s.yaw))  # walking off the +x direction
+        return -(1.0 - _libm(math.cos, s.yaw - self.commands.heading[s.rows]))  # off the commanded heading
 
     def _reward_centre_line(self, s: StepState) -> np.ndarray:
         return -np.abs(s.qpos[:, 1])  # away from the terrain's long centre line, m

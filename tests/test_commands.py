@@ -200,6 +200,36 @@ def outcome(distance, seconds=20.0, fell=False, command=None, nominal=0.15):
     }
 
 
+def test_a_turn_command_turns_the_commanded_heading_and_the_heading_terms_follow_it():
+    config = EnvConfig().replace(commands=True, heading_observation=True, heading_weight=1.0, gait_modulation=True)
+    straight = ResidualWalkEnv(config)
+    straight.reset(seed=4, options={"command": (0.15, 0.0)})
+    env = ResidualWalkEnv(config)
+    obs, _ = env.reset(seed=4, options={"command": (0.15, 0.5)})
+    # a left turn on a circle of radius 0.3 m starts 0.3 m to the right: the circle is centred where
+    # the straight walk would have started
+    assert env.data.qpos[1] == pytest.approx(straight.data.qpos[1] - 0.3)
+    sizes = env.observation_structure
+    start = sum(list(sizes.values())[: list(sizes).index("heading")])
+    heading_at = slice(start, start + sizes["heading"])
+    yaw = 0.0
+    for step in range(1, 51):
+        obs, _, terminated, _, info = env.step(np.zeros(env.action_space.shape))
+        assert not terminated
+        assert info["command_heading"] == pytest.approx(0.5 * env.dt * step)
+        yaw = info["yaw"]
+        sin_cos = obs[heading_at][:2]
+        relative = yaw - info["command_heading"]
+        assert sin_cos == pytest.approx([math.sin(relative), math.cos(relative)], abs=1e-6)
+        assert info["reward_heading"] == pytest.approx(-(1 - math.cos(relative)))
+    # a straight command keeps the heading at 0 and the spawn where the random draw put it
+    plain = ResidualWalkEnv(config.replace(commands=False))
+    plain.reset(seed=4)
+    assert straight.data.qpos[1] == plain.data.qpos[1]
+    for e in (env, straight, plain):
+        e.close()
+
+
 def test_curriculum_rule_rises_on_distance_and_falls_on_failure():
     promote, demote, n = 0.7, 0.35, 6
     # no command: the reference is the trot's no-slip speed, 0.15 m/s -> up at 0.105 m/s, down below 0.0525
