@@ -10,6 +10,7 @@ equals the single policy's for that observation.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,16 @@ class EpisodeStats:
     velocity_trace: list[float] = field(default_factory=list)  # x_velocity per step, m/s
     abs_actions: list[float] = field(default_factory=list)  # |a| of every action entry
     observations: list[np.ndarray] = field(default_factory=list)  # every observation, when recorded
+    # with commands (the env's info carries the yaw): the unwrapped heading change (rad) and the
+    # mean speed along the trunk's heading (m/s) over the time walked
+    heading_change: float = 0.0
+    mean_heading_speed: float | None = None
+
+
+def trunk_yaw(qpos: np.ndarray) -> float:
+    """The trunk's heading (rad) from a free joint's qpos (x, y, z, qw, qx, qy, qz, ...)."""
+    w, x, y, z = (float(v) for v in qpos[3:7])
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
 def run_episode(
@@ -76,7 +87,7 @@ def run_episode(
     """
     obs, _ = env.reset(seed=seed)
     x0, y0 = float(env.data.qpos[0]), float(env.data.qpos[1])
-    e = _Episode(env.reward_terms)
+    e = _Episode(env.reward_terms, trunk_yaw(env.data.qpos))
     observations = []
     for _ in range(max(1, int(round(seconds / env.dt)))):
         if record_observations:
@@ -100,8 +111,9 @@ def run_episode(
 class _Episode:
     """What run_episode accumulates, for one row of a batch."""
 
-    def __init__(self, reward_terms):
+    def __init__(self, reward_terms, start_yaw: float):
         self.heights, self.tilts, self.abs_means, self.velocities, self.abs_actions = [], [], [], [], []
+        self.yaw, self.heading_change, self.heading_speeds = start_yaw, 0.0, []
         self.term_sums = {k: 0.0 for k in reward_terms}
         self.total, self.termination, self.steps = 0.0, "", 0
         self.end_xy: tuple[float, float] | None = None
@@ -116,6 +128,10 @@ class _Episode:
         self.tilts.append(info["tilt"])
         self.abs_means.append(info["mean_abs_action"])
         self.velocities.append(info["x_velocity"])
+        if "yaw" in info:  # commands: unwrap the heading step by step
+            self.heading_change += (info["yaw"] - self.yaw + math.pi) % (2.0 * math.pi) - math.pi
+            self.yaw = info["yaw"]
+            self.heading_speeds.append(info["heading_speed"])
         if action is not None:
             self.abs_actions.extend(np.abs(np.clip(action, -1, 1)).tolist())
 
@@ -147,7 +163,7 @@ def run_batch(
     core.observe(np.arange(n))
     obs = core.last_obs.copy()
     start_xy = physics.qpos[:, 0:2].copy()
-    episodes = [_Episode(core.reward_terms) for _ in range(n)]
+    episodes = [_Episode(core.reward_terms, trunk_yaw(physics.qpos[i])) for i in range(n)]
     active = np.ones(n, dtype=bool)
     for _ in range(max(1, int(round(seconds / core.dt)))):
         rows = np.flatnonzero(active)
@@ -196,6 +212,8 @@ def _stats(seed: int, e: _Episode, x0: float, y0: float, x1: float, y1: float, d
         reward_terms={k: v / e.steps for k, v in e.term_sums.items()},
         velocity_trace=e.velocities,
         abs_actions=e.abs_actions,
+        heading_change=e.heading_change,
+        mean_heading_speed=float(np.mean(e.heading_speeds)) if e.heading_speeds else None,
     )
 
 

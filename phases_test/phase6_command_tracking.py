@@ -13,12 +13,21 @@ command fixed (and the yaw rate fixed to --yaw-rate, default 0) and reports:
 The env is the model's own (its run's config.json), nominal physics, its terrain unless
 --terrain is given. A model without a command input is refused (one line, exit 2).
 
+With --yaw-rates every (speed, yaw rate) pair is a command. Each entry then also gives the
+achieved yaw rate (the unwrapped heading change over the time walked, rad/s) and its absolute
+error, and the achieved speed is measured along the trunk's heading (a turning robot walks a
+circle, not along x); the top level adds the mean absolute yaw-rate error with its interval.
+
     python3 phases_test/phase6_command_tracking.py --model RUN/final_model.zip --normalize RUN/vec_normalize.pkl \\
         --commands 0.05 0.10 0.15 0.20 --episodes 3 --json RUN/tracking.json
+    python3 phases_test/phase6_command_tracking.py --model RUN/final_model.zip --normalize RUN/vec_normalize.pkl \
+        --commands 0.10 0.20 --yaw-rates -0.5 -0.25 0 0.25 0.5 --json RUN/turning.json
 
 JSON: {"model", "episodes", "seconds", "yaw_rate", "terrain", "mean_abs_error_mps",
 "mean_abs_error_ci95_mps", "falls", "commands": [one entry per command with command_mps, achieved_mps,
-abs_error_mps, falls, abs_error_ci95_mps, step_abs_error_mps, per_episode_mps, terminations]}.
+abs_error_mps, falls, abs_error_ci95_mps, step_abs_error_mps, per_episode_mps, terminations]};
+with --yaw-rates also "yaw_rates", "mean_abs_yaw_error", "mean_abs_yaw_error_ci95" and, per entry,
+command_yaw_rate, achieved_yaw_rate, abs_yaw_error, abs_yaw_error_ci95, per_episode_yaw_rate.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from walklab.cli import (
 
 DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s
 TARGET_ERROR_MPS = 0.02  # the issue's target: mean absolute tracking error, no falls
+TARGET_YAW_ERROR = 0.08  # rad/s: the turning target, mean absolute yaw-rate error, no falls
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
@@ -76,7 +86,15 @@ def build_parser() -> OneLineErrorParser:
         default=list(DEFAULT_COMMANDS),
         help="commanded forward speeds, m/s (default 0.05 0.10 0.15 0.20)",
     )
-    p.add_argument("--yaw-rate", type=YAW_RATE, default=0.0, help="commanded yaw rate for every episode, rad/s")
+    turning = p.add_mutually_exclusive_group()
+    turning.add_argument("--yaw-rate", type=YAW_RATE, default=0.0, help="commanded yaw rate for every episode, rad/s")
+    turning.add_argument(
+        "--yaw-rates",
+        type=YAW_RATE,
+        nargs="+",
+        default=None,
+        help="commanded yaw rates, rad/s: every (speed, yaw rate) pair is a command (e.g. -0.5 -0.25 0 0.25 0.5)",
+    )
     p.add_argument("--episodes", type=EPISODES, default=3, help="episodes per command (seeds 0..K-1)")
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
     p.add_argument(
@@ -90,15 +108,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
-def track(env, rows, command: float, episodes: int, seconds: float) -> tuple[dict, list[float]]:
-    """One command's row (achieved speed, tracking errors, falls) and its per-episode |errors|;
-    the episodes run as rows of one batch, with the row policy `rows`."""
+def track(env, rows, command: float, yaw_rate: float | None, episodes: int, seconds: float) -> tuple[dict, list, list]:
+    """One command's row (achieved speed, tracking errors, falls; with a `yaw_rate` the yaw-rate
+    measures too) and its per-episode |speed errors| and |yaw-rate errors|; the episodes run as
+    rows of one batch, with the row policy `rows`."""
     import numpy as np
 
     from walklab.evaluation import evaluate, mean_of_means_with_ci
 
     _, stats = evaluate(env, None, episodes, seconds, rows=rows)
-    speeds = [e.forward_velocity for e in stats]
+    turning = yaw_rate is not None
+    speeds = [e.mean_heading_speed if turning else e.forward_velocity for e in stats]
     errors = [abs(v - command) for v in speeds]
     row = {
         "command_mps": command,
@@ -110,7 +130,18 @@ def track(env, rows, command: float, episodes: int, seconds: float) -> tuple[dic
         "per_episode_mps": [round(v, 5) for v in speeds],
         "terminations": [e.termination for e in stats],
     }
-    return row, errors
+    yaw_errors = []
+    if turning:
+        achieved = [e.heading_change / e.duration for e in stats]
+        yaw_errors = [abs(w - yaw_rate) for w in achieved]
+        row.update(
+            command_yaw_rate=yaw_rate,
+            achieved_yaw_rate=float(np.mean(achieved)),
+            abs_yaw_error=float(np.mean(yaw_errors)),
+            abs_yaw_error_ci95=mean_of_means_with_ci([yaw_errors])[1],
+            per_episode_yaw_rate=[round(w, 5) for w in achieved],
+        )
+    return row, errors, yaw_errors
 
 
 def main(argv=None) -> int:
@@ -136,36 +167,38 @@ def main(argv=None) -> int:
             f"{args.model} has no command input (its run was trained without --commands): "
             "train with --commands to evaluate command tracking"
         )
+    turning = args.yaw_rates is not None
+    pairs = [(c, w) for c in args.commands for w in (args.yaw_rates if turning else [args.yaw_rate])]
     try:
         envs = [
             ResidualWalkEnv(
-                base.replace(
-                    command_speed_min=c,
-                    command_speed_max=c,
-                    command_yaw_rate_min=args.yaw_rate,
-                    command_yaw_rate_max=args.yaw_rate,
-                )
+                base.replace(command_speed_min=c, command_speed_max=c, command_yaw_rate_min=w, command_yaw_rate_max=w)
             )
-            for c in args.commands
+            for c, w in pairs
         ]
     except ConfigError as exc:
         fail(exc.for_label("--commands/--yaw-rate"))
     policy = loaded.act_rows
-    rows, per_episode_errors = [], []
-    print(f"{args.episodes} episodes x {args.seconds:g} s per command, yaw rate {args.yaw_rate:g} rad/s")
+    rows, per_episode_errors, per_episode_yaw_errors = [], [], []
+    yaw_text = "yaw rates " + " ".join(f"{w:g}" for w in args.yaw_rates) if turning else f"yaw rate {args.yaw_rate:g}"
+    print(f"{args.episodes} episodes x {args.seconds:g} s per command, {yaw_text} rad/s")
     print(
         f"{'command m/s':>11s} {'achieved m/s':>12s} {'|error| m/s':>11s} {'95% interval':>15s} "
-        f"{'per-step':>9s} {'falls':>5s}"
+        f"{'per-step':>9s} {'falls':>5s}" + (f" {'yaw rad/s':>9s} {'achieved':>9s} {'|error|':>8s}" if turning else "")
     )
-    for command, env in zip(args.commands, envs):
-        row, errors = track(env, policy, command, args.episodes, args.seconds)
+    for (command, yaw_rate), env in zip(pairs, envs):
+        row, errors, yaw_errors = track(
+            env, policy, command, yaw_rate if turning else None, args.episodes, args.seconds
+        )
         env.close()
         rows.append(row)
         per_episode_errors.append(errors)
+        per_episode_yaw_errors.append(yaw_errors)
         print(
             f"{command:11.3f} {row['achieved_mps']:12.4f} {row['abs_error_mps']:11.4f} "
             f"{'{:.4f}-{:.4f}'.format(*row['abs_error_ci95_mps']):>15s} {row['step_abs_error_mps']:9.4f} "
             f"{row['falls']:>5d}"
+            + (f" {yaw_rate:9.3f} {row['achieved_yaw_rate']:9.4f} {row['abs_yaw_error']:8.4f}" if turning else "")
         )
     from walklab.evaluation import mean_of_means_with_ci
 
@@ -176,6 +209,13 @@ def main(argv=None) -> int:
         f"mean |error| {mean_error:.4f} m/s (95% interval {interval[0]:.4f}-{interval[1]:.4f}), {falls} falls: "
         f"target (<= {TARGET_ERROR_MPS} m/s, no falls) {'met' if met else 'not met'}"
     )
+    if turning:
+        yaw_error, yaw_interval = mean_of_means_with_ci(per_episode_yaw_errors)
+        yaw_met = yaw_error <= TARGET_YAW_ERROR and falls == 0
+        print(
+            f"mean |yaw-rate error| {yaw_error:.4f} rad/s (95% interval {yaw_interval[0]:.4f}-{yaw_interval[1]:.4f}): "
+            f"target (<= {TARGET_YAW_ERROR} rad/s, no falls) {'met' if yaw_met else 'not met'}"
+        )
     if args.json:
         record = {
             "model": str(args.model),
@@ -188,6 +228,8 @@ def main(argv=None) -> int:
             "falls": falls,
             "commands": rows,
         }
+        if turning:
+            record.update(yaw_rates=args.yaw_rates, mean_abs_yaw_error=yaw_error, mean_abs_yaw_error_ci95=yaw_interval)
         try:
             print(f"wrote {atomic_write_json(args.json, record)}")
         except OSError as exc:
