@@ -7,7 +7,9 @@ framing as recorded videos; the mouse can still move it) and runs at real-time p
 overlay of time, forward speed and distance. When the computer cannot keep real time the
 overlay shows the real-time factor and the last line says it ("ran at 0.09x real time").
 --side-by-side also runs the baseline trot from the same spawn and draws it in the same view
-as a translucent blue robot. --record renders offscreen to .mp4/.gif and needs no display.
+as a translucent blue robot. A policy trained with --commands is steered from the keyboard
+while it plays: up and down change the speed, left and right the yaw rate, space stops.
+--record renders offscreen to .mp4/.gif and needs no display.
 
     python3 phases_test/phase4_viewer_play_policy.py --model runs/RUN/final_model.zip \\
         --normalize runs/RUN/vec_normalize.pkl --seconds 20 --deterministic
@@ -136,6 +138,8 @@ def main(argv=None) -> None:
         )
         + (f"; {result.pace}" if result.pace else "")
     )
+    if result.heading_change is not None:
+        print(f"heading turned {result.heading_change:+.2f} rad ({result.heading_change / result.seconds:+.3f} rad/s)")
     if result.video is not None:
         print(f"saved {result.video}")
 

@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO
-from tests.x11_window import window_image
+from tests.x11_window import press_keys, wait_for_window, window_image
 
 POLICY = REPO / "assets" / "policies" / "residual_walk"
+COMMANDED = REPO / "assets" / "policies" / "commanded_walk"
 PLAYER = "phases_test/phase4_viewer_play_policy.py"
 
 
@@ -123,6 +124,34 @@ def test_side_by_side_draws_the_baseline_robot_in_the_same_view(xvfb_display):
     _, orange, blue = colour_masks(shot)
     assert orange.mean() > 0.01, f"policy robot not in view ({orange.mean():.4f})"
     assert blue.mean() > 0.01, f"baseline robot not in view ({blue.mean():.4f})"
+
+
+def test_keys_steer_a_commanded_policy_in_the_window(xvfb_display):
+    """Left twice asks for +0.5 rad/s, down slows it by 0.05 m/s, and the robot turns left."""
+    env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
+    env.update(DISPLAY=xvfb_display, MUJOCO_GL="glfw")
+    args = ["--model", str(COMMANDED / "final_model.zip"), "--normalize", str(COMMANDED / "vec_normalize.pkl")]
+    proc = subprocess.Popen(
+        [sys.executable, PLAYER, *args, "--seconds", "6", "--deterministic"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_window(xvfb_display)
+        press_keys(xvfb_display, "Left", "Left", "Down")
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    changes = re.findall(r"command (\d\.\d\d) m/s, ([+-]\d\.\d\d) rad/s", out)
+    # presses between two control steps arrive together: the last printed command is all three
+    assert changes and changes[-1] == ("0.35", "+0.50"), out
+    turned = re.search(r"heading turned ([+-]\d+\.\d+) rad", out)
+    assert turned and float(turned.group(1)) > 0.2, out  # the heading followed the command, to the left
 
 
 def test_pacer_reports_slow_playback():

@@ -43,3 +43,31 @@ def window_image(display: str, title: str = "MuJoCo", viewport: tuple[int, int, 
         v_left, v_bottom, v_width, v_height = viewport
         rgb = rgb[max(0, height - v_bottom - v_height) : height - v_bottom, v_left : v_left + v_width]
     return np.ascontiguousarray(rgb)
+
+
+def wait_for_window(display: str, title: str = "MuJoCo", timeout: float = 60.0) -> tuple[int, int, int, int]:
+    """window_geometry once the window is up (polled), or RuntimeError after `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return window_geometry(display, title)
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def press_keys(display: str, *keys: str, title: str = "MuJoCo", gap: float = 0.3) -> None:
+    """Focus the window titled `title` and press `keys` (X keysym names: Up, Left, space) as real
+    key events (XTEST), `gap` s apart."""
+    env = {"DISPLAY": display, "PATH": "/usr/bin:/bin"}
+    found = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", title], capture_output=True, text=True, env=env, timeout=10
+    ).stdout.split()
+    if not found:
+        raise RuntimeError(f"no visible window titled {title!r} on {display}")
+    subprocess.run(["xdotool", "windowfocus", "--sync", found[-1]], env=env, timeout=10, check=True)
+    for key in keys:
+        subprocess.run(["xdotool", "key", "--delay", str(int(gap * 1000)), key], env=env, timeout=10, check=True)

@@ -9,6 +9,7 @@ Both playback scripts (phase4_viewer_play_policy.py and play_residual_policy.py)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from walklab.evaluation import run_episode, zero_policy
+from walklab.keyboard import KeyboardCommand
 from walklab.policies import open_policy
 from walklab.rendering import VIDEO_FPS, VideoRecorder
 
@@ -30,6 +32,7 @@ class PlaybackResult:
     real_time_factor: float | None = None  # viewer only: simulated s per wall s over the run
     pace: str = ""  # viewer only: "ran at real time" or "ran at 0.09x real time (...)"
     baseline_distance: float | None = None  # side by side only: the baseline trot's distance (m)
+    heading_change: float | None = None  # commanded policies: how far the trunk turned (rad, unwrapped)
 
 
 GHOST_RGBA = (0.25, 0.55, 1.0, 0.55)  # the baseline robot drawn beside the policy: translucent blue
@@ -76,6 +79,9 @@ def play(
     tests read the window back from the X display then).
     A policy trained with commands walks at `command` m/s (default: the top of its range), and
     so does the side-by-side trot (whose gait, with command feedforward, follows the command).
+    In the viewer its command follows the keyboard (walklab.keyboard): up and down the speed,
+    left and right the yaw rate, space stops; each change is printed, and the overlay shows the
+    command and what the robot achieves.
     """
     render_mode = "rgb_array" if record is not None else None
     config, env, loaded = open_policy(
@@ -88,20 +94,35 @@ def play(
     ghost = _Ghost(config, terrain, seed, command) if side_by_side and record is None else None
     recorder = VideoRecorder(record, fps=VIDEO_FPS) if record is not None else None
     every = max(1, int(round(1.0 / (VIDEO_FPS * env.dt))))
-    viewer = pacer = None
+    viewer = pacer = keyboard = None
+    commanded = bool(config["env"].get("commands")) and not baseline
     if record is None:
         from walklab.rendering import LiveViewer, RealTimePacer
 
-        viewer = LiveViewer(env.model, env.data)
+        keyboard = KeyboardCommand.for_env(config["env"], env.command) if commanded else None
+        viewer = LiveViewer(env.model, env.data, key_callback=keyboard.press if keyboard is not None else None)
         pacer = RealTimePacer()
-    state = {"speed": 0.0, "steps": 0}
+    state = {"speed": 0.0, "steps": 0, "yaw_rate": 0.0, "yaw": None, "turned": 0.0}
 
     def show(env, info) -> bool:
         """Draw one control step (video frame, viewer, overlay); True stops the walk (window closed)."""
         state["steps"] += 1
         steps = state["steps"]
-        state["speed"] = 0.9 * state["speed"] + 0.1 * info["x_velocity"]  # smoothed for display
+        state["speed"] = 0.9 * state["speed"] + 0.1 * info.get("heading_speed", info["x_velocity"])  # smoothed
         lines = overlay_lines(steps * env.dt, state["speed"], float(env.data.qpos[0]) - x0, label)
+        if "yaw" in info:  # a commanded policy: what it is asked for and what it does
+            if state["yaw"] is not None:
+                state["turned"] += (info["yaw"] - state["yaw"] + math.pi) % (2 * math.pi) - math.pi
+            state["yaw"] = info["yaw"]
+            state["yaw_rate"] = 0.9 * state["yaw_rate"] + 0.1 * info["yaw_rate"]
+            lines += [
+                f"command {env.command[0]:4.2f} m/s {env.command[1]:+5.2f} rad/s",
+                f"achieved {state['speed']:4.2f} m/s {state['yaw_rate']:+5.2f} rad/s",
+            ]
+        changed = keyboard.take() if keyboard is not None else None
+        if changed is not None:
+            env.command = changed
+            print(f"command {changed[0]:.2f} m/s, {changed[1]:+.2f} rad/s at t {steps * env.dt:.1f} s", flush=True)
         if recorder is not None and (steps == 1 or steps % every == 0):
             frame = env.render()
             recorder.add(_draw_overlay(frame, lines) if overlay else frame)
@@ -145,6 +166,7 @@ def play(
         real_time_factor=pacer.factor if pacer is not None else None,
         pace=pacer.summary() if pacer is not None else "",
         baseline_distance=ghost.distance if ghost is not None else None,
+        heading_change=state["turned"] if state["yaw"] is not None else None,
     )
 
 

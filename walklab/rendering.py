@@ -197,7 +197,7 @@ class LiveViewer:
     viewer's thread to finish so the interpreter does not exit under it.
     """
 
-    def __init__(self, model, data, track_body: str | int = "trunk"):
+    def __init__(self, model, data, track_body: str | int = "trunk", key_callback=None):
         import threading
 
         from mujoco import viewer as mj_viewer
@@ -205,7 +205,7 @@ class LiveViewer:
         from envs.camera import track
 
         before = set(threading.enumerate())
-        self.handle = mj_viewer.launch_passive(model, data)
+        self.handle = mj_viewer.launch_passive(model, data, key_callback=key_callback)
         # launch_passive runs the window in a thread it does not return (on Linux): find it
         self._threads = [t for t in threading.enumerate() if t not in before]
         with self.handle.lock():
