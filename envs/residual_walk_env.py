@@ -96,7 +96,7 @@ class ResidualWalkEnv(gym.Env):
     | 35:35+A | A       | previous action (A = 12, +2 gait_modulation, +1 swing_height, +1 steering) | - |
     | next A  | A       | filtered action r now applied (action units)                 | -     |
     | next 12 | 12      | ground minus trunk height, 3 points per hip: x -3, 0, +3 cm (``terrain_samples``) | m |
-    | next 3  | 3       | sin yaw, cos yaw, world y of the trunk (``heading_observation``) | -, -, m |
+    | next 3  | 3       | sin, cos of the yaw off the commanded heading, trunk's world y (heading_obs.) | -, -, m |
     | last 2  | 2       | commanded forward speed, commanded yaw rate (``commands``)   | m/s, rad/s |
     Without gait modulation the phase is ``t / cycle_time`` (time-based, as the plain trot).
     ``info`` also reports ``stride_scale``, ``frequency_scale`` (1.0 without modulation) and ``turn``
@@ -111,7 +111,8 @@ class ResidualWalkEnv(gym.Env):
     fixes it for one episode (equal range ends fix it for all). ``env.command`` holds it, the
     observation ends with it and ``info`` carries ``command_speed``, ``command_yaw_rate``,
     ``heading_speed`` (the step's world velocity projected on the trunk's heading, m/s) and
-    ``yaw_rate`` (about world z, rad/s). The trot's own speed is fixed by the gait
+    ``yaw_rate`` (about world z, rad/s), ``yaw`` and ``command_heading`` (rad). A turning robot's
+    spawn moves sideways against its turn (``Commands.spawn_y_shift``). The trot's own speed is fixed by the gait
     (no-slip 2 x step_length / cycle_time = 0.15 m/s with the default gait; about 0.10 m/s on
     the default terrain): a policy reaches commands above or below it by shortening or
     lengthening the stride and slowing or quickening the cycle, which needs
@@ -141,7 +142,9 @@ class ResidualWalkEnv(gym.Env):
     - ``alive`` [0.1]              (+) 1 per step while not fallen
     - ``height`` [0.0]             (-) |trunk height above ground - gait.body_height|, m
     - ``orientation`` [0.5]        (-) 1 - cos(tilt), tilt = angle between trunk up-axis and world up
-    - ``heading`` [0.0]            (-) 1 - cos(yaw), yaw = heading of the trunk's forward axis off world +x
+    - ``heading`` [0.0]            (-) 1 - cos(yaw - commanded heading), yaw = heading of the trunk's forward
+      axis off world +x; the commanded heading starts at 0 and turns at the commanded yaw rate
+      (0 for ever without commands or with yaw rate 0; ``info["command_heading"]``)
     - ``centre_line`` [0.0]        (-) |world y of the trunk|: away from the terrain's centre line, m
     - ``tracking_velocity`` [0.0]  (+) exp(-((heading_speed - command_speed) / command_speed_sigma)^2),
       sigma 0.05 m/s; 0 without commands (legged_gym's tracking reward, scaled to this robot's speeds);
