@@ -93,12 +93,6 @@ def action_slices(config: EnvConfig) -> dict[str, slice]:
     return _slices(action_structure(config))
 
 
-def observation_size(n_actions: int, terrain_samples: bool, heading_observation: bool, commands: bool = False) -> int:
-    """3 gravity + 3 gyro + 3 velocity + 12 joints + 12 joint speeds + 2 phase + 2 x actions (+ extras)."""
-    return (
-        35
-        + 2 * n_actions
-        + (N_GROUND_SAMPLES if terrain_samples else 0)
-        + (N_HEADING_OBS if heading_observation else 0)
-        + (N_COMMAND_OBS if commands else 0)
-    )
+def observation_size(config: EnvConfig) -> int:
+    """The observation's length: the sum of observation_structure's parts (the one description)."""
+    return sum(observation_structure(config).values())

@@ -111,7 +111,7 @@ class WalkCore:
         self._reward_fns = [(f"reward_{k}", self.weights[k], getattr(self, f"_reward_{k}")) for k in self.reward_terms]
         self.n_actions = L.action_size(c.gait_modulation, c.steering, c.swing_height)
         self._swing_index = L.swing_height_index(c)
-        self.obs_size = L.observation_size(self.n_actions, c.terrain_samples, c.heading_observation, c.commands)
+        self.obs_size = L.observation_size(c)
         self._sensor = {}
         for name in ("trunk_gyro", "trunk_linvel"):
             i = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, name)

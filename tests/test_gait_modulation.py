@@ -123,7 +123,7 @@ def test_swing_height_action_lifts_the_swing_and_at_zero_is_the_plain_gait():
     from gait.kinematics import forward_kinematics
     from walklab.presets import V2
 
-    plain, lifted = ResidualWalkEnv(V2.env), ResidualWalkEnv(V2.env.replace(swing_height=True))
+    plain, lifted = ResidualWalkEnv(V2.env.replace(swing_height=False)), ResidualWalkEnv(V2.env)  # v2 lifts by default
     assert lifted.action_space.shape == (plain.action_space.shape[0] + 1,)
     assert lifted.observation_structure["previous_action"] == 16
     plain.reset(seed=4)

@@ -2,11 +2,8 @@
 
 import json
 
-import numpy as np
-
 from envs import assets as A
-from tests.conftest import phase5_trained
-from walklab.evaluation import run_episode, zero_policy
+from walklab.evaluation import evaluate, run_episode, zero_rows
 from walklab.policies import open_policy
 
 SHIPPED = A.ASSETS_DIR / "policies" / "residual_walk"
@@ -19,14 +16,31 @@ def test_shipped_run_directory_is_complete():
     assert config["script"] == "train_residual_ppo_v2.py" and config["status"] == "finished"
 
 
-def test_shipped_policy_beats_the_baseline_on_a_short_seeded_rollout():
-    _, env, policy = open_policy(SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl")
-    trained = [run_episode(env, policy.policy(deterministic=True), seed, 10.0) for seed in (0, 1, 2)]
-    baseline = [run_episode(env, zero_policy, seed, 10.0) for seed in (0, 1, 2)]
-    v_trained = np.mean([e.forward_velocity for e in trained])
-    v_baseline = np.mean([e.forward_velocity for e in baseline])
-    assert not any(e.fell for e in trained)
-    assert v_trained > 1.5 * v_baseline, (v_trained, v_baseline)
+def test_shipped_policy_walks_three_times_the_baseline_measured_live():
+    """Measured now, no stored number read: 8 seeded 20 s episodes per side, rows of one batch."""
+    _, env, loaded = open_policy(SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl")
+    trained, _ = evaluate(env, None, 8, 20.0, rows=loaded.act_rows)
+    baseline, _ = evaluate(env, None, 8, 20.0, rows=zero_rows)
+    env.close()
+    ratio = trained["forward_velocity_mps"] / baseline["forward_velocity_mps"]
+    assert trained["falls"] == 0 and trained["off_terrain"] == 0
+    assert ratio >= 2.7, (trained["forward_velocity_mps"], baseline["forward_velocity_mps"])
+    # the healthy band: a fall is 1.0 rad of tilt
+    assert 0.04 < trained["body_height_m"] < 0.06 and trained["max_tilt_rad"] < 0.9
+
+
+def test_shipped_policy_clears_the_hard_steps_measured_live(tmp_path):
+    """The unseen set's weak spot (steps at difficulty 0.9): faster than the trot, no fall."""
+    from walklab.terrains import generate, write_heightmap_png
+
+    steps = tmp_path / "steps_d0.9_s101.png"
+    write_heightmap_png(generate("steps", 0.9, 101), steps)
+    _, env, loaded = open_policy(SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl", terrain=steps)
+    trained, _ = evaluate(env, None, 4, 20.0, rows=loaded.act_rows)
+    baseline, _ = evaluate(env, None, 4, 20.0, rows=zero_rows)
+    env.close()
+    assert trained["falls"] == 0
+    assert trained["forward_velocity_mps"] > 1.3 * baseline["forward_velocity_mps"], (trained, baseline)
 
 
 COMMANDED = A.ASSETS_DIR / "policies" / "commanded_walk"
@@ -48,29 +62,3 @@ def test_shipped_commanded_policy_walks_near_each_command_on_a_short_seeded_roll
         episode = run_episode(env, policy.policy(deterministic=True), 0, 10.0)
         assert not episode.fell
         assert abs(episode.forward_velocity - command) < 0.03, (command, episode.forward_velocity)
-
-
-def test_shipped_commanded_policy_recorded_faster_than_the_headline_on_the_hardest_terrains():
-    """The files the README quotes: at 0.33 m/s, 10 seeded episodes per difficulty-0.9 terrain."""
-    commanded = phase5_trained(COMMANDED / "unseen_d0.9_10.json")
-    headline = phase5_trained(SHIPPED / "unseen_d0.9_10.json")
-    assert sorted(commanded) == sorted(headline) and len(commanded) == 5
-    assert sum(t["falls"] for t in commanded.values()) <= sum(t["falls"] for t in headline.values())
-    for name in commanded:
-        assert commanded[name]["forward_velocity_mps"] > headline[name]["forward_velocity_mps"], name
-
-
-def test_shipped_commanded_policy_outwalks_the_headline_on_hard_steps(tmp_path):
-    from walklab.terrains import generate, write_heightmap_png
-
-    steps = tmp_path / "steps_d0.9_s101.png"
-    write_heightmap_png(generate("steps", 0.9, 101), steps)
-    _, env, commanded = open_policy(
-        COMMANDED / "final_model.zip", COMMANDED / "vec_normalize.pkl", terrain=steps, command=0.33
-    )
-    fast = [run_episode(env, commanded.policy(deterministic=True), seed, 10.0) for seed in (0, 1)]
-    _, env, headline = open_policy(SHIPPED / "final_model.zip", SHIPPED / "vec_normalize.pkl", terrain=steps)
-    reference = [run_episode(env, headline.policy(deterministic=True), seed, 10.0) for seed in (0, 1)]
-    assert not any(e.fell for e in fast + reference)
-    v_fast, v_reference = (np.mean([e.forward_velocity for e in side]) for side in (fast, reference))
-    assert v_fast > 1.2 * v_reference, (v_fast, v_reference)

@@ -165,7 +165,7 @@ def test_interrupt_saves_then_resume_keeps_counting(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--total-timesteps", "0"], "--total-timesteps: must be an integer >= 1, got 0"),
+        (["--total-timesteps", "0"], "--total-timesteps: must be an integer >= 1 and <= 100000000000, got 0"),
         (
             ["--n-steps", "100", "--batch-size", "64", "--n-envs", "2"],
             "--batch-size must be a divisor of n_steps x n_envs",

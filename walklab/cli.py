@@ -201,12 +201,13 @@ def _output(kind: str, suffixes: tuple[str, ...]):
         if not text:
             raise argparse.ArgumentTypeError(f"expected a {kind} name, got ''")
         path = Path(text)
-        if suffixes and path.suffix.lower() not in suffixes:
-            raise argparse.ArgumentTypeError(f"{path} must end in {' or '.join(suffixes)}")
         try:
-            return writable_output(path, kind)
+            writable_output(path, kind)
         except OutputError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
+        if suffixes and path.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{path} must end in {' or '.join(suffixes)}")
+        return path
 
     parse.__name__ = kind
     parse.rule = {"path": f"output {kind}", "suffixes": suffixes}
