@@ -45,13 +45,7 @@ SMOKE_ARGS = [
 ]
 
 
-def build_parser():
-    return train_cli.build_parser(PRESET, __doc__.splitlines()[0], __doc__)
-
-
-def parse_args(argv=None):
-    """The training job the flags describe, every rule checked; one line and exit 2 otherwise."""
-    return train_cli.parse_job(PRESET, __doc__.splitlines()[0], __doc__, argv)
+build_parser, parse_args = train_cli.entry_points(PRESET, __doc__)
 
 
 if __name__ == "__main__":

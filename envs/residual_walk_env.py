@@ -251,14 +251,19 @@ class ResidualWalkEnv(gym.Env):
 
     def _action_array(self, action) -> np.ndarray:
         """`action` as float64 numbers, or a ValueError saying which sizes are accepted."""
-        sizes = f"{self.n_actions}" + (f" (or {N_ACTIONS}, the residuals alone)" if self.n_actions != N_ACTIONS else "")
         try:
             array = np.asarray(action, dtype=np.float64).ravel()
         except (TypeError, ValueError):
-            raise ValueError(f"action must be {sizes} numbers, got {type(action).__name__} {action!r:.60}") from None
+            raise ValueError(
+                f"action must be {self._action_sizes()} numbers, got {type(action).__name__} {action!r:.60}"
+            ) from None
         if array.size not in (N_ACTIONS, self.n_actions):
-            raise ValueError(f"action must have {sizes} entries, got shape {np.shape(action)}")
+            raise ValueError(f"action must have {self._action_sizes()} entries, got shape {np.shape(action)}")
         return array
+
+    def _action_sizes(self) -> str:
+        extra = f" (or {N_ACTIONS}, the residuals alone)" if self.n_actions != N_ACTIONS else ""
+        return f"{self.n_actions}{extra}"
 
     def render(self):
         if self.render_mode == "rgb_array":

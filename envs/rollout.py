@@ -65,6 +65,11 @@ class EpisodeStats:
     mean_heading_speed: float | None = None
 
 
+def heading_step(yaw: float, previous: float) -> float:
+    """The turn from `previous` to `yaw` (rad, both in (-pi, pi]), unwrapped into [-pi, pi)."""
+    return (yaw - previous + math.pi) % (2.0 * math.pi) - math.pi
+
+
 def trunk_yaw(qpos: np.ndarray) -> float:
     """The trunk's heading (rad) from a free joint's qpos (x, y, z, qw, qx, qy, qz, ...)."""
     w, x, y, z = (float(v) for v in qpos[3:7])
@@ -129,7 +134,7 @@ class _Episode:
         self.abs_means.append(info["mean_abs_action"])
         self.velocities.append(info["x_velocity"])
         if "yaw" in info:  # commands: unwrap the heading step by step
-            self.heading_change += (info["yaw"] - self.yaw + math.pi) % (2.0 * math.pi) - math.pi
+            self.heading_change += heading_step(info["yaw"], self.yaw)
             self.yaw = info["yaw"]
             self.heading_speeds.append(info["heading_speed"])
         if action is not None:

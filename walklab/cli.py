@@ -185,17 +185,6 @@ def input_file(*suffixes: str):
     return parse
 
 
-def input_dir(text: str) -> Path:
-    """An argparse type: an existing folder."""
-    path = Path(text)
-    if not text or not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a directory" if path.exists() else f"{text!r} not found")
-    return path
-
-
-input_dir.rule = {"path": "input directory", "suffixes": ()}
-
-
 def _output(kind: str, suffixes: tuple[str, ...]):
     def parse(text: str) -> Path:
         if not text:

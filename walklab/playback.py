@@ -9,13 +9,13 @@ Both playback scripts (phase4_viewer_play_policy.py and play_residual_policy.py)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from envs.rollout import heading_step
 from walklab.evaluation import run_episode, zero_policy
 from walklab.keyboard import KeyboardCommand
 from walklab.policies import open_policy
@@ -112,7 +112,7 @@ def play(
         lines = overlay_lines(steps * env.dt, state["speed"], float(env.data.qpos[0]) - x0, label)
         if "yaw" in info:  # a commanded policy: what it is asked for and what it does
             if state["yaw"] is not None:
-                state["turned"] += (info["yaw"] - state["yaw"] + math.pi) % (2 * math.pi) - math.pi
+                state["turned"] += heading_step(info["yaw"], state["yaw"])
             state["yaw"] = info["yaw"]
             state["yaw_rate"] = 0.9 * state["yaw_rate"] + 0.1 * info["yaw_rate"]
             lines += [

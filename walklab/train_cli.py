@@ -65,6 +65,21 @@ def job_from_args(preset: Preset, args: argparse.Namespace, command: str | None 
     )
 
 
+def entry_points(preset: Preset, doc: str):
+    """A training script's ``build_parser()`` and ``parse_args(argv)`` (the fuzz suite and ``main``
+    use them), for `preset` and the script's docstring `doc`."""
+    description = doc.splitlines()[0]
+
+    def build() -> argparse.ArgumentParser:
+        return build_parser(preset, description, doc)
+
+    def parse(argv=None):
+        """The training job the flags describe, every rule checked; one line and exit 2 otherwise."""
+        return parse_job(preset, description, doc, argv)
+
+    return build, parse
+
+
 def parse_job(preset: Preset, description: str, epilog: str = "", argv=None):
     """The TrainJob the flags describe with every rule checked, single and across flags (one line
     and exit 2 otherwise); nothing is created."""

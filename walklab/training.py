@@ -270,12 +270,9 @@ def _learn(job: TrainJob, model, callbacks: list, resumed: bool) -> str | StopTr
     """Learn phase: PPO until the total steps, Ctrl-C/SIGTERM ("interrupted") or a StopTraining."""
     remaining = job.run.total_timesteps - model.num_timesteps
     rollout = model.n_steps * model.n_envs
-    if steps_that_run(remaining, rollout) != remaining:
-        print(
-            f"{remaining:,} steps run as {steps_that_run(remaining, rollout):,}: whole rollouts of "
-            f"n_steps x n_envs = {rollout:,}",
-            flush=True,
-        )
+    running = steps_that_run(remaining, rollout)
+    if running != remaining:
+        print(f"{remaining:,} steps run as {running:,}: whole rollouts of n_steps x n_envs = {rollout:,}", flush=True)
     try:
         model.learn(
             total_timesteps=remaining,
