@@ -122,10 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Ant-v5          {name:16s} {ant_results[name]:7.0f} steps/s", flush=True)
     first = args.layouts[0]
     ratios = {name: sps / results[first] for name, sps in results.items()}
-    ant_best = max(ant_results.values())
+    ant_best = max(ant_results.values()) if ant_results else None
     print("ratio to " + first + ": " + ", ".join(f"{n} {r:.2f}x" for n, r in ratios.items()))
     best = max(results, key=results.get)
-    print(f"best {best}: {results[best] / ant_best:.2f}x Ant-v5's best ({max(ant_results, key=ant_results.get)})")
+    if ant_best is not None:
+        ant_name = max(ant_results, key=ant_results.get)
+        print(f"best {best}: {results[best] / ant_best:.2f}x Ant-v5's best ({ant_name})")
     print(f"1M steps at {best}: {1e6 / results[best] / 60:.1f} min of PPO (no evaluation or logging)")
     if args.json:
         atomic_write_json(

@@ -52,6 +52,8 @@ class Commands:
         c = self.config
         speed = rng.uniform(*sorted((c.command_speed_min, c.command_speed_max)))
         yaw_rate = rng.uniform(*sorted((c.command_yaw_rate_min, c.command_yaw_rate_max)))
+        if c.command_straight_share > 0.0 and rng.uniform() < c.command_straight_share:
+            yaw_rate = 0.0  # one more draw only with a share, so share 0 leaves the stream alone
         self.values[i] = (speed, yaw_rate)
 
     def advance(self, rows: np.ndarray) -> None:

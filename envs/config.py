@@ -171,6 +171,13 @@ class EnvConfig:
         0.0, "commanded yaw rate, lower end (commands; 0..0 = walk straight)", "rad/s", low=-2.0, high=2.0
     )
     command_yaw_rate_max: float = setting(0.0, "commanded yaw rate, upper end (commands)", "rad/s", low=-2.0, high=2.0)
+    command_straight_share: float = setting(
+        0.0,
+        "share of episodes whose drawn yaw rate is replaced by 0 (commands with a yaw-rate range), "
+        "so that walking straight keeps its practice",
+        low=0,
+        high=1,
+    )
     command_feedforward: bool = setting(
         False,
         "commands with gait_modulation: each episode's stride and frequency scales start at "

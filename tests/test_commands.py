@@ -62,6 +62,22 @@ def test_command_is_drawn_within_the_range_and_observed_last():
     np.testing.assert_array_equal(env.command, again)  # from the env's seeded np_random
 
 
+def test_straight_share_walks_that_share_of_episodes_at_yaw_rate_zero():
+    turning = dict(commands=True, command_yaw_rate_min=-0.6, command_yaw_rate_max=0.6)
+    shared = ResidualWalkEnv(**turning, command_straight_share=0.4)
+    plain = ResidualWalkEnv(**turning)
+    straight, speeds, plain_speeds = 0, [], []
+    for seed in range(200):
+        shared.reset(seed=seed)
+        plain.reset(seed=seed)
+        straight += shared.command[1] == 0.0
+        assert plain.command[1] != 0.0
+        speeds.append(shared.command[0])
+        plain_speeds.append(plain.command[0])
+    assert 0.3 * 200 < straight < 0.5 * 200  # binomial(200, 0.4): 80 +- 7
+    np.testing.assert_array_equal(speeds, plain_speeds)  # the speed draw is untouched
+
+
 def test_reset_option_and_equal_range_ends_fix_the_command():
     env = ResidualWalkEnv(commands=True)
     obs, _ = env.reset(seed=0, options={"command": (0.12, 0.1)})
