@@ -106,7 +106,8 @@ class ResidualWalkEnv(gym.Env):
     Each reset draws a forward speed uniformly between ``command_speed_min`` and
     ``command_speed_max`` (default 0.05..0.20 m/s) and a yaw rate between
     ``command_yaw_rate_min`` and ``command_yaw_rate_max`` (default 0..0 rad/s: straight ahead;
-    ``command_straight_share`` of the episodes walk at yaw rate 0 whatever the range), from the env's ``np_random`` after every other draw of the reset (so with commands off
+    ``command_straight_share`` of the episodes walk at yaw rate 0 whatever the range), from the
+    env's ``np_random`` after every other draw of the reset (so with commands off
     nothing, not even the random stream, changes). ``reset(options={"command": (v, w)})``
     fixes it for one episode (equal range ends fix it for all). ``env.command`` holds it, the
     observation ends with it and ``info`` carries ``command_speed``, ``command_yaw_rate``,
