@@ -33,6 +33,14 @@ def build_parser(preset: Preset, description: str, epilog: str = "") -> argparse
         help="continue a run from a checkpoint .zip or a run directory (its newest model); the run's "
         "env and PPO settings are kept, --total-timesteps is the new total",
     )
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start a new run from a trained model's weights and normalization statistics (a .zip, or a "
+        "run directory: its final model): fine-tune it under this command's settings; its observations "
+        "and actions must match",
+    )
     if preset.ppo_flags:
         add_dataclass_flags(p.add_argument_group("PPO"), preset.ppo)
     if preset.env_flags:
@@ -59,6 +67,7 @@ def job_from_args(preset: Preset, args: argparse.Namespace, command: str | None 
         run=run,
         runs_dir=args.runs_dir,
         resume=args.resume,
+        init_from=args.init_from,
         progress_bar=not args.no_progress,
         args=args_record(args),
         command=command if command is not None else command_line(),

@@ -47,6 +47,7 @@ class TrainJob:
     run: RunSettings
     runs_dir: Path = Path("runs")
     resume: Path | None = None
+    init_from: Path | None = None  # a model (or run directory) whose weights and statistics start a new run
     progress_bar: bool = True
     args: dict[str, Any] = field(default_factory=dict)  # the parsed flags, recorded in config.json
     command: str = ""  # the command line config.json records (walklab.train_cli fills it)

@@ -8,6 +8,7 @@ run-directory files in ``walklab.runs``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import signal
 import threading
@@ -23,6 +24,7 @@ from envs.assets import PHYSICS_TIMESTEP
 from envs.config import EnvConfig
 from envs.fields import ConfigError
 from envs.layout import N_ACTIONS
+from envs.residual_walk_env import ResidualWalkEnv
 from envs.robot_sim import TerrainFileError, load_model
 from walklab import curriculum, run_config, runs
 from walklab.callbacks import (
@@ -36,6 +38,7 @@ from walklab.callbacks import (
 from walklab.config import PPOConfig, RunSettings, check_combination
 from walklab.files import OutputError, describe_os_error, writable_output
 from walklab.flags import label_for
+from walklab.policies import LoadedPolicy, load_policy
 from walklab.train_job import StopTraining, TrainingError, TrainingFailed, TrainJob  # noqa: F401 - callers import them here
 from walklab.vec_envs import make_vec_env, stop_workers
 
@@ -58,6 +61,10 @@ def validate(job: TrainJob) -> None:
             raise TrainingError(str(exc)) from exc
     if job.resume is not None and not job.resume.exists():
         raise TrainingError(f"--resume target not found: {job.resume}")
+    if job.init_from is not None:
+        if job.resume is not None:
+            raise TrainingError("--init-from starts a new run and --resume continues one: give only one")
+        initial_policy(job)  # refused here, before a run directory exists
     if job.resume is None:
         try:
             writable_output(job.runs_dir, "directory", "--runs-dir")
@@ -98,6 +105,59 @@ def _load_resume_model(job: TrainJob, resume_model: Path, vec=None, run_dir: Pat
     return vec, model
 
 
+def initial_model_path(target: Path) -> Path:
+    """The model file ``--init-from`` names: the .zip given, or a run directory's final model."""
+    if not target.exists():
+        raise TrainingError(f"--init-from target not found: {target}")
+    model_path = target / runs.FINAL_MODEL if target.is_dir() else target
+    if not model_path.is_file():
+        raise TrainingError(f"--init-from {target}: no {runs.FINAL_MODEL} in that folder; give a model .zip")
+    return model_path
+
+
+def initial_policy(job: TrainJob) -> LoadedPolicy:
+    """The model and statistics ``--init-from`` names, checked against the job's env and network:
+    the same observations, actions and layer sizes, or a TrainingError saying which differs."""
+    model_path = initial_model_path(job.init_from)
+    probe = ResidualWalkEnv(job.env)
+    try:
+        obs_dim, action_shape = probe.observation_space.shape[0], probe.action_space.shape
+    finally:
+        probe.close()
+    stats_path = runs.stats_path_for(model_path)
+    if stats_path is None:
+        raise TrainingError(
+            f"--init-from: no VecNormalize statistics beside {model_path}: give a model this toolkit saved "
+            "(final_model.zip with vec_normalize.pkl, or a checkpoint with its .pkl)"
+        )
+    try:
+        source = load_policy(model_path, stats_path, obs_dim)
+    except runs.RunError as exc:
+        env_differs = "observations" in str(exc)  # the model's or the statistics' shape is another env's
+        hint = "; give the env flags it was trained with (its config.json)" if env_differs else ""
+        raise TrainingError(f"--init-from: {exc}{hint}") from exc
+    if source.model.action_space.shape != action_shape:
+        raise TrainingError(
+            f"--init-from: {model_path} acts with {source.model.action_space.shape[0]} actions but this run's env "
+            f"takes {action_shape[0]}: match its gait modulation, swing height and steering flags"
+        )
+    net, layers = list(job.ppo.net_arch), source.model.policy.net_arch
+    if layers != dict(pi=net, vf=net):
+        raise TrainingError(
+            f"--init-from: {model_path} has layers {layers['pi']}, this run {net}: "
+            f"give --net-arch {' '.join(map(str, layers['pi']))}"
+        )
+    return source
+
+
+def _start_from(model, vec: VecNormalize, source: LoadedPolicy) -> None:
+    """A new run's policy and normalization statistics set to `source`'s: its weights, its action
+    noise and its running observation and return statistics, which keep updating from here."""
+    model.policy.load_state_dict(source.model.policy.state_dict())
+    vec.obs_rms = copy.deepcopy(source.vec_normalize.obs_rms)
+    vec.ret_rms = copy.deepcopy(source.vec_normalize.ret_rms)
+
+
 def _job_for_resume(job: TrainJob, resume_model: Path) -> tuple[TrainJob, Path, dict]:
     """The job with the resumed run's own env, PPO and run settings; only the total steps are new."""
     run_dir = runs.RunDir.of_model(resume_model).path
@@ -109,6 +169,8 @@ def _job_for_resume(job: TrainJob, resume_model: Path) -> tuple[TrainJob, Path, 
         total_timesteps=job.run.total_timesteps,
     )
     history = {"original_command": previous.get("original_command", previous.get("command"))}
+    if previous.get("initialised_from"):
+        history["initialised_from"] = previous["initialised_from"]
     return dataclasses.replace(job, env=env, ppo=ppo, run=run, run_name=previous["run_name"]), run_dir, history
 
 
@@ -173,6 +235,8 @@ def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = Non
         else:
             run_dir = runs.RunDir.create(job.runs_dir, job.run_name).path
             lock = runs.RunDir(run_dir).lock()
+            if job.init_from is not None:
+                history = {"initialised_from": run_config.portable_path(initial_model_path(job.init_from))}
     except runs.RunError as exc:
         if lock is not None:
             lock.release()
@@ -237,6 +301,11 @@ def _build(job: TrainJob, run_dir: Path, resume_model: Path | None, previous_sta
             verbose=0,
             **job.ppo.constructor_kwargs(),
         )
+        if job.init_from is not None:
+            source = initial_policy(job)
+            _start_from(model, vec, source)
+            print(f"starting from {source.model_path} ({source.model.num_timesteps} steps) and {source.stats_path}")
+            return vec, model
     except BaseException:
         stop_workers(vec)
         raise
