@@ -62,3 +62,38 @@ def test_shipped_commanded_policy_walks_near_each_command_on_a_short_seeded_roll
         episode = run_episode(env, policy.policy(deterministic=True), 0, 10.0)
         assert not episode.fell
         assert abs(episode.forward_velocity - command) < 0.03, (command, episode.forward_velocity)
+
+
+TURNING = A.ASSETS_DIR / "policies" / "turning_walk"
+
+
+def test_shipped_turning_run_directory_is_complete():
+    for name in ("final_model.zip", "vec_normalize.pkl", "config.json", "policy.onnx", "debug/report.md"):
+        assert (TURNING / name).is_file(), name
+    config = json.loads((TURNING / "config.json").read_text())
+    assert config["env"]["command_yaw_rate_min"] < 0 < config["env"]["command_yaw_rate_max"]
+    assert config["status"] == "finished"
+    turning = json.loads((TURNING / "turning.json").read_text())
+    assert sorted({r["command_yaw_rate"] for r in turning["commands"]}) == [-0.5, -0.25, 0.0, 0.25, 0.5]
+    assert turning["mean_abs_yaw_error"] <= 0.08 and turning["falls"] == 0
+    tracking = json.loads((TURNING / "tracking.json").read_text())
+    assert [r["command_mps"] for r in tracking["commands"]] == [0.05, 0.10, 0.15, 0.20]
+    assert tracking["mean_abs_error_mps"] <= 0.02 and tracking["falls"] == 0
+
+
+def test_shipped_turning_policy_follows_a_yaw_rate_command_measured_live():
+    """20 s seeded rollouts, measured now: it turns each way at the commanded rate and keeps the speed."""
+    for speed, yaw_rate in ((0.20, 0.5), (0.10, -0.25), (0.15, 0.0)):
+        _, env, policy = open_policy(
+            TURNING / "final_model.zip",
+            TURNING / "vec_normalize.pkl",
+            command=speed,
+            command_yaw_rate_min=yaw_rate,
+            command_yaw_rate_max=yaw_rate,
+        )
+        episode = run_episode(env, policy.policy(deterministic=True), 0, 20.0)
+        env.close()
+        assert not episode.fell
+        achieved = episode.heading_change / episode.duration
+        assert abs(achieved - yaw_rate) < 0.08, (speed, yaw_rate, achieved)  # 0.026 at most, seen
+        assert abs(episode.mean_heading_speed - speed) < 0.04, (speed, yaw_rate, episode.mean_heading_speed)

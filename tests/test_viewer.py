@@ -25,7 +25,7 @@ from tests.conftest import REPO
 from tests.x11_window import press_keys, wait_for_window, window_image
 
 POLICY = REPO / "assets" / "policies" / "residual_walk"
-COMMANDED = REPO / "assets" / "policies" / "commanded_walk"
+TURNING = REPO / "assets" / "policies" / "turning_walk"  # the commanded policy that turns
 PLAYER = "phases_test/phase4_viewer_play_policy.py"
 
 
@@ -130,7 +130,7 @@ def test_keys_steer_a_commanded_policy_in_the_window(xvfb_display):
     """Left twice asks for +0.5 rad/s, down slows it by 0.05 m/s, and the robot turns left."""
     env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
     env.update(DISPLAY=xvfb_display, MUJOCO_GL="glfw")
-    args = ["--model", str(COMMANDED / "final_model.zip"), "--normalize", str(COMMANDED / "vec_normalize.pkl")]
+    args = ["--model", str(TURNING / "final_model.zip"), "--normalize", str(TURNING / "vec_normalize.pkl")]
     proc = subprocess.Popen(
         [sys.executable, PLAYER, *args, "--seconds", "6", "--deterministic"],
         cwd=REPO,
@@ -151,7 +151,8 @@ def test_keys_steer_a_commanded_policy_in_the_window(xvfb_display):
     # presses between two control steps arrive together: the last printed command is all three
     assert changes and changes[-1] == ("0.35", "+0.50"), out
     turned = re.search(r"heading turned ([+-]\d+\.\d+) rad", out)
-    assert turned and float(turned.group(1)) > 0.2, out  # the heading followed the command, to the left
+    # the heading followed the command, to the left: +0.5 rad/s for 6 s asks for 3 rad (2.4 seen)
+    assert turned and float(turned.group(1)) > 1.2, out
 
 
 def test_pacer_reports_slow_playback():
