@@ -23,8 +23,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from envs.assets import PHYSICS_TIMESTEP
 from envs.config import EnvConfig
 from envs.fields import ConfigError
-from envs.layout import N_ACTIONS
-from envs.residual_walk_env import ResidualWalkEnv
+from envs.layout import N_ACTIONS, action_size, observation_size
 from envs.robot_sim import TerrainFileError, load_model
 from walklab import curriculum, run_config, runs
 from walklab.callbacks import (
@@ -119,11 +118,7 @@ def initial_policy(job: TrainJob) -> LoadedPolicy:
     """The model and statistics ``--init-from`` names, checked against the job's env and network:
     the same observations, actions and layer sizes, or a TrainingError saying which differs."""
     model_path = initial_model_path(job.init_from)
-    probe = ResidualWalkEnv(job.env)
-    try:
-        obs_dim, action_shape = probe.observation_space.shape[0], probe.action_space.shape
-    finally:
-        probe.close()
+    n_actions = action_size(job.env.gait_modulation, job.env.steering, job.env.swing_height)
     stats_path = runs.stats_path_for(model_path)
     if stats_path is None:
         raise TrainingError(
@@ -131,15 +126,13 @@ def initial_policy(job: TrainJob) -> LoadedPolicy:
             "(final_model.zip with vec_normalize.pkl, or a checkpoint with its .pkl)"
         )
     try:
-        source = load_policy(model_path, stats_path, obs_dim)
+        source = load_policy(model_path, stats_path, observation_size(job.env))
     except runs.RunError as exc:
-        env_differs = "observations" in str(exc)  # the model's or the statistics' shape is another env's
-        hint = "; give the env flags it was trained with (its config.json)" if env_differs else ""
-        raise TrainingError(f"--init-from: {exc}{hint}") from exc
-    if source.model.action_space.shape != action_shape:
+        raise TrainingError(f"--init-from: {exc}") from exc
+    if source.model.action_space.shape != (n_actions,):
         raise TrainingError(
             f"--init-from: {model_path} acts with {source.model.action_space.shape[0]} actions but this run's env "
-            f"takes {action_shape[0]}: match its gait modulation, swing height and steering flags"
+            f"takes {n_actions}: match its gait modulation, swing height and steering flags"
         )
     net, layers = list(job.ppo.net_arch), source.model.policy.net_arch
     if layers != dict(pi=net, vf=net):
