@@ -3,34 +3,29 @@
 
     python3 bench/env_step_overhead.py [--steps 1500] [--batch 32] [--threads 1]
 
-1. The N = 1 view (ResidualWalkEnv on the core) against the per-robot env it replaced (the
-   frozen copy in tests/oracle) and against raw physics (frame_skip x mj_step replaying the
-   same joint targets), interleaved rounds, best of each.
+1. The N = 1 view (ResidualWalkEnv on the core) against raw physics (frame_skip x mj_step
+   replaying the same joint targets), interleaved rounds, best of each.
 2. The batched env: ``BatchedVecEnv.step`` of `--batch` robots against ``Batch.step`` alone on
    the same batch, per robot, at `--threads` physics threads.
 
-The ratios are the figures to quote (targets: view / old <= 1.0, batched / raw <= 1.15).
+The ratios are the figures to quote (target: batched / raw <= 1.15).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import mujoco
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.oracle, from the repository root
-from envs.residual_walk_env import ResidualWalkEnv  # noqa: E402
-from tests.oracle.legacy_residual_walk_env import ResidualWalkEnv as LegacyEnv  # noqa: E402
-from walklab.presets import V2  # noqa: E402
-from walklab.vec_envs.batched import BatchedVecEnv  # noqa: E402
+from envs.residual_walk_env import ResidualWalkEnv
+from walklab.presets import V2
+from walklab.vec_envs.batched import BatchedVecEnv
 
 
-def single(steps: int, rounds: int) -> tuple[float, float, float]:
-    env, old = ResidualWalkEnv(V2.env), LegacyEnv(V2.env)
+def single(steps: int, rounds: int) -> tuple[float, float]:
+    env = ResidualWalkEnv(V2.env)
     rng = np.random.default_rng(0)
     actions = rng.uniform(-0.3, 0.3, (steps, env.n_actions)).astype(np.float32)  # a policy-sized action
     env.reset(seed=0)
@@ -39,21 +34,20 @@ def single(steps: int, rounds: int) -> tuple[float, float, float]:
         if env.step(a)[2]:
             raise SystemExit("the benchmark walk ended early; pick another seed so every loop runs the same physics")
         ctrls.append(env.data.ctrl.copy())
-    times = {"view": [], "old": [], "raw": []}
+    times = {"view": [], "raw": []}
     for _ in range(rounds):
-        for name, e in (("view", env), ("old", old)):
-            e.reset(seed=0)
-            start = time.perf_counter()
-            for a in actions:
-                e.step(a)
-            times[name].append(time.perf_counter() - start)
+        env.reset(seed=0)
+        start = time.perf_counter()
+        for a in actions:
+            env.step(a)
+        times["view"].append(time.perf_counter() - start)
         env.reset(seed=0)
         start = time.perf_counter()
         for ctrl in ctrls:
             env.data.ctrl[:] = ctrl
             mujoco.mj_step(env.model, env.data, nstep=env.frame_skip)
         times["raw"].append(time.perf_counter() - start)
-    return tuple(1e6 * min(times[k]) / steps for k in ("view", "old", "raw"))
+    return tuple(1e6 * min(times[k]) / steps for k in ("view", "raw"))
 
 
 def batched(n: int, threads: int, steps: int, rounds: int) -> tuple[float, float]:
@@ -84,12 +78,11 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=32, help="robots of the batched measurement")
     p.add_argument("--threads", type=int, default=1, help="physics threads of the batch")
     args = p.parse_args()
-    view, old, raw = single(args.steps, args.rounds)
+    view, raw = single(args.steps, args.rounds)
     print("single env, v2 settings, us per step (best of rounds):")
     print(f"  N = 1 view of the core:      {view:8.1f}")
-    print(f"  per-robot env it replaced:   {old:8.1f}")
     print(f"  raw physics (5 x mj_step):   {raw:8.1f}")
-    print(f"  view / old:                  {view / old:8.3f}   view / raw: {view / raw:.3f}")
+    print(f"  view / raw:                  {view / raw:8.3f}")
     env_us, raw_us = batched(args.batch, args.threads, max(100, 6400 // args.batch), args.rounds)
     print(f"batched env, {args.batch} robots on {args.threads} thread(s), us per robot step:")
     print(f"  BatchedVecEnv.step:          {env_us:8.1f}")

@@ -4,9 +4,8 @@
     python3 bench/train_speed.py --layouts split:4,batched:32 [--updates 2] [--json PATH]
 
 A layout is ``<vec env>:<envs>`` (``in-process``, ``split``, ``subprocess`` or ``batched``;
-``batched:32:1`` gives the batch one physics thread instead of every CPU). ``legacy-split:4`` is
-the split layout over the per-robot env the core replaced (the frozen copy in tests/oracle), so
-the ratio to the layout the batch replaced is measured in the same run. Every case trains
+``batched:32:1`` gives the batch one physics thread instead of every CPU); the ratio to the first
+layout is measured in the same run (``split:4`` is the layout the batch replaced). Every case trains
 with train_residual_ppo_v2.py's settings and the same samples per update, ``--samples``
 (default 8192 = v2's 2048 steps x 4 envs), so n_steps = samples / envs; it builds its vector
 env as training does (walklab.vec_envs.make_vec_env, VecNormalize on top), runs one warm-up
@@ -27,24 +26,19 @@ from pathlib import Path
 
 import gymnasium as gym
 import torch
-from gymnasium.wrappers import TimeLimit
 from stable_baselines3 import PPO
-from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecNormalize
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.oracle, from the repository root
 from walklab.config import VEC_ENV_LAYOUTS
 from walklab.files import atomic_write_json
 from walklab.presets import V2
 from walklab.vec_envs import make_vec_env, stop_workers, vec_env_from_fns
 
-LEGACY = "legacy-split"
-
 
 def parse_layout(text: str) -> tuple[str, int, int]:
     """'batched:32' -> ('batched', 32, 0); 'batched:32:1' -> ('batched', 32, 1)."""
     parts = text.split(":")
-    known = (*VEC_ENV_LAYOUTS, LEGACY)
+    known = VEC_ENV_LAYOUTS
     if len(parts) not in (2, 3) or parts[0] not in known or not all(p.isdigit() for p in parts[1:]):
         raise argparse.ArgumentTypeError(
             f"layout {text!r} must be <vec env>:<envs>[:<threads>] with vec env one of {', '.join(known)}"
@@ -75,25 +69,15 @@ def measure(vec, n_envs: int, samples: int, updates: int) -> float:
         stop_workers(vec)
 
 
-def legacy_env():
-    from tests.oracle.legacy_residual_walk_env import ResidualWalkEnv as LegacyEnv
-
-    return Monitor(TimeLimit(LegacyEnv(V2.env), V2.run.episode_steps))
-
-
 def ours(name: str, samples: int, updates: int) -> float:
     layout, n, threads = parse_layout(name)
-    if layout == LEGACY:
-        vec = vec_env_from_fns([legacy_env] * n, "split")
-        vec.seed(0)
-    else:
-        vec = make_vec_env(V2.env, n, V2.run.episode_steps, seed=0, layout=layout, threads=threads)
+    vec = make_vec_env(V2.env, n, V2.run.episode_steps, seed=0, layout=layout, threads=threads)
     return measure(vec, n, samples, updates)
 
 
 def ant(name: str, samples: int, updates: int) -> float:
     layout, n, _ = parse_layout(name)
-    if layout in ("batched", LEGACY):
+    if layout == "batched":
         raise SystemExit("error: Ant-v5 runs only in-process, split or subprocess")
     return measure(vec_env_from_fns([lambda: gym.make("Ant-v5")] * n, layout), n, samples, updates)
 
