@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from gait import constants as C
 
 MIN_CYCLE_TIME, MAX_CYCLE_TIME = 0.1, 10.0  # s: at least 5 control steps per cycle, at most a slow crawl
+MIN_PHASE_TIME = 1e-3  # s: the shortest stance or swing (a 1 ms phase is already far below a control step)
 
 
 class GaitParameterError(ValueError):
@@ -59,6 +60,7 @@ class GaitParameters:
         if not 0.0 < self.duty_factor < 1.0:
             raise GaitParameterError(f"GaitParameters.duty_factor must be in (0, 1), got {self.duty_factor}")
         self._check_reach()
+        self._check_derived()
 
     @property
     def stance_foot_depth(self) -> float:
@@ -71,27 +73,49 @@ class GaitParameters:
         return self.step_length / (self.duty_factor * self.cycle_time)
 
     def _check_reach(self) -> None:
+        # math.hypot, never x**2: a huge field (1e300 m) gives an infinite distance, refused below,
+        # instead of an OverflowError out of the arithmetic
         max_reach = C.MAX_REACH_FRACTION * (C.THIGH_LENGTH + C.CALF_LENGTH)
         min_reach = _min_reach()
         depth = self.stance_foot_depth
         half = self.step_length / 2
         lateral = self.stance_width
         extremes = {
-            "step_length": math.sqrt((abs(self.stance_x_offset) + half) ** 2 + depth**2 + lateral**2),
-            "body_height": math.sqrt(self.stance_x_offset**2 + depth**2 + lateral**2),
+            "step_length": math.hypot(abs(self.stance_x_offset) + half, depth, lateral),
+            "body_height": math.hypot(self.stance_x_offset, depth, lateral),
         }
         for name, reach in extremes.items():
-            if reach > max_reach:
+            if not reach <= max_reach:  # also inf and NaN
                 raise GaitParameterError(
-                    f"GaitParameters.{name}: foot target {reach:.4f} m from the hip is beyond the leg's reach "
+                    f"GaitParameters.{name}: foot target {reach:.4g} m from the hip is beyond the leg's reach "
                     f"({max_reach:.4f} m); lower body_height or step_length"
                 )
-        apex = math.sqrt(self.stance_x_offset**2 + (depth - self.step_height) ** 2 + lateral**2)
-        if apex < min_reach:
+        apex = math.hypot(self.stance_x_offset, depth - self.step_height, lateral)
+        if not apex >= min_reach:  # also NaN
             raise GaitParameterError(
                 f"GaitParameters.step_height: swing apex {apex:.4f} m from the hip is closer than the folded "
                 f"leg allows ({min_reach:.4f} m); lower step_height or raise body_height"
             )
+
+    def _check_derived(self) -> None:
+        """Every quantity computed from the fields must be finite: a duty factor of 1e-320 passes
+        (0, 1) but makes the stance last 1e-321 s and the ideal speed infinite."""
+        phases = (
+            ("stance", self.duty_factor * self.cycle_time, "duty_factor x cycle_time", "raise"),
+            ("swing", (1.0 - self.duty_factor) * self.cycle_time, "(1 - duty_factor) x cycle_time", "lower"),
+        )
+        for phase, seconds, formula, fix in phases:
+            if not (math.isfinite(seconds) and seconds >= MIN_PHASE_TIME):
+                raise GaitParameterError(
+                    f"GaitParameters.duty_factor: the {phase} lasts {seconds:.3g} s ({formula}), below "
+                    f"{MIN_PHASE_TIME} s; {fix} duty_factor"
+                )
+        try:
+            speed = self.ideal_speed
+        except (OverflowError, ZeroDivisionError):
+            speed = math.inf
+        if not math.isfinite(speed):
+            raise GaitParameterError(f"GaitParameters.step_length: the ideal speed {speed} m/s is not finite")
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
