@@ -83,7 +83,10 @@ def main(argv=None) -> int:
     # every episode a row of one batch (the same numbers as one by one)
     trained, trained_eps = evaluate(env, None, args.episodes, args.seconds, record_actions=True, rows=loaded.act_rows)
     baseline, baseline_eps = evaluate(env, None, args.episodes, args.seconds, rows=zero_rows)
-    progress = diagnosis.read_monitors(args.run_dir)
+    monitors = diagnosis.read_monitors(args.run_dir)
+    progress = monitors.progress
+    if monitors.note:  # a damaged monitor file: the valid rows are used, the rest said in one line
+        print(monitors.note)
     checks = diagnosis.verdicts(config, progress, trained, baseline)
     improvement = improvement_pct(trained, baseline)
 
@@ -115,6 +118,7 @@ def main(argv=None) -> int:
             "last100_mean_reward": progress.last100,
             "best_episode_reward": progress.best,
         },
+        "monitor_rows_skipped": monitors.skipped,
         "verdicts": checks,
         "plots": {k: v.name for k, v in plots.items()},
     }
@@ -165,6 +169,9 @@ def render_markdown(r: dict) -> str:
         lines.append(f"| {k} | {v:+.4f} | {b['reward_terms_per_step'][k]:+.4f} |")
     p = r["training_progress"]
     lines += ["", "## Training progress (monitor CSVs)", ""]
+    if r.get("monitor_rows_skipped"):
+        skipped = ", ".join(f"{n} {why}" for why, n in sorted(r["monitor_rows_skipped"].items()))
+        lines += [f"Skipped (damaged monitor files): {skipped}.", ""]
     if p is None:
         lines.append("No finished training episode recorded.")
     else:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
-from dataclasses import dataclass
+import math
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,32 +30,93 @@ class TrainingProgress:
     timesteps: np.ndarray  # cumulative environment steps at each episode's end
 
 
-def read_monitors(run_dir: Path) -> TrainingProgress | None:
-    """Episodes from every monitor_<i>.csv.monitor.csv (SB3 Monitor format), merged in time order."""
-    import pandas as pd
+@dataclass
+class MonitorReading:
+    """What the monitor files of a run hold, read as far as they are valid."""
 
-    frames = []
-    for path in sorted(run_dir.glob("monitor_*.csv.monitor.csv")):  # resumed runs add monitor_<i>_part<k>
-        try:
-            header = json.loads(path.open().readline().lstrip("#"))
-            frame = pd.read_csv(path, skiprows=1)
-        except (ValueError, OSError, pd.errors.EmptyDataError, pd.errors.ParserError):
+    progress: TrainingProgress | None  # None when no valid finished episode was found
+    rows: int  # valid episode rows
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows (or files) skipped
+
+    @property
+    def note(self) -> str | None:
+        """One line saying what was skipped and why, or None when every file read cleanly."""
+        if not self.skipped:
+            return None
+        parts = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items()))
+        return f"monitor CSVs: skipped {parts}; read {self.rows} valid episode rows"
+
+
+MONITOR_COLUMNS = ("r", "l", "t")  # episode reward, length (steps), end time (s from the file's t_start)
+
+
+def _monitor_rows(path: Path, skipped: Counter) -> list[tuple[float, float, int]]:
+    """(wall time, reward, length) of every valid row of one SB3 monitor file; what is not valid
+    (a row cut short by a kill, text where a number belongs, a non-finite value) is counted in
+    `skipped` by reason and left out."""
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        skipped["unreadable file(s)"] += 1
+        return []
+    try:
+        header = json.loads(lines[0].lstrip("#")) if lines else None
+        t_start = float(header.get("t_start", 0.0)) if isinstance(header, dict) else None
+    except (ValueError, TypeError):
+        t_start = None
+    if t_start is None or not math.isfinite(t_start):
+        skipped["file(s) without a valid JSON first line"] += 1
+        return []
+    table = list(csv.reader(lines[1:]))
+    columns = table[0] if table else []
+    if not set(MONITOR_COLUMNS) <= set(columns):
+        skipped["file(s) without the r,l,t columns"] += 1
+        return []
+    at = [columns.index(c) for c in MONITOR_COLUMNS]
+    out = []
+    for row in table[1:]:
+        if not row:
             continue
-        if len(frame) and {"r", "l", "t"} <= set(frame.columns):
-            frame["wall_time"] = float(header.get("t_start", 0.0)) + frame["t"]  # t counts from the file's start
-            frames.append(frame)
-    if not frames:
-        return None
-    df = pd.concat(frames).sort_values("wall_time")
-    r = df["r"].to_numpy(dtype=float)
-    return TrainingProgress(
+        if len(row) != len(columns):
+            skipped["row(s) with a wrong number of fields"] += 1
+            continue
+        try:
+            r, length, t = (float(row[i]) for i in at)
+        except ValueError:
+            skipped["row(s) with a value that is not a number"] += 1
+            continue
+        if not all(map(math.isfinite, (r, length, t))) or length < 1 or length != int(length):
+            skipped["row(s) with an impossible value"] += 1
+            continue
+        out.append((t_start + t, r, int(length)))
+    return out
+
+
+def read_monitors(run_dir: Path) -> MonitorReading:
+    """Episodes from every monitor_<i>.csv.monitor.csv (SB3 Monitor format), merged in time order.
+
+    A damaged file (a run killed while writing, a file edited by hand) is read as far as it is
+    valid; the reading's ``note`` says how many rows or files were skipped and why."""
+    skipped: Counter = Counter()
+    rows = []
+    for path in sorted(run_dir.glob("monitor_*.csv.monitor.csv")):  # resumed runs add monitor_<i>_part<k>
+        rows += _monitor_rows(path, skipped)
+    if not rows:
+        return MonitorReading(None, 0, dict(skipped))
+    # numpy's default sort, as pandas' sort_values ordered them (robots of a batch end together: ties)
+    order = np.argsort(np.array([row[0] for row in rows]), kind="quicksort")
+    rows = [rows[i] for i in order]
+    r = np.array([row[1] for row in rows], dtype=float)
+    progress = TrainingProgress(
         episodes=len(r),
         first10=float(r[:10].mean()),
         last100=float(r[-100:].mean()),
         best=float(r.max()),
         rewards=r,
-        timesteps=np.cumsum(df["l"].to_numpy()),
+        timesteps=np.cumsum([row[2] for row in rows]),
     )
+    return MonitorReading(progress, len(rows), dict(skipped))
 
 
 def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, baseline: dict) -> list[str]:
