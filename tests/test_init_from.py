@@ -21,7 +21,8 @@ def test_a_new_run_starts_with_the_given_policy_and_statistics(tmp_path):
     from walklab import runs
     from walklab.presets import V2
     from walklab.train_cli import entry_points
-    from walklab.training import _build, initial_policy
+    from walklab.train_start import initial_policy
+    from walklab.training import _build
     from walklab.vec_envs import stop_workers
 
     _, parse = entry_points(V2, "v2\n")

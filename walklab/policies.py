@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import json
 import pickle
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +17,8 @@ from stable_baselines3 import PPO
 
 from envs.residual_walk_env import ResidualWalkEnv
 from envs.robot_sim import TerrainFileError
-from walklab.run_config import EVALUATION_SETTINGS, RunError, env_config_from_record, fixed_command
-from walklab.runs import RunDir, stats_path_for
+from walklab.run_config import EVALUATION_SETTINGS, RunError, env_config_from_record, fixed_command, portable_path
+from walklab.runs import RUN_ID_KEY, RunDir, stats_path_for
 
 
 @functools.cache
@@ -84,6 +86,76 @@ class LoadedPolicy:
         return np.clip(actions, space.low, space.high)
 
 
+def read_statistics(stats_path: str | Path):
+    """The VecNormalize pickled in `stats_path` (no venv attached); RunError when missing or unreadable."""
+    stats_path = Path(stats_path)
+    if not stats_path.is_file():
+        raise RunError(f"normalization file not found: {stats_path}")
+    try:
+        with open(stats_path, "rb") as fh:
+            return pickle.load(fh)
+    except Exception as exc:
+        raise RunError(
+            f"cannot read normalization file {stats_path} ({type(exc).__name__}); "
+            "give the vec_normalize.pkl saved with this model"
+        ) from exc
+
+
+def _model_run_id(model_path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(model_path) as archive:
+            run_id = json.loads(archive.read("data")).get(RUN_ID_KEY)
+    except (OSError, KeyError, ValueError, AttributeError, zipfile.BadZipFile):
+        return None
+    return run_id if isinstance(run_id, str) and run_id else None
+
+
+def _run_of(path: Path, embedded: str | None) -> tuple[str | None, Path | None, str]:
+    """(fingerprint, run directory, name for messages) of a saved file: the fingerprint it carries,
+    else its run directory's (config.json beside it or in a parent: checkpoints/ -> the run)."""
+    try:
+        run = RunDir.of_model(path)
+    except RunError:
+        run = None
+    own = run.run_id() if run is not None else None
+    run_id = embedded or own
+    if run is not None and run_id == own:
+        return run_id, run.path, f"run {portable_path(run.path)}"
+    return run_id, run.path if run is not None else None, f"run {run_id or 'unknown'}"
+
+
+def check_same_run(model_path: str | Path, stats_path: str | Path, statistics: Any = None) -> None:
+    """RunError (one line naming both files) when the statistics come from another run than the model.
+
+    A run is known by its fingerprint (``run_id``: written to config.json when the run is created,
+    carried by every model and statistics file it saves), or for files saved before fingerprints,
+    by the run directory whose config.json lies beside the file (or above it: checkpoints/). Files
+    with no way to tell (loose files, no config.json above them) are accepted. `statistics`: the
+    already unpickled VecNormalize, to save reading `stats_path` again."""
+    model_path, stats_path = Path(model_path), Path(stats_path)
+    if not model_path.is_file():
+        raise RunError(f"model file not found: {model_path}")
+    if statistics is None:
+        statistics = read_statistics(stats_path)
+    stats_embedded = getattr(statistics, "__dict__", {}).get(RUN_ID_KEY)  # not getattr: VecNormalize forwards it
+    model_id, model_dir, model_run = _run_of(model_path, _model_run_id(model_path))
+    stats_id, stats_dir, stats_run = _run_of(stats_path, stats_embedded if isinstance(stats_embedded, str) else None)
+    if model_id and stats_id:
+        same = model_id == stats_id
+    elif model_dir is not None and stats_dir is not None:
+        same = model_dir.resolve() == stats_dir.resolve()
+    else:
+        return
+    if same:
+        return
+    own = stats_path_for(model_path)
+    if own is not None and own.resolve() != stats_path.resolve():
+        hint = f"use the statistics saved with that model ({own})"
+    else:
+        hint = "use the statistics saved with that model, from its own run"
+    raise RunError(f"statistics {stats_path} belong to {stats_run} but model {model_path} to {model_run}: {hint}")
+
+
 def load_policy(model_path: str | Path, stats_path: str | Path | None, obs_dim: int) -> LoadedPolicy:
     """Load an SB3 PPO model and its VecNormalize statistics, checking they fit an env with obs_dim."""
     model_path = Path(model_path)
@@ -108,11 +180,8 @@ def load_policy(model_path: str | Path, stats_path: str | Path | None, obs_dim: 
             "it was trained on a different env configuration"
         )
     stats_path = Path(stats_path)
-    if not stats_path.is_file():
-        raise RunError(f"normalization file not found: {stats_path}")
+    vec_normalize = read_statistics(stats_path)
     try:
-        with open(stats_path, "rb") as fh:
-            vec_normalize = pickle.load(fh)
         shape = tuple(np.shape(vec_normalize.obs_rms.mean))
     except Exception as exc:
         raise RunError(
@@ -124,6 +193,7 @@ def load_policy(model_path: str | Path, stats_path: str | Path | None, obs_dim: 
             f"normalization file {stats_path} is for observations of shape {shape}, but this env "
             f"gives ({obs_dim},): it comes from a different env; use the vec_normalize.pkl of the same run"
         )
+    check_same_run(model_path, stats_path, vec_normalize)
     return LoadedPolicy(model, vec_normalize, model_path, stats_path)
 
 

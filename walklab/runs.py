@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import re
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,14 @@ class RunDir:
 
     def write_config(self, record: dict[str, Any]) -> dict[str, Any]:
         return write_config(self.path, record)
+
+    def run_id(self) -> str | None:
+        """The run's fingerprint (config.json's ``run_id``), None for runs written before it existed."""
+        try:
+            run_id = json.loads((self.path / CONFIG_NAME).read_text()).get(RUN_ID_KEY)
+        except (OSError, ValueError, AttributeError):
+            return None
+        return run_id if isinstance(run_id, str) and run_id else None
 
     # ------------------------------------------------------------------ ownership and status
     def lock(self) -> RunLock:
@@ -168,14 +177,15 @@ class RunDir:
     def save(self, model, vec_normalize, kind: str) -> Path:
         """Save as ``final``, ``best`` or ``interrupted`` (the model and its statistics); returns the model's path."""
         model_name, stats_name = SAVES[kind]
-        save_model_and_stats(model, vec_normalize, self.path / model_name, self.path / stats_name)
+        save_model_and_stats(model, vec_normalize, self.path / model_name, self.path / stats_name, self.run_id())
         return self.path / model_name
 
     def save_checkpoint(self, model, vec_normalize, steps: int) -> Path:
         """``checkpoints/rl_model_<steps>_steps.zip`` with its statistics."""
         folder = self.path / CHECKPOINT_DIR
         path = folder / f"rl_model_{steps}_steps.zip"
-        save_model_and_stats(model, vec_normalize, path, folder / f"rl_model_vecnormalize_{steps}_steps.pkl")
+        stats = folder / f"rl_model_vecnormalize_{steps}_steps.pkl"
+        save_model_and_stats(model, vec_normalize, path, stats, self.run_id())
         return path
 
     def resume_model(self) -> Path:
@@ -237,8 +247,13 @@ def stats_path_for(model_path: Path) -> Path | None:
     return p if p.is_file() else None
 
 
-def save_model_and_stats(model, vec_normalize, model_path: Path, stats_path: Path) -> None:
-    """Write both under temporary names, then rename: a crash never leaves a half-written file."""
+def save_model_and_stats(model, vec_normalize, model_path: Path, stats_path: Path, run_id: str | None = None) -> None:
+    """Write both under temporary names, then rename: a crash never leaves a half-written file.
+    With `run_id` both carry the run's fingerprint (an attribute pickled with each), which
+    :func:`check_same_run` reads."""
+    if run_id is not None:
+        vec_normalize.run_id = run_id
+        model.run_id = run_id  # saved in the zip's "data"
     model_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_model = model_path.with_name(f".{model_path.stem}.tmp{os.getpid()}.zip")
     tmp_stats = stats_path.with_name(f".{stats_path.name}.tmp{os.getpid()}")
@@ -250,6 +265,14 @@ def save_model_and_stats(model, vec_normalize, model_path: Path, stats_path: Pat
     finally:  # on any error (a full disk, Ctrl-C) no temporary file stays behind
         remove_quietly(tmp_model)
         remove_quietly(tmp_stats)
+
+
+# ------------------------------------------------------------ run fingerprints (walklab.policies.check_same_run)
+RUN_ID_KEY = "run_id"  # in config.json, on a pickled VecNormalize and in a model zip's "data"
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
 
 
 # ---------------------------------------------------------------------- the lock

@@ -2,14 +2,13 @@
 
 The scripts are presets: they fill a ``TrainJob`` from their generated flags and call
 ``train(job)``, so v1 and v2 share every line that builds envs, writes the run directory and
-saves models. Callbacks live in ``walklab.callbacks``, vector envs in ``walklab.vec_envs`` and
-run-directory files in ``walklab.runs``.
+saves models. Callbacks live in ``walklab.callbacks``, vector envs in ``walklab.vec_envs``,
+run-directory files in ``walklab.runs`` and the ``--resume`` / ``--init-from`` starts in
+``walklab.train_start``.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import signal
 import threading
 import time
@@ -23,8 +22,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from envs.assets import PHYSICS_TIMESTEP
 from envs.config import EnvConfig
 from envs.fields import ConfigError
-from envs.layout import N_ACTIONS, action_size, observation_size
-from envs.robot_sim import TerrainFileError, load_model
+from envs.layout import N_ACTIONS
 from walklab import curriculum, run_config, runs
 from walklab.callbacks import (
     CheckpointWithStats,
@@ -34,11 +32,18 @@ from walklab.callbacks import (
     WholeRolloutsProgressBar,
     steps_that_run,
 )
-from walklab.config import PPOConfig, RunSettings, check_combination
+from walklab.config import PPOConfig, check_combination
 from walklab.files import OutputError, describe_os_error, writable_output
 from walklab.flags import label_for
-from walklab.policies import LoadedPolicy, load_policy
 from walklab.train_job import StopTraining, TrainingError, TrainingFailed, TrainJob  # noqa: F401 - callers import them here
+from walklab.train_start import (
+    check_terrain,
+    initial_model_path,
+    initial_policy,
+    job_for_resume,
+    load_resume_model,
+    start_from,
+)
 from walklab.vec_envs import make_vec_env, stop_workers
 
 
@@ -53,11 +58,7 @@ def validate(job: TrainJob) -> None:
         raise TrainingError(f"--run-name {job.run_name!r} may use only letters, digits, '_', '-' and '.'")
     if job.env.curriculum and job.env.terrain == "flat":
         raise TrainingError("--curriculum needs a heightfield terrain, not --terrain flat")
-    if job.env.terrain is not None:
-        try:
-            load_model(job.env.terrain)  # missing or unreadable PNGs fail here, not in a worker
-        except TerrainFileError as exc:
-            raise TrainingError(str(exc)) from exc
+    check_terrain(job.env)  # missing or unreadable PNGs fail here, not in a worker
     if job.resume is not None and not job.resume.exists():
         raise TrainingError(f"--resume target not found: {job.resume}")
     if job.init_from is not None:
@@ -80,91 +81,6 @@ def hyperparameter_text(job: TrainJob) -> str:
         **{f"env.{k}": v for k, v in job.env.to_dict().items()},
     }
     return "| parameter | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows.items())
-
-
-def _load_resume_model(job: TrainJob, resume_model: Path, vec=None, run_dir: Path | None = None):
-    """The saved model (on `vec` with its statistics, when given); every refusal of a resume target
-    is here: no statistics, an unreadable file, or already as many steps as asked for."""
-    stats = runs.stats_path_for(resume_model)
-    if stats is None:
-        raise TrainingError(f"no VecNormalize statistics beside {resume_model}: cannot resume faithfully")
-    try:
-        if vec is not None:
-            vec = VecNormalize.load(str(stats), vec)
-            vec.training = True
-        model = PPO.load(resume_model, env=vec, device="cpu", tensorboard_log=None if run_dir is None else str(run_dir))
-    except Exception as exc:  # BadZipFile, pickle errors, space mismatch (ValueError)
-        raise TrainingError(
-            f"cannot resume from {resume_model} ({type(exc).__name__}: {exc}); pick another checkpoint"
-        ) from exc
-    if model.num_timesteps >= job.run.total_timesteps:
-        raise TrainingError(
-            f"{resume_model} already has {model.num_timesteps} steps; give --total-timesteps above that"
-        )
-    return vec, model
-
-
-def initial_model_path(target: Path) -> Path:
-    """The model file ``--init-from`` names: the .zip given, or a run directory's final model."""
-    if not target.exists():
-        raise TrainingError(f"--init-from target not found: {target}")
-    model_path = target / runs.FINAL_MODEL if target.is_dir() else target
-    if not model_path.is_file():
-        raise TrainingError(f"--init-from {target}: no {runs.FINAL_MODEL} in that folder; give a model .zip")
-    return model_path
-
-
-def initial_policy(job: TrainJob) -> LoadedPolicy:
-    """The model and statistics ``--init-from`` names, checked against the job's env and network:
-    the same observations, actions and layer sizes, or a TrainingError saying which differs."""
-    model_path = initial_model_path(job.init_from)
-    n_actions = action_size(job.env.gait_modulation, job.env.steering, job.env.swing_height)
-    stats_path = runs.stats_path_for(model_path)
-    if stats_path is None:
-        raise TrainingError(
-            f"--init-from: no VecNormalize statistics beside {model_path}: give a model this toolkit saved "
-            "(final_model.zip with vec_normalize.pkl, or a checkpoint with its .pkl)"
-        )
-    try:
-        source = load_policy(model_path, stats_path, observation_size(job.env))
-    except runs.RunError as exc:
-        raise TrainingError(f"--init-from: {exc}") from exc
-    if source.model.action_space.shape != (n_actions,):
-        raise TrainingError(
-            f"--init-from: {model_path} acts with {source.model.action_space.shape[0]} actions but this run's env "
-            f"takes {n_actions}: match its gait modulation, swing height and steering flags"
-        )
-    net, layers = list(job.ppo.net_arch), source.model.policy.net_arch
-    if layers != dict(pi=net, vf=net):
-        raise TrainingError(
-            f"--init-from: {model_path} has layers {layers['pi']}, this run {net}: "
-            f"give --net-arch {' '.join(map(str, layers['pi']))}"
-        )
-    return source
-
-
-def _start_from(model, vec: VecNormalize, source: LoadedPolicy) -> None:
-    """A new run's policy and normalization statistics set to `source`'s: its weights, its action
-    noise and its running observation and return statistics, which keep updating from here."""
-    model.policy.load_state_dict(source.model.policy.state_dict())
-    vec.obs_rms = copy.deepcopy(source.vec_normalize.obs_rms)
-    vec.ret_rms = copy.deepcopy(source.vec_normalize.ret_rms)
-
-
-def _job_for_resume(job: TrainJob, resume_model: Path) -> tuple[TrainJob, Path, dict]:
-    """The job with the resumed run's own env, PPO and run settings; only the total steps are new."""
-    run_dir = runs.RunDir.of_model(resume_model).path
-    previous = runs.RunDir(run_dir).config()
-    env = run_config.env_config_from_record(previous)
-    ppo = PPOConfig.from_dict(previous["ppo"]) if "ppo" in previous else job.ppo
-    run = dataclasses.replace(
-        RunSettings.from_dict({**job.run.to_dict(), **previous.get("training", {})}),
-        total_timesteps=job.run.total_timesteps,
-    )
-    history = {"original_command": previous.get("original_command", previous.get("command"))}
-    if previous.get("initialised_from"):
-        history["initialised_from"] = previous["initialised_from"]
-    return dataclasses.replace(job, env=env, ppo=ppo, run=run, run_name=previous["run_name"]), run_dir, history
 
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -192,16 +108,6 @@ def _ignore_signals() -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
-def _check_terrain(env: EnvConfig, prefix: str = "") -> None:
-    """The env's terrain PNG loads here, in this process, not later in a worker."""
-    if env.terrain is None:
-        return
-    try:
-        load_model(env.terrain)
-    except TerrainFileError as exc:
-        raise TrainingError(f"{prefix}{exc}") from exc
-
-
 def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = None) -> Path:
     """Run PPO as `job` says; returns the run directory. Ctrl-C or SIGTERM saves an interrupted model.
 
@@ -222,14 +128,15 @@ def train(job: TrainJob, on_evaluation: Callable[[int, dict], None] | None = Non
             run_dir = runs.RunDir.of_model(resume_model).path
             previous_status = runs.RunDir(run_dir).describe_status()
             lock = runs.RunDir(run_dir).lock()
-            job, run_dir, history = _job_for_resume(job, resume_model)
-            _check_terrain(job.env, f"cannot resume {run_dir}: its recorded terrain does not load: ")
-            _load_resume_model(job, resume_model)  # refused before workers start or monitors exist
+            job, run_dir, history = job_for_resume(job, resume_model)
+            check_terrain(job.env, f"cannot resume {run_dir}: its recorded terrain does not load: ")
+            load_resume_model(job, resume_model)  # refused before workers start or monitors exist
         else:
             run_dir = runs.RunDir.create(job.runs_dir, job.run_name).path
             lock = runs.RunDir(run_dir).lock()
+            history = {runs.RUN_ID_KEY: runs.new_run_id()}  # the run's fingerprint, on every file it saves
             if job.init_from is not None:
-                history = {"initialised_from": run_config.portable_path(initial_model_path(job.init_from))}
+                history["initialised_from"] = run_config.portable_path(initial_model_path(job.init_from))
     except runs.RunError as exc:
         if lock is not None:
             lock.release()
@@ -278,7 +185,7 @@ def _build(job: TrainJob, run_dir: Path, resume_model: Path | None, previous_sta
         if job.env.curriculum:  # terrains into run_dir/terrains, levels from curriculum.json on resume
             curriculum.install(vec, run_dir, job.env, job.run.seed)
         if resume_model is not None:
-            vec, model = _load_resume_model(job, resume_model, vec, run_dir)
+            vec, model = load_resume_model(job, resume_model, vec, run_dir)
             print(
                 f"resuming {resume_model} at {model.num_timesteps} steps; "
                 f"{job.run.total_timesteps - model.num_timesteps} to go; the run was {previous_status}"
@@ -296,7 +203,7 @@ def _build(job: TrainJob, run_dir: Path, resume_model: Path | None, previous_sta
         )
         if job.init_from is not None:
             source = initial_policy(job)
-            _start_from(model, vec, source)
+            start_from(model, vec, source)
             print(f"starting from {source.model_path} ({source.model.num_timesteps} steps) and {source.stats_path}")
             return vec, model
     except BaseException:
