@@ -20,7 +20,14 @@ import os
 
 import mujoco
 import numpy as np
-from mujoco import batch as mj_batch
+
+try:
+    from mujoco import batch as mj_batch
+except ImportError as exc:  # MuJoCo 3.x: every env here steps through mujoco.batch's types
+    raise ImportError(
+        f"ResidualWalk needs MuJoCo 4.0 or newer (mujoco.batch); this Python has mujoco {mujoco.__version__}: "
+        "pip install 'mujoco>=4.0' (or rerun bash scripts/install.sh)"
+    ) from exc
 
 from envs.robot_sim import RobotSim
 from envs.terrain import TerrainHeight

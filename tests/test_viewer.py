@@ -5,7 +5,7 @@ viewer), plays the shipped policy for a second and saves the viewer's 3D view as
 shows it (the hidden --hold-at-end flag keeps the window open while tests/x11_window.py reads it
 back with xdotool and mss). The robot is in
 view when its orange trunk covers a fair part of that picture, around the middle. Xvfb comes
-from Debian's `xvfb` package and xdotool from `xdotool` (.ci/run installs both); without them these
+from Debian's `xvfb` package and xdotool from `xdotool` (scripts/test.sh installs both); without them these
 tests are skipped.
 """
 
@@ -34,7 +34,7 @@ def xvfb_display():
     """A fresh Xvfb server on a free display number (Xvfb picks it: -displayfd)."""
     for tool, package in (("Xvfb", "xvfb"), ("xdotool", "xdotool")):
         if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (Debian package `{package}`; .ci/run installs it)")
+            pytest.skip(f"{tool} is not installed (Debian package `{package}`; scripts/test.sh installs it)")
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
