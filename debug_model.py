@@ -21,8 +21,11 @@ from walklab.cli import (
     SECONDS,
     OneLineErrorParser,
     fail,
-    input_file,
+    heightfield_file,
     output_or_fail,
+    policy_inputs_or_fail,
+    run_config_or_fail,
+    statistics_file,
 )
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
@@ -40,16 +43,32 @@ def build_parser() -> OneLineErrorParser:
     )
     p.add_argument("run_dir", type=Path, help="a run directory written by train_residual_ppo*.py")
     p.add_argument("--model", default="final", help="final (default; interrupted if stopped), best, or a .zip path")
-    p.add_argument("--normalize", type=Path, default=None, help="statistics .pkl (default: saved beside the model)")
+    p.add_argument(
+        "--normalize", type=statistics_file, default=None, help="statistics .pkl (default: saved beside the model)"
+    )
     p.add_argument("--episodes", type=EPISODES, default=5, help="episodes per side (seeds 0..K-1)")
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
-    p.add_argument("--terrain", type=input_file(".png"), default=None, help="evaluate on this heightfield PNG instead")
+    p.add_argument("--terrain", type=heightfield_file, default=None, help="evaluate on this heightfield PNG instead")
     p.add_argument("--out", type=Path, default=None, help="report folder (default RUN_DIR/debug)")
     return p
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    """The flags with every input checked before any work (one line and exit 2 otherwise): the run
+    directory's config.json (``args.run_config``), the model it names (``args.model_path``) and the
+    policy's files and env (``args.policy``, ``args.env_config``)."""
+    args = build_parser().parse_args(argv)
+    from walklab import diagnosis
+    from walklab.runs import RunError
+
+    args.run_config = run_config_or_fail(args.run_dir)  # a clear error for a folder that is not a run
+    try:
+        args.model_path = diagnosis.choose_model(args.run_dir, args.model)
+    except RunError as exc:
+        fail(str(exc))
+    args.policy = policy_inputs_or_fail(args.model_path, args.normalize, terrain=args.terrain)
+    args.env_config = args.policy.env_config
+    return args
 
 
 def main(argv=None) -> int:
@@ -65,8 +84,7 @@ def main(argv=None) -> int:
     from walklab.runs import RunDir, RunError
 
     try:
-        RunDir(args.run_dir).config()  # a clear error for a folder that is not a run
-        model_path = diagnosis.choose_model(args.run_dir, args.model)
+        model_path = args.model_path  # checked in parse_args, with the run's config.json
         config, env, loaded = open_policy(model_path, args.normalize, terrain=args.terrain)
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))

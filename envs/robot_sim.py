@@ -15,6 +15,7 @@ import numpy as np
 from envs import assets as A
 from envs.assets import FLAT_TERRAIN
 from envs.terrain import TerrainHeight
+from envs.terrain_file import TerrainFileError, check_terrain_file  # noqa: F401 - TerrainFileError: callers import it here
 from gait import constants as C
 
 SPAWN_X_RANGE = (-4.0, -3.6)  # m, spawn fore-aft band: leaves ~8 m of terrain ahead
@@ -24,19 +25,13 @@ SPAWN_YAW_RANGE = (-0.05, 0.05)  # rad
 SPAWN_CLEARANCE = 0.004  # m, gap between the lowest foot and the ground at spawn
 
 
-class TerrainFileError(ValueError):
-    """The terrain PNG is missing or unreadable."""
-
-
 def load_model(terrain: str | Path | None = None, flat: bool = False) -> mujoco.MjModel:
     """Compile the rough scene with `terrain` (a PNG path; default assets/hfield.png), or the flat
     scene (`flat=True` or terrain "flat")."""
     if flat or (terrain is not None and str(terrain) == FLAT_TERRAIN):
         return mujoco.MjModel.from_xml_path(str(A.SCENE_FLAT_XML))
     spec = mujoco.MjSpec.from_file(str(A.SCENE_ROUGH_XML))
-    png = Path(terrain) if terrain is not None else A.DEFAULT_TERRAIN_PNG
-    if not png.is_file():
-        raise TerrainFileError(f"terrain file not found: {png} (give a greyscale PNG, e.g. assets/hfield.png)")
+    png = check_terrain_file(terrain if terrain is not None else A.DEFAULT_TERRAIN_PNG)  # cheap, MuJoCo-free
     spec.hfield(A.HFIELD_NAME).file = str(png.resolve())
     try:
         model = spec.compile()

@@ -17,7 +17,7 @@ from pathlib import Path
 from walklab.cli import (
     SECONDS,
     OneLineErrorParser,
-    input_file,
+    heightfield_file,
     model_or_fail,
     video_path_or_fail,
 )
@@ -35,9 +35,7 @@ SMOKE_ARGS = ["--headless", "--seconds", "0.2", "--out", "{tmp}/phase1.gif"]
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
     p.add_argument("--flat", action="store_true", help="use the flat scene instead of the rough terrain")
-    p.add_argument(
-        "--terrain", type=input_file(".png"), default=None, help="heightfield PNG (default assets/hfield.png)"
-    )
+    p.add_argument("--terrain", type=heightfield_file, default=None, help="heightfield PNG (default assets/hfield.png)")
     p.add_argument(
         "--seconds",
         type=SECONDS,

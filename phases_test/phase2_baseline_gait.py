@@ -22,7 +22,7 @@ from walklab.cli import (
     OneLineErrorParser,
     add_gait_arguments,
     gait_from_args,
-    input_file,
+    heightfield_file,
     model_or_fail,
     video_path_or_fail,
 )
@@ -42,9 +42,7 @@ def build_parser() -> OneLineErrorParser:
     add_gait_arguments(p)
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="walk duration (s)")
     p.add_argument("--seed", type=SEED, default=0, help="spawn seed (position and heading on the terrain)")
-    p.add_argument(
-        "--terrain", type=input_file(".png"), default=None, help="heightfield PNG (default assets/hfield.png)"
-    )
+    p.add_argument("--terrain", type=heightfield_file, default=None, help="heightfield PNG (default assets/hfield.png)")
     p.add_argument("--flat", action="store_true", help="walk on the flat floor instead")
     p.add_argument("--headless", action="store_true", help="render offscreen to --out instead of opening the viewer")
     p.add_argument("--no-video", action="store_true", help="headless: only print the metrics, render nothing")
@@ -55,12 +53,16 @@ def build_parser() -> OneLineErrorParser:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    """The flags, and what the run builds from them: ``args.gait`` (GaitParameters, every derived
+    quantity checked); a bad value or terrain file is one line and exit 2."""
+    args = build_parser().parse_args(argv)
+    args.gait = gait_from_args(args)
+    return args
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    gait = gait_from_args(args)
+    gait = args.gait
     offscreen = prepare_rendering(args.headless)
     if offscreen and not args.no_video:
         video_path_or_fail(args.out)

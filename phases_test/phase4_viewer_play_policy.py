@@ -33,9 +33,11 @@ from walklab.cli import (
     add_command_argument,
     add_model_arguments,
     fail,
-    input_file,
+    heightfield_file,
+    policy_inputs_or_fail,
     prepare_playback_or_fail,
 )
+from walklab.rendering import prepare_rendering
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
@@ -68,7 +70,7 @@ def build_parser() -> OneLineErrorParser:
     p.add_argument("--deterministic", action="store_true", help="use the policy's mean action instead of sampling")
     p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif instead")
     p.add_argument(
-        "--terrain", type=input_file(".png"), default=None, help="play on this heightfield PNG instead of the run's"
+        "--terrain", type=heightfield_file, default=None, help="play on this heightfield PNG instead of the run's"
     )
     p.add_argument("--seed", type=SEED, default=0, help="spawn seed")
     p.add_argument("--baseline", action="store_true", help="play the plain trot (zero residual) in the same env")
@@ -91,6 +93,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.record is not None and (args.side_by_side or args.hold_at_end):
         p.error("--side-by-side and --hold-at-end are for the viewer; leave out --record")
+    # the policy's files, its run and env checked here (one line, exit 2), after MUJOCO_GL is chosen
+    prepare_rendering(headless=args.record is not None)
+    args.policy = policy_inputs_or_fail(args.model, args.normalize, terrain=args.terrain, command=args.command)
+    args.env_config = args.policy.env_config
     return args
 
 

@@ -22,8 +22,10 @@ from walklab.cli import (
     add_command_argument,
     add_model_arguments,
     fail,
+    heightfield_file,
     output_file,
     output_or_fail,
+    policy_inputs_or_fail,
 )
 
 UNSEEN_DIFFICULTIES = (0.5, 0.9)
@@ -58,7 +60,7 @@ def build_parser() -> OneLineErrorParser:
     add_model_arguments(p)
     p.add_argument(
         "--terrains",
-        type=Path,
+        type=heightfield_file,
         nargs="+",
         default=None,
         help="heightfield PNGs to evaluate on (default: the standard unseen set)",
@@ -72,7 +74,13 @@ def build_parser() -> OneLineErrorParser:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    """The flags with every input checked before any work (one line and exit 2 otherwise): each
+    --terrains file a heightfield PNG, the policy's files, run and env (``args.policy``,
+    ``args.env_config``)."""
+    args = build_parser().parse_args(argv)
+    args.policy = policy_inputs_or_fail(args.model, args.normalize, command=args.command)
+    args.env_config = args.policy.env_config
+    return args
 
 
 def standard_unseen_set(folder: Path) -> list[Path]:

@@ -43,9 +43,10 @@ from walklab.cli import (
     OneLineErrorParser,
     add_model_arguments,
     fail,
-    input_file,
+    heightfield_file,
     output_file,
     output_or_fail,
+    policy_inputs_or_fail,
 )
 
 DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s
@@ -98,14 +99,36 @@ def build_parser() -> OneLineErrorParser:
     p.add_argument("--episodes", type=EPISODES, default=3, help="episodes per command (seeds 0..K-1)")
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
     p.add_argument(
-        "--terrain", type=input_file(".png"), default=None, help="heightfield PNG (default: the model's own terrain)"
+        "--terrain", type=heightfield_file, default=None, help="heightfield PNG (default: the model's own terrain)"
     )
     p.add_argument("--json", type=output_file(".json"), default=None, help="write the table as JSON here")
     return p
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    """The flags, and what the run builds from them, checked before any work (one line and exit 2
+    otherwise): the policy's files, run and env (``args.policy``), a policy with a command input,
+    and one EnvConfig per (speed, yaw rate) command (``args.pairs``, ``args.env_configs``)."""
+    from envs.fields import ConfigError
+
+    args = build_parser().parse_args(argv)
+    args.policy = policy_inputs_or_fail(args.model, args.normalize, terrain=args.terrain)
+    base = args.env_config = args.policy.env_config
+    if not base.commands:
+        fail(
+            f"{args.model} has no command input (its run was trained without --commands): "
+            "train with --commands to evaluate command tracking"
+        )
+    yaw_rates = args.yaw_rates if args.yaw_rates is not None else [args.yaw_rate]
+    args.pairs = [(c, w) for c in args.commands for w in yaw_rates]
+    try:
+        args.env_configs = [
+            base.replace(command_speed_min=c, command_speed_max=c, command_yaw_rate_min=w, command_yaw_rate_max=w)
+            for c, w in args.pairs
+        ]
+    except ConfigError as exc:
+        fail(exc.for_label("--commands/--yaw-rate"))
+    return args
 
 
 def track(env, rows, command: float, yaw_rate: float | None, episodes: int, seconds: float) -> tuple[dict, list, list]:
@@ -147,9 +170,6 @@ def track(env, rows, command: float, yaw_rate: float | None, episodes: int, seco
 def main(argv=None) -> int:
     args = parse_args(argv)
     output_or_fail(args.json, "file", "--json")  # before any rollout
-    if args.terrain is not None and not args.terrain.is_file():
-        fail(f"terrain file not found: {args.terrain}")
-    from envs.fields import ConfigError
     from envs.residual_walk_env import ResidualWalkEnv
     from envs.robot_sim import TerrainFileError
     from walklab.files import atomic_write_json
@@ -160,24 +180,10 @@ def main(argv=None) -> int:
         _, env, loaded = open_policy(args.model, args.normalize, terrain=args.terrain)
     except (RunError, TerrainFileError) as exc:
         fail(str(exc))
-    base = env.config
     env.close()
-    if not base.commands:
-        fail(
-            f"{args.model} has no command input (its run was trained without --commands): "
-            "train with --commands to evaluate command tracking"
-        )
     turning = args.yaw_rates is not None
-    pairs = [(c, w) for c in args.commands for w in (args.yaw_rates if turning else [args.yaw_rate])]
-    try:
-        envs = [
-            ResidualWalkEnv(
-                base.replace(command_speed_min=c, command_speed_max=c, command_yaw_rate_min=w, command_yaw_rate_max=w)
-            )
-            for c, w in pairs
-        ]
-    except ConfigError as exc:
-        fail(exc.for_label("--commands/--yaw-rate"))
+    pairs = args.pairs
+    envs = [ResidualWalkEnv(config) for config in args.env_configs]  # built and checked in parse_args
     policy = loaded.act_rows
     rows, per_episode_errors, per_episode_yaw_errors = [], [], []
     yaw_text = "yaw rates " + " ".join(f"{w:g}" for w in args.yaw_rates) if turning else f"yaw rate {args.yaw_rate:g}"

@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from walklab.cli import SECONDS, OneLineErrorParser, fail, input_file, prepare_playback_or_fail
+from walklab.cli import SECONDS, OneLineErrorParser, fail, model_file, policy_inputs_or_fail, prepare_playback_or_fail
+from walklab.rendering import prepare_rendering
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
@@ -25,16 +26,20 @@ SMOKE_ARGS = ["assets/policies/residual_walk/final_model.zip", "--seconds", "0.3
 
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
-    p.add_argument(
-        "model", type=input_file(".zip"), help="trained model .zip (statistics and config are found beside it)"
-    )
+    p.add_argument("model", type=model_file, help="trained model .zip (statistics and config are found beside it)")
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="how long to play (s)")
     p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif")
     return p
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    """The flags, and the policy's files, run and env checked (``args.policy``, ``args.env_config``):
+    a mistake is one line and exit 2 here, after MUJOCO_GL is chosen."""
+    args = build_parser().parse_args(argv)
+    prepare_rendering(headless=args.record is not None)
+    args.policy = policy_inputs_or_fail(args.model)
+    args.env_config = args.policy.env_config
+    return args
 
 
 def main(argv=None) -> None:

@@ -49,12 +49,16 @@ def build_parser() -> OneLineErrorParser:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    """The flags, with both files read and checked (``args.candidate_rows``, ``args.reference_rows``):
+    one line and exit 2 otherwise."""
+    args = build_parser().parse_args(argv)
+    args.candidate_rows, args.reference_rows = load_phase5(args.candidate), load_phase5(args.reference)
+    return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    a, b = load_phase5(args.candidate), load_phase5(args.reference)
+    a, b = args.candidate_rows, args.reference_rows
     if sorted(a) != sorted(b):
         fail(f"the files cover different terrains ({', '.join(sorted(a))} against {', '.join(sorted(b))})")
     all_a: list[float] = []

@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import argparse
 
-from walklab.cli import OneLineErrorParser, fail, input_file, number, output_file
+from walklab.cli import (
+    OneLineErrorParser,
+    fail,
+    model_file,
+    number,
+    output_file,
+    policy_inputs_or_fail,
+    statistics_file,
+)
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
@@ -28,11 +36,11 @@ SMOKE_ARGS = ["assets/policies/residual_walk/final_model.zip", "--out", "{tmp}/p
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
     p.add_argument(
-        "model", type=input_file(".zip"), help="trained model .zip (its run's config.json must be beside it or above)"
+        "model", type=model_file, help="trained model .zip (its run's config.json must be beside it or above)"
     )
     p.add_argument(
         "--normalize",
-        type=input_file(".pkl"),
+        type=statistics_file,
         default=None,
         help="VecNormalize statistics .pkl (default: the one saved beside the model)",
     )
@@ -53,7 +61,12 @@ def build_parser() -> OneLineErrorParser:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)  # --out is checked writable here, before loading anything
+    """The flags (--out checked writable) and the policy's files, run and env (``args.policy``,
+    ``args.env_config``), all before loading anything: one line and exit 2 otherwise."""
+    args = build_parser().parse_args(argv)
+    args.policy = policy_inputs_or_fail(args.model, args.normalize)
+    args.env_config = args.policy.env_config
+    return args
 
 
 def main(argv=None) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from walklab.cli import (
     EPISODES,
@@ -36,9 +35,12 @@ from walklab.cli import (
     add_gait_arguments,
     fail,
     gait_from_args,
-    input_file,
+    heightfield_file,
+    model_file,
     output_file,
     output_or_fail,
+    policy_inputs_or_fail,
+    statistics_file,
 )
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
@@ -66,11 +68,11 @@ def build_parser() -> OneLineErrorParser:
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
     p.add_argument("--baseline-only", action="store_true", help="evaluate only the baseline trot")
-    p.add_argument("--model", type=Path, help="trained model .zip (its run's config.json rebuilds the env)")
-    p.add_argument("--normalize", type=Path, help="VecNormalize statistics saved with the model (.pkl)")
+    p.add_argument("--model", type=model_file, help="trained model .zip (its run's config.json rebuilds the env)")
+    p.add_argument("--normalize", type=statistics_file, help="VecNormalize statistics saved with the model (.pkl)")
     p.add_argument("--episodes", type=EPISODES, default=10, help="episodes per side (seeds 0..K-1)")
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
-    p.add_argument("--terrain", type=input_file(".png"), help="evaluate both sides on this heightfield PNG instead")
+    p.add_argument("--terrain", type=heightfield_file, help="evaluate both sides on this heightfield PNG instead")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the deterministic mean")
     p.add_argument(
         "--workers",
@@ -109,6 +111,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                 f"{', '.join(given) or '--gait'} cannot be combined with --model: the gait is the one the "
                 "model was trained with (its config.json)"
             )
+    # what the run builds, checked here: the policy's files, run and env, or the baseline's gait
+    if args.model is not None:
+        args.policy = policy_inputs_or_fail(args.model, args.normalize, terrain=args.terrain, command=args.command)
+        args.env_config = args.policy.env_config
+    else:
+        from envs.config import EnvConfig
+
+        args.policy = None
+        args.gait = gait_from_args(args)
+        args.env_config = EnvConfig(gait=args.gait, terrain=str(args.terrain) if args.terrain else None)
     return args
 
 
@@ -116,9 +128,6 @@ def main(argv=None) -> int:
     args = parse_args(argv)
 
     output_or_fail(args.json, "file", "--json")  # before any rollout
-    if args.terrain is not None and not args.terrain.is_file():
-        fail(f"terrain file not found: {args.terrain}")
-
     from envs.config import EnvConfig
     from envs.robot_sim import TerrainFileError
     from walklab.evaluation import PolicySource, improvement_pct, ratio_with_ci, run_episodes, summarize
@@ -133,7 +142,7 @@ def main(argv=None) -> int:
         "terrain": terrain,
     }
     if args.baseline_only:
-        gait = gait_from_args(args)
+        gait = args.gait
         baseline_source = PolicySource(env=EnvConfig(gait=gait).to_dict(), terrain=terrain)
         trained_source = None
         result["gait"] = gait.to_dict()

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import pickletools
 import sys
+import zipfile
 from pathlib import Path
 from typing import NoReturn
 
 from envs.assets import MAX_FRAME_PIXELS
 from envs.fields import ConfigError, check
+from envs.terrain_file import TerrainFileError, check_terrain_file
 from gait.parameters import PRESETS, GaitParameterError, GaitParameters
 from walklab.files import OutputError, writable_output
 
@@ -45,9 +49,12 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--model (required) and --normalize, as every script that replays a trained policy takes them."""
-    parser.add_argument("--model", type=Path, required=True, help="trained model .zip inside a run directory")
+    parser.add_argument("--model", type=model_file, required=True, help="trained model .zip inside a run directory")
     parser.add_argument(
-        "--normalize", type=Path, default=None, help="VecNormalize statistics .pkl (default: saved beside the model)"
+        "--normalize",
+        type=statistics_file,
+        default=None,
+        help="VecNormalize statistics .pkl (default: saved beside the model)",
     )
 
 
@@ -165,8 +172,9 @@ THREADS = number(int, low=1, high=256)  # physics threads of a batch
 WORKERS = number(int, low=1, high=64)  # worker processes
 
 
-def input_file(*suffixes: str):
-    """An argparse type: an existing file (not a folder), ending in one of `suffixes` if given."""
+def input_file(*suffixes: str, content=None):
+    """An argparse type: an existing file (not a folder), ending in one of `suffixes` if given, and
+    when `content` is given, a file `content(path)` accepts (it raises InputFileError otherwise)."""
 
     def parse(text: str) -> Path:
         path = Path(text)
@@ -178,11 +186,89 @@ def input_file(*suffixes: str):
             raise argparse.ArgumentTypeError(f"{path} not found")
         if suffixes and path.suffix.lower() not in suffixes:
             raise argparse.ArgumentTypeError(f"{path} is not a {' or '.join(suffixes)} file")
+        if content is not None:
+            try:
+                content(path)
+            except (InputFileError, TerrainFileError) as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
         return path
 
     parse.__name__ = "file"
     parse.rule = {"path": "input file", "suffixes": suffixes}
     return parse
+
+
+# ----------------------------------------------------------------------------- input files' contents
+# Checked while the flags are parsed, cheaply (no MuJoCo, torch or SB3: the file's structure, not
+# its meaning), so a file the user named that cannot be what it should is one line and exit 2
+# before any work; what only loading can tell (a model's weights) is still checked where it loads.
+
+
+class InputFileError(ValueError):
+    """An input file that is not what its flag needs; the message is one line."""
+
+
+SB3_MODEL_MEMBERS = ("data", "policy.pth")  # what stable_baselines3's load reads first
+
+
+def check_model_archive(path: str | Path) -> dict:
+    """The `data` record of an SB3 model .zip: a zip whose members are intact (CRC), with SB3's
+    `data` (JSON) and `policy.pth`; an InputFileError otherwise."""
+    hint = "it is corrupt or not an SB3 PPO model: use another checkpoint"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            missing = [m for m in SB3_MODEL_MEMBERS if m not in archive.namelist()]
+            if missing:
+                raise InputFileError(f"cannot load model {path} (no {', '.join(missing)} inside); {hint}")
+            damaged = archive.testzip()
+            if damaged is not None:
+                raise InputFileError(f"cannot load model {path} ({damaged} inside fails its CRC); {hint}")
+            data = json.loads(archive.read("data"))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, RuntimeError) as exc:
+        if isinstance(exc, InputFileError):
+            raise
+        raise InputFileError(f"cannot load model {path} ({type(exc).__name__}); {hint}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("observation_space"), dict):
+        raise InputFileError(f"cannot load model {path} (its data record has no observation space); {hint}")
+    return data
+
+
+def model_observation_size(data: dict) -> int | None:
+    """The observation size an SB3 model's `data` record declares (None when it does not say)."""
+    shape = data["observation_space"].get("_shape")
+    if not isinstance(shape, list) or not all(isinstance(n, int) for n in shape):
+        return None
+    size = 1
+    for n in shape:
+        size *= n
+    return size
+
+
+def check_statistics_file(path: str | Path) -> None:
+    """A VecNormalize statistics .pkl: a complete pickle (read opcode by opcode, nothing executed)
+    that names VecNormalize; an InputFileError otherwise."""
+    hint = "give the vec_normalize.pkl saved with this model"
+    try:
+        raw = Path(path).read_bytes()
+        names = [arg for op, arg, _ in pickletools.genops(raw) if isinstance(arg, str)]
+    except OSError as exc:
+        raise InputFileError(f"cannot read normalization file {path} ({exc.strerror or exc}); {hint}") from None
+    except Exception as exc:  # pickletools: ValueError for a truncated or foreign stream, and others
+        reason = type(exc).__name__
+        raise InputFileError(
+            f"cannot read normalization file {path} ({reason}: not a complete pickle); {hint}"
+        ) from None
+    if not any("VecNormalize" in name for name in names):
+        raise InputFileError(f"normalization file {path} holds no VecNormalize statistics; {hint}")
+
+
+def _heightfield(path: Path) -> None:
+    check_terrain_file(path)
+
+
+heightfield_file = input_file(".png", content=_heightfield)  # a terrain PNG MuJoCo can read
+model_file = input_file(".zip", content=check_model_archive)  # an SB3 model archive
+statistics_file = input_file(".pkl", content=check_statistics_file)  # VecNormalize statistics
 
 
 def _output(kind: str, suffixes: tuple[str, ...]):
@@ -238,4 +324,73 @@ def gait_from_args(args: argparse.Namespace) -> GaitParameters:
     try:
         return dataclasses.replace(PRESETS[args.gait], **overrides)
     except GaitParameterError as exc:
+        fail(str(exc))
+
+
+# ----------------------------------------------------------------------------- a trained policy's inputs
+@dataclasses.dataclass(frozen=True)
+class PolicyInputs:
+    """What a replaying script builds from --model, --normalize, --terrain and --command, checked
+    while its flags are parsed (policy_inputs_or_fail)."""
+
+    model: Path
+    stats: Path  # --normalize, or the statistics saved beside the model
+    run_config: dict  # the model's run's config.json (current layout)
+    env_config: object  # the EnvConfig the evaluation builds: the run's, with the terrain, command and
+    # evaluation settings (walklab.run_config.EVALUATION_SETTINGS) applied
+    env_overrides: dict  # the fixed command (walklab.run_config.fixed_command)
+
+
+def policy_inputs_or_fail(model, normalize=None, terrain=None, command=None) -> PolicyInputs:
+    """Every input of a trained policy, checked without loading it, or one line and exit 2: the
+    model archive, its run's config.json and the env it describes, the run's recorded terrain (when
+    no `terrain` replaces it), the statistics (given or saved beside the model), a --command for a
+    policy without commands, and the model's observation size against the env's.
+
+    Imports MuJoCo (walklab.run_config): a script that renders chooses MUJOCO_GL first."""
+    from envs.assets import FLAT_TERRAIN
+    from envs.layout import observation_size
+    from walklab.run_config import EVALUATION_SETTINGS, RunError, env_config_from_record, fixed_command
+    from walklab.runs import RunDir, stats_path_for
+
+    model = Path(model)
+    try:
+        data = check_model_archive(model)
+        config = RunDir.of_model(model).config()
+        env_config = env_config_from_record(config, terrain)
+        overrides = fixed_command(config, command)
+        if terrain is None and env_config.terrain not in (None, FLAT_TERRAIN):
+            try:
+                check_terrain_file(env_config.terrain)
+            except TerrainFileError as exc:
+                raise RunError(f"the run's recorded terrain does not load: {exc}") from None
+        try:
+            env_config = env_config.replace(**{**EVALUATION_SETTINGS, **overrides})
+        except ConfigError as exc:
+            raise RunError(f"config.json's env settings do not build the env: {exc}") from None
+        stats = Path(normalize) if normalize is not None else stats_path_for(model)
+        if stats is None:
+            raise RunError(
+                f"no normalization statistics beside {model}: pass --normalize PATH.pkl "
+                "(the vec_normalize.pkl saved with this model)"
+            )
+        check_statistics_file(stats)
+        expected, given = model_observation_size(data), observation_size(env_config)
+        if expected is not None and expected != given:
+            raise RunError(
+                f"model {model} expects {expected} observations but the env gives {given}: "
+                "it was trained on a different env configuration"
+            )
+    except (InputFileError, RunError, TerrainFileError) as exc:
+        fail(str(exc))
+    return PolicyInputs(model, stats, config, env_config, overrides)
+
+
+def run_config_or_fail(run_dir) -> dict:
+    """A run directory's config.json (walklab.runs.RunDir.config), or one line and exit 2."""
+    from walklab.runs import RunDir, RunError
+
+    try:
+        return RunDir(run_dir).config()
+    except RunError as exc:
         fail(str(exc))
