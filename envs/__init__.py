@@ -9,9 +9,9 @@ if ENV_ID not in registry:
     register(
         id=ENV_ID,
         entry_point="envs.residual_walk_env:ResidualWalkEnv",
-        # N robots on one mujoco.batch.Batch (an SB3 VecEnv): gym.make_vec(ENV_ID, num_envs=N,
-        # vectorization_mode="vector_entry_point")
-        vector_entry_point="walklab.vec_envs.batched:make_batched_vec_env",
+        # N robots on one mujoco.batch.Batch, a gymnasium.vector.VectorEnv (envs/vector_env.py):
+        # gym.make_vec(ENV_ID, num_envs=N, vectorization_mode="vector_entry_point")
+        vector_entry_point="envs.vector_env:ResidualWalkVectorEnv",
         max_episode_steps=MAX_EPISODE_STEPS,
     )
 

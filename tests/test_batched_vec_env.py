@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +9,7 @@ import pytest
 import envs
 from tests.test_walk_core import CASES, assert_same_info
 from walklab.vec_envs import make_vec_env
-from walklab.vec_envs.batched import BatchedVecEnv
+from walklab.vec_envs.batched import BatchedVecEnv, make_batched_vec_env
 
 N_ENVS, EPISODE_STEPS, STEPS = 3, 70, 160
 
@@ -50,8 +49,9 @@ def test_batched_steps_equal_single_envs_with_the_same_seeds(case, tmp_path):
         pd.testing.assert_frame_equal(rows_batch, rows_single)
 
 
-def test_gym_make_vec_returns_the_batched_env():
-    vec = gym.make_vec(envs.ENV_ID, num_envs=4, vectorization_mode="vector_entry_point", threads=1)
+def test_make_batched_vec_env_returns_the_batched_env():
+    # gym.make_vec's vector entry point is now the Gymnasium VectorEnv (tests/test_gym_vector_env.py)
+    vec = make_batched_vec_env(num_envs=4, threads=1)
     assert isinstance(vec, BatchedVecEnv) and vec.num_envs == 4 and vec.max_episode_steps == envs.MAX_EPISODE_STEPS
     obs = vec.reset()
     assert obs.shape == (4, *vec.observation_space.shape)

@@ -1,20 +1,19 @@
 """``--vec-env batched``: an SB3 ``VecEnv`` of N robots on one ``mujoco.batch.Batch``.
 
-One ``envs.walk_core.WalkCore`` steps every robot in numpy, and the physics runs on the
-batch's C threads with the GIL released (``threads``; default every CPU). Each robot is what
-one ``gym.make("ResidualWalk-v0", config=..., max_episode_steps=...)`` wrapped in SB3's
+A thin adapter over ``envs.vector_env.ResidualWalkVectorEnv`` (the Gymnasium ``VectorEnv`` that
+``gym.make_vec("ResidualWalk-v0", num_envs=N, vectorization_mode="vector_entry_point")`` returns):
+one ``envs.walk_core.WalkCore`` steps every robot in numpy, and the physics runs on the batch's C
+threads with the GIL released (``threads``; default every CPU). This class drives that env's
+per-robot reset (``reset_robot``) and batch step (``step_robots``) and adds SB3's side. Each robot
+is what one ``gym.make("ResidualWalk-v0", config=..., max_episode_steps=...)`` wrapped in SB3's
 ``Monitor`` is inside a ``DummyVecEnv``, exactly: the same seeds (``seed(s)`` gives robot i
 seed ``s + i``), the same transitions, autoreset with ``terminal_observation`` and
 ``TimeLimit.truncated``, ``info["episode"]`` and one ``monitor_<i>.csv.monitor.csv`` per robot
 (``tests/test_batched_vec_env.py`` checks it against N single envs).
 
-``get_attr``, ``set_attr`` and ``env_method`` reach a per-robot view (``RobotView``) with the
-names the toolkit uses: ``dt``, ``config``, ``command``, ``terrain_schedule``,
+``get_attr``, ``set_attr`` and ``env_method`` reach a per-robot view (``envs.vector_env.RobotView``)
+with the names the toolkit uses: ``dt``, ``config``, ``command``, ``terrain_schedule``,
 ``set_terrain_schedule`` (the curriculum), ``set_terrain``.
-
-Registered as ResidualWalk-v0's vector entry point, so
-``gym.make_vec("ResidualWalk-v0", num_envs=N, vectorization_mode="vector_entry_point")``
-returns one (an SB3 VecEnv: ``reset()`` gives the observations, ``step`` four values).
 """
 
 from __future__ import annotations
@@ -25,59 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.monitor import ResultsWriter
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 import envs
 from envs.config import EnvConfig
-from envs.physics import BatchSim, default_threads
-from envs.robot_sim import load_model
+from envs.vector_env import ResidualWalkVectorEnv, RobotView
 from envs.walk_core import WalkCore
 from walklab.vec_envs.in_process import MONITOR_INFO_KEYWORDS
 
-
-class RobotView:
-    """Robot i of a batch, with the attributes ``get_attr``/``env_method`` ask for."""
-
-    def __init__(self, core: WalkCore, i: int):
-        self._core, self._i = core, i
-
-    render_mode = None  # a batch does not render; replay a robot in ResidualWalkEnv
-
-    @property
-    def dt(self) -> float:
-        return self._core.dt
-
-    @property
-    def config(self) -> EnvConfig:
-        return self._core.config
-
-    @property
-    def command(self) -> np.ndarray:
-        return self._core.commands.values[self._i]
-
-    @property
-    def terrain_schedule(self):
-        return self._core.terrains[self._i].schedule
-
-    @property
-    def terrain_path(self) -> str | None:
-        return self._core.terrains[self._i].path
-
-    def set_terrain_schedule(self, schedule) -> None:
-        self._core.terrains[self._i].schedule = schedule
-        self._core.episode_started[self._i] = False
-
-    def set_terrain(self, png: str | None) -> None:
-        core, i = self._core, self._i
-        if core.physics.models()[i] is core.physics.model:
-            raise ValueError("set_terrain on a batch needs per-robot models (randomize or curriculum)")
-        core.terrains[i].set_terrain(png)
-        core.physics.models_changed()
-        core.ground.refresh(i)
+__all__ = ["BatchedVecEnv", "RobotView", "make_batched_vec_env"]
 
 
 class BatchedVecEnv(VecEnv):
@@ -96,25 +53,21 @@ class BatchedVecEnv(VecEnv):
         core_class: type[WalkCore] = WalkCore,
         **keywords: Any,
     ):
-        config = (config if config is not None else EnvConfig()).replace(**keywords)
         if int(num_envs) < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
-        if threads is not None and int(threads) < 1:
-            raise ValueError(f"threads must be at least 1, got {threads}")
-        model = load_model(config.terrain)
-        if own_models is None:  # per-robot models only where robots' physics or terrain differ
-            own_models = config.randomize or config.curriculum
-        self.physics = BatchSim(model, int(num_envs), threads or default_threads(), own_models=own_models)
-        self.core = core_class(config, self.physics)
-        self.config = config
-        self.max_episode_steps = int(max_episode_steps)
-        observation_space = spaces.Box(-np.inf, np.inf, shape=(self.core.obs_size,), dtype=np.float32)
-        action_space = spaces.Box(-1.0, 1.0, shape=(self.core.n_actions,), dtype=np.float32)
+        self.vector = ResidualWalkVectorEnv(
+            config,
+            int(num_envs),
+            int(max_episode_steps),
+            threads=threads,
+            own_models=own_models,
+            core_class=core_class,
+            autoreset_mode=AutoresetMode.SAME_STEP,
+            **keywords,
+        )
         self.num_envs = int(num_envs)
-        self.views = [RobotView(self.core, i) for i in range(self.num_envs)]
-        super().__init__(int(num_envs), observation_space, action_space)
+        super().__init__(int(num_envs), self.vector.single_observation_space, self.vector.single_action_space)
         self.metadata = dict(type(self).metadata)
-        self.elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self.episode_return = [0.0] * self.num_envs
         self.episode_length = [0] * self.num_envs
         self.needs_reset = [True] * self.num_envs
@@ -129,7 +82,15 @@ class BatchedVecEnv(VecEnv):
             for path in (monitor_paths if monitor_paths is not None else [None] * self.num_envs)
         ]
         self._actions: np.ndarray | None = None
-        self.spec = None  # gym.make_vec sets it
+        self.spec = None
+
+    # the batch itself is the Gymnasium vector env's
+    core = property(lambda self: self.vector.core)
+    physics = property(lambda self: self.vector.physics)
+    config = property(lambda self: self.vector.config)
+    views = property(lambda self: self.vector.views)
+    elapsed = property(lambda self: self.vector.elapsed)
+    max_episode_steps = property(lambda self: self.vector.max_episode_steps)
 
     @property
     def unwrapped(self) -> BatchedVecEnv:
@@ -137,21 +98,15 @@ class BatchedVecEnv(VecEnv):
 
     @property
     def threads(self) -> int:
-        return self.physics.batch.nthread
+        return self.vector.threads
 
     # ------------------------------------------------------------------ resets
     def _reset_robot(self, i: int, seed: int | None, options: dict | None) -> dict:
-        core = self.core
-        if seed is not None:  # as gymnasium.Env.reset: a seed makes a fresh stream
-            core.rngs[i], _ = seeding.np_random(seed)
-        elif core.rngs[i] is None:
-            core.rngs[i], _ = seeding.np_random()
-        core.reset_robot(i, options)
-        self.elapsed[i] = 0
+        info = self.vector.reset_robot(i, seed, options)
         self.episode_return[i] = 0.0
         self.episode_length[i] = 0
         self.needs_reset[i] = False
-        return core.observe(np.array([i]))[0]
+        return info
 
     def reset(self) -> np.ndarray:
         for i in range(self.num_envs):
@@ -168,15 +123,10 @@ class BatchedVecEnv(VecEnv):
         actions = np.asarray(self._actions)
         if actions.ndim == 1:  # one action per robot of a discrete-looking caller: rows anyway
             actions = actions.reshape(self.num_envs, -1)
-        result = self.core.step(actions)
-        self.elapsed += 1
-        truncated = self.elapsed >= self.max_episode_steps
-        observations = result.observation
-        rewards = result.reward
-        dones = result.terminated | truncated
-        infos = result.infos
+        observations, rewards, terminated, truncated, infos = self.vector.step_robots(actions)
+        dones = terminated | truncated
         now = time.time()
-        cut = (truncated & ~result.terminated).tolist()
+        cut = (truncated & ~terminated).tolist()
         for i, info in enumerate(infos):  # as DummyVecEnv, and the Monitor's bookkeeping
             info["TimeLimit.truncated"] = cut[i]
             self.episode_return[i] += float(rewards[i])
@@ -205,7 +155,7 @@ class BatchedVecEnv(VecEnv):
             if writer is not None:
                 writer.close()
         self.writers = [None] * self.num_envs
-        self.physics.close()
+        self.vector.close()
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [None] * self.num_envs
