@@ -101,15 +101,28 @@ def fuzz_values(action: argparse.Action, tmp: Path) -> list[str | None]:
         return NUMBERS
     if rule is not None or action.type is Path:
         suffix = (rule or {}).get("suffixes") or (".x",)
-        return [
+        values = [
             str(tmp / "missing" / f"nothing{suffix[0]}"),
             str(tmp),  # a folder where a file is expected
             f"/proc/fuzz{suffix[0]}",  # a place nobody may write, root included
             "",
         ]
+        if (rule or {}).get("path") == "input file":  # files that exist but are not what the flag reads
+            text, empty = f"text{suffix[0]}", f"empty{suffix[0]}"
+            values += [garbage_file(tmp, text, b"not what it says\n"), garbage_file(tmp, empty)]
+        return values
     if action.type in (int, float):
         return NUMBERS
     return TEXTS
+
+
+def garbage_file(folder: Path, name: str, content: bytes = b"") -> str:
+    """A file named like the input it stands for, holding `content`: made once, before the case runs."""
+    path = folder / "inputs" / name
+    if folder != Path("/tmp") and not path.exists():  # cases() only counts the values
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return str(path)
 
 
 def replace_arg(base: list[str], action: argparse.Action, value: str | None, rel: str) -> list[str]:

@@ -12,7 +12,14 @@ import sys
 from pathlib import Path
 
 from envs.fields import ConfigError
-from walklab.cli import FlagError, OneLineErrorParser, fail
+from walklab.cli import (
+    FlagError,
+    InputFileError,
+    OneLineErrorParser,
+    check_model_archive,
+    check_statistics_file,
+    fail,
+)
 from walklab.flags import add_dataclass_flags, add_env_flags, env_from_args, label_for, values_from_args
 from walklab.presets import Preset
 from walklab.run_config import command_line
@@ -97,11 +104,34 @@ def parse_job(preset: Preset, description: str, epilog: str = "", argv=None):
     try:
         job = job_from_args(preset, build_parser(preset, description, epilog).parse_or_raise(argv))
         validate(job)
+        if job.resume is not None:
+            check_resume_target(job.resume)
     except FlagError as exc:
         fail(str(exc))
     except TrainingError as exc:
         fail(str(exc), code=exc.exit_code)
     return job
+
+
+def check_resume_target(target: Path) -> None:
+    """--resume's model (a checkpoint .zip, or a run directory's newest), its run's config.json and
+    statistics, checked cheaply (walklab.cli's archive and pickle checks); a FlagError otherwise.
+    What needs the model loaded (its step count, its env) is checked by ``train`` before any worker."""
+    from walklab.runs import RunDir, RunError, find_resume_model, stats_path_for
+
+    try:
+        if target.is_dir():
+            RunDir(target).config()
+        model = find_resume_model(target)
+        if not target.is_dir():
+            RunDir.of_model(model).config()
+        check_model_archive(model)
+        stats = stats_path_for(model)
+        if stats is None:
+            raise RunError(f"no VecNormalize statistics beside {model}")
+        check_statistics_file(stats)
+    except (InputFileError, RunError) as exc:
+        raise FlagError(f"cannot resume from {target}: {exc}") from None
 
 
 def main(preset: Preset, description: str, epilog: str = "", argv=None) -> None:
