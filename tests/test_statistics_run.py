@@ -66,6 +66,35 @@ def test_the_headline_model_with_the_commanded_statistics_is_refused(tmp_path):
     assert not out.exists() and not any(tmp_path.iterdir())
 
 
+# Every other script that loads a model and its statistics (all through walklab.policies.load_policy)
+TURNING_MODEL, COMMANDED_STATS = POLICIES / "turning_walk/final_model.zip", COMMANDED / "vec_normalize.pkl"
+LOADERS = {
+    "export": [
+        "scripts/export_policy.py", str(TURNING_MODEL), "--normalize", str(COMMANDED_STATS), "--out", "{tmp}/p.pt",
+    ],
+    "debug": ["debug_model.py", str(TURNING_MODEL.parent), "--normalize", str(COMMANDED_STATS), "--out", "{tmp}/debug"],
+    "phase4 viewer": [
+        "phases_test/phase4_viewer_play_policy.py", "--model", str(TURNING_MODEL), "--normalize", str(COMMANDED_STATS),
+        "--seconds", "0.5", "--record", "{tmp}/walk.gif",
+    ],
+    "phase5": [
+        "phases_test/phase5_unseen_terrain.py", "--model", str(TURNING_MODEL), "--normalize", str(COMMANDED_STATS),
+        "--episodes", "1", "--seconds", "0.5", "--json", "{tmp}/unseen.json",
+    ],
+    "phase6": [
+        "phases_test/phase6_command_tracking.py", "--model", str(TURNING_MODEL), "--normalize", str(COMMANDED_STATS),
+        "--json", "{tmp}/tracking.json",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_every_loader_refuses_another_runs_statistics_and_writes_nothing(loader, tmp_path):
+    proc = run_script(*(a.replace("{tmp}", str(tmp_path)) for a in LOADERS[loader]), timeout=120)
+    one_error_line(proc, TURNING_MODEL, COMMANDED_STATS)
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("model", SHIPPED)
 @pytest.mark.parametrize("stats", SHIPPED)
 def test_the_shipped_pairs_are_accepted_and_every_cross_pair_refused(model, stats):
