@@ -17,7 +17,7 @@ import argparse
 from walklab.cli import (
     OneLineErrorParser,
     fail,
-    model_file,
+    input_file,
     number,
     output_file,
     policy_inputs_or_fail,
@@ -36,7 +36,7 @@ SMOKE_ARGS = ["assets/policies/residual_walk/final_model.zip", "--out", "{tmp}/p
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
     p.add_argument(
-        "model", type=model_file, help="trained model .zip (its run's config.json must be beside it or above)"
+        "model", type=input_file(".zip"), help="trained model .zip (its run's config.json must be beside it or above)"
     )
     p.add_argument(
         "--normalize",

@@ -488,7 +488,9 @@ def test_every_writing_script_refuses_an_unwritable_output_in_one_line(tmp_path,
     assert not list((tmp_path / "dir").iterdir())
 
 
-def test_phase5_keeps_finished_terrains_when_a_later_one_is_bad(tmp_path):
+def test_phase5_refuses_a_bad_terrain_among_good_ones_before_any_work(tmp_path):
+    """A terrain file the user named that is not a heightfield PNG is the user's mistake: one line,
+    exit 2, before the first terrain is evaluated (the table header is not printed, no JSON)."""
     from walklab.terrains import generate, write_heightmap_png
 
     good = write_heightmap_png(generate("hills", 0.5, seed=7, shape=(64, 1024)), tmp_path / "hills.png")
@@ -509,12 +511,10 @@ def test_phase5_keeps_finished_terrains_when_a_later_one_is_bad(tmp_path):
         str(out),
         timeout=300,
     )
-    assert proc.returncode == 1
-    assert "broken.png" in one_line(proc.stderr)
-    rows = json.loads(out.read_text())["terrains"]
-    assert rows[0]["terrain"] == str(good) and "trained" in rows[0]
-    assert rows[1]["terrain"] == str(bad) and "cannot load terrain" in rows[1]["error"]
-    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+    assert proc.returncode == 2, proc.stderr
+    assert "broken.png" in one_line(proc.stderr) and "cannot load terrain" in proc.stderr
+    assert proc.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.png", "hills.png"]
 
 
 def test_run_lock_is_exclusive_and_a_dead_owner_does_not_hold_it(tmp_path):

@@ -77,9 +77,20 @@ def add_vec_env_argument(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("--vec-env", choices=VEC_ENV_LAYOUTS, default=RunSettings().vec_env, help=help)
 
 
+# What str.splitlines() breaks a line at: a file name the user typed may hold any of them.
+LINE_BREAKS = {
+    ord(c): f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+}
+
+
+def one_line(message: str) -> str:
+    """`message` with every line break escaped (a path holding "\\n" stays on its line)."""
+    return message.translate(LINE_BREAKS)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear line to stderr and exit non-zero."""
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {one_line(message)}", file=sys.stderr)
     raise SystemExit(code)
 
 
