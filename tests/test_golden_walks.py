@@ -1,0 +1,123 @@
+"""The env's numbers, frozen: per-step digests of seeded walks, recorded once and kept as data.
+
+Every case walks ResidualWalkEnv for 400 seeded random-action steps, with resets after a fall
+and every 150 steps, and digests each step's observation, reward, termination, info and qpos.
+``tests/golden/walks.json`` holds the digests recorded from the env as it was when they were
+taken; a change that moves any number of any case by one bit fails here, naming the case, the
+first step and the part that differ. (These cases replaced the frozen copy of the per-robot env
+that the batched core was first checked against; a batch row against N = 1 is checked in
+tests/test_batched_vec_env.py.)
+
+To re-record after a change meant to move numbers (say why in the commit):
+``RECORD_GOLDEN=1 python -m pytest tests/test_golden_walks.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+
+import numpy as np
+import pytest
+
+from envs.config import EnvConfig
+from envs.residual_walk_env import ResidualWalkEnv
+from tests.conftest import REPO
+from walklab.curriculum import TerrainCurriculum, write_level_terrains
+from walklab.presets import V2
+
+GOLDEN = REPO / "tests/golden/walks.json"
+STEPS = 400
+PARTS = ("observation", "reward", "ended", "info", "qpos")
+
+COMMANDS = V2.env.replace(
+    commands=True,
+    command_feedforward=True,
+    command_speed_max=0.4,
+    command_speed_kernel="laplace",
+    command_speed_sigma=0.1,
+    command_speed_window=0.8,
+    forward_velocity_weight=0.0,
+    tracking_velocity_weight=3.0,
+    tracking_yaw_rate_weight=0.5,
+    heading_weight=0.2,
+    centre_line_weight=0.1,
+    height_weight=0.5,
+)
+CASES: dict[str, EnvConfig] = {
+    "pure_residual": EnvConfig(),
+    "v2": V2.env,  # swing height on (a v2 default)
+    "v2_no_swing_height": V2.env.replace(swing_height=False),
+    "commands": COMMANDS.replace(swing_height=False),
+    "turning": COMMANDS.replace(
+        swing_height=False, command_yaw_rate_min=-0.6, command_yaw_rate_max=0.6, command_straight_share=0.3
+    ),
+    "randomize": V2.env.replace(randomize=True),
+    "curriculum": V2.env.replace(curriculum=True),
+}
+
+
+def _digest(*arrays) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(a if isinstance(a, bytes) else np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:12]
+
+
+def _info_bytes(info: dict) -> bytes:
+    # floats by repr (exact), numpy scalars as Python numbers
+    def plain(v):
+        return v.item() if isinstance(v, np.generic) else repr(v)
+
+    return json.dumps(info, sort_keys=True, default=plain).encode()
+
+
+def walk(config: EnvConfig, tmp_path, seed: int = 0) -> list[str]:
+    """The digests of every reset and step of one seeded walk, one string per record (PARTS in order)."""
+    env = ResidualWalkEnv(config)
+    if config.curriculum:
+        write_level_terrains(tmp_path, 3)
+        env.set_terrain_schedule(TerrainCurriculum(tmp_path, 3, 0.3, 0.1, seed=5))
+    rng = np.random.default_rng(seed)
+
+    def record(obs, reward, terminated, truncated, info):
+        ended = f"{int(bool(terminated))}{int(bool(truncated))}"
+        parts = (np.asarray(obs, dtype=np.float32), np.float64(reward), ended, _info_bytes(info), env.data.qpos)
+        return " ".join(p if isinstance(p, str) else _digest(p) for p in parts)
+
+    obs, info = env.reset(seed=seed)
+    out = [record(obs, 0.0, False, False, info)]
+    for k in range(STEPS):
+        action = rng.uniform(-1.0, 1.0, env.n_actions).astype(np.float32)
+        result = env.step(action)
+        out.append(record(*result))
+        if result[2] or k % 150 == 149:  # a fall, or a cut: resets are part of the walk
+            obs, info = env.reset()
+            out.append(record(obs, 0.0, False, False, info))
+    env.close()
+    return out
+
+
+def test_record_or_compare_is_explicit():
+    assert GOLDEN.is_file() or os.environ.get("RECORD_GOLDEN"), f"{GOLDEN} is missing: record it (see the docstring)"
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_walk_matches_its_golden_digests(case, tmp_path):
+    steps = walk(CASES[case], tmp_path)
+    if os.environ.get("RECORD_GOLDEN"):
+        record = json.loads(GOLDEN.read_text()) if GOLDEN.is_file() else {"cases": {}}
+        record["recorded_on"] = f"{platform.machine()}, numpy {np.__version__}"
+        record["cases"][case] = steps
+        GOLDEN.parent.mkdir(exist_ok=True)
+        tmp = GOLDEN.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+        tmp.replace(GOLDEN)
+        pytest.skip(f"recorded {case}")
+    golden = json.loads(GOLDEN.read_text())["cases"][case]
+    assert len(steps) == len(golden), f"{case}: {len(steps)} records, golden has {len(golden)} (resets moved)"
+    for k, (now, then) in enumerate(zip(steps, golden)):
+        differ = [part for part, a, b in zip(PARTS, now.split(), then.split()) if a != b]
+        assert not differ, f"{case}: record {k} differs first, in {', '.join(differ)}"
