@@ -1,10 +1,10 @@
 """What the project declares it needs, against what it really needs, and one test command.
 
-The floors in pyproject.toml were installed together and the env, batch, training, export and
-debug tests run on them (a venv made with ``pip install -c floors.txt -e '.[test]'`` where
-floors.txt pins every dependency at its floor; DIAGNOSIS.md, issue 33). Here: the installed
-versions satisfy the declared ranges, an old MuJoCo is refused with a message that says what to
-do, and the README's test command is the one CI runs.
+``bash scripts/check_floors.sh`` installs every dependency at the floor pyproject.toml declares,
+in a scratch venv, and runs this file with the env, batch, training, export and debug tests on
+them. Here: the installed versions satisfy the declared ranges, the shipped models load whole,
+an old MuJoCo is refused with a message that says what to do, and the README's test command is
+the one CI runs.
 """
 
 from __future__ import annotations
@@ -37,12 +37,24 @@ def test_every_declared_dependency_has_a_floor_and_the_installed_version_meets_i
 
 
 def test_the_floors_are_what_the_code_needs():
-    # mujoco.batch came with MuJoCo 4; gymnasium.vector.AutoresetMode with Gymnasium 1.1, which
-    # stable-baselines3 accepts from 2.6
+    # mujoco.batch came with MuJoCo 4; gymnasium.vector.AutoresetMode with Gymnasium 1.1; the
+    # shipped models' schedules are stable-baselines3 2.7 objects
     floors = {r.name: min(version.Version(s.version) for s in r.specifier if s.operator == ">=") for r in declared()}
     assert floors["mujoco"] >= version.Version("4.0")
     assert floors["gymnasium"] >= version.Version("1.1")
-    assert floors["stable-baselines3"] >= version.Version("2.6")
+    assert floors["stable-baselines3"] >= version.Version("2.7")
+
+
+@pytest.mark.parametrize("policy", ["residual_walk", "commanded_walk", "turning_walk"])
+def test_the_shipped_models_load_whole(policy):
+    # an older stable-baselines3 loads them but drops what it cannot unpickle, with a warning
+    import warnings
+
+    from stable_baselines3 import PPO
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        PPO.load(REPO / "assets/policies" / policy / "final_model.zip", device="cpu")
 
 
 def test_a_mujoco_without_batch_is_refused_with_what_to_do():
