@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from envs.terrain_file import TerrainFileError, check_terrain_file
 from walklab.cli import (
     EPISODES,
     SECONDS,
@@ -22,7 +23,6 @@ from walklab.cli import (
     add_command_argument,
     add_model_arguments,
     fail,
-    heightfield_file,
     output_file,
     output_or_fail,
     policy_inputs_or_fail,
@@ -53,6 +53,14 @@ SMOKE_ARGS = [
 ]
 
 
+def terrain_path(text: str) -> Path:
+    """An argparse type for one of --terrains; parse_args checks them all together (one line)."""
+    return Path(text)
+
+
+terrain_path.rule = {"path": "input file", "suffixes": (".png",)}  # what tests/test_cli_fuzz.py reads
+
+
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
@@ -60,7 +68,7 @@ def build_parser() -> OneLineErrorParser:
     add_model_arguments(p)
     p.add_argument(
         "--terrains",
-        type=heightfield_file,
+        type=terrain_path,
         nargs="+",
         default=None,
         help="heightfield PNGs to evaluate on (default: the standard unseen set)",
@@ -78,6 +86,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     --terrains file a heightfield PNG, the policy's files, run and env (``args.policy``,
     ``args.env_config``)."""
     args = build_parser().parse_args(argv)
+    missing = [str(t) for t in args.terrains or () if not t.is_file()]
+    if missing:
+        fail(f"terrain file(s) not found: {', '.join(missing)}")
+    for terrain in args.terrains or ():
+        try:
+            check_terrain_file(terrain)  # a heightfield PNG MuJoCo can read, checked cheaply
+        except TerrainFileError as exc:
+            fail(str(exc))
     args.policy = policy_inputs_or_fail(args.model, args.normalize, command=args.command)
     args.env_config = args.policy.env_config
     return args
