@@ -244,19 +244,20 @@ class ResidualWalkVectorEnv(VectorEnv):
             _, rewards, terminated, truncated, step_infos = self.step_robots(actions, skip=waiting)
             for i in np.flatnonzero(waiting):
                 step_infos[i] = self.reset_robot(int(i))
-            infos: dict[str, Any] = {}
-            for i in range(n):
-                infos = self._add_info(infos, step_infos[i], i)
+            infos = self._gather_infos(step_infos)
         elif mode == AutoresetMode.SAME_STEP:
             observations, rewards, terminated, truncated, step_infos = self.step_robots(actions)
             ended = terminated | truncated
-            infos = {}
-            for i in range(n):
-                info = step_infos[i]
-                if ended[i]:
-                    infos = self._add_info(infos, {"final_obs": observations[i].copy(), "final_info": info}, i)
-                    info = self.reset_robot(i)
-                infos = self._add_info(infos, info, i)
+            if not ended.any():
+                infos = self._gather_infos(step_infos)
+            else:  # as SyncVectorEnv, robot by robot: the ended ones' final_obs and final_info, then reset
+                infos = {}
+                for i in range(n):
+                    info = step_infos[i]
+                    if ended[i]:
+                        infos = self._add_info(infos, {"final_obs": observations[i].copy(), "final_info": info}, i)
+                        info = self.reset_robot(i)
+                    infos = self._add_info(infos, info, i)
         else:  # DISABLED: the caller resets ended robots with options={"reset_mask": ...}
             if self._ended.any():
                 raise RuntimeError(
@@ -264,11 +265,42 @@ class ResidualWalkVectorEnv(VectorEnv):
                     "them (options={'reset_mask': mask}) before stepping again"
                 )
             _, rewards, terminated, truncated, step_infos = self.step_robots(actions)
-            infos = {}
-            for i in range(n):
-                infos = self._add_info(infos, step_infos[i], i)
+            infos = self._gather_infos(step_infos)
         self._ended = (terminated | truncated) if mode != AutoresetMode.SAME_STEP else np.zeros(n, dtype=bool)
         return self.core.last_obs.copy(), rewards.astype(np.float64), terminated, truncated, infos
+
+    def _gather_infos(self, infos: list[dict[str, Any]]) -> dict[str, Any]:
+        """The vector info of one dict per robot, equal to ``_add_info`` over them in robot order;
+        a column at a time when every robot has the same keys with plain values (a step without
+        ends), robot by robot otherwise."""
+        n = self.num_envs
+        keys = infos[0].keys()
+        if not all(info.keys() == keys for info in infos):
+            return self._add_info_each(infos)
+        out: dict[str, Any] = {}
+        for key in keys:
+            values = [info[key] for info in infos]
+            kind = type(values[0])
+            if kind in (int, float, bool) or issubclass(kind, np.number):
+                if all(type(v) is kind for v in values):
+                    array = np.array(values, dtype=kind)
+                else:  # _add_info's casts, value by value
+                    array = np.zeros(n, dtype=kind)
+                    for i, value in enumerate(values):
+                        array[i] = value
+            elif kind is str:
+                array = np.full(n, fill_value=None, dtype=object)
+                array[:] = values
+            else:  # arrays, dicts, objects: leave them to _add_info
+                return self._add_info_each(infos)
+            out[key], out[f"_{key}"] = array, np.ones(n, dtype=np.bool_)
+        return out
+
+    def _add_info_each(self, infos: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for i, info in enumerate(infos):
+            out = self._add_info(out, info, i)
+        return out
 
     def _action_rows(self, actions) -> np.ndarray:
         """`actions` as (num_envs, n_actions or 12) float64 rows, or a ValueError saying what fits."""
