@@ -185,7 +185,8 @@ class ResidualWalkEnv(gym.Env):
     The walk itself is ``envs.walk_core.WalkCore``, computed in numpy over N robots; this env is
     its N = 1 view on one MjData (``envs.physics.SingleSim``), and
     ``gym.make_vec("ResidualWalk-v0", num_envs=N, vectorization_mode="vector_entry_point")``
-    (``walklab.vec_envs.batched``) steps N of them on one ``mujoco.batch.Batch``. The layout of
+    (``envs.vector_env.ResidualWalkVectorEnv``, a Gymnasium ``VectorEnv``; the training's SB3 adapter
+    is ``walklab.vec_envs.batched``) steps N of them on one ``mujoco.batch.Batch``. The layout of
     actions and observations is ``envs.layout`` (``observation_structure``).
 
     ## Version history

@@ -1,7 +1,8 @@
 """The walk of N robots in numpy: action filter, gait, IK, rewards, termination and observation.
 
 ``WalkCore`` is the one implementation of ResidualWalk-v0's step. ``ResidualWalkEnv`` is its
-N = 1 view (one MjData); ``walklab.vec_envs.batched.BatchedVecEnv`` steps N robots on one
+N = 1 view (one MjData); ``envs.vector_env.ResidualWalkVectorEnv`` (the Gymnasium vector env, and
+under it the training's ``walklab.vec_envs.batched.BatchedVecEnv``) steps N robots on one
 ``mujoco.batch.Batch``. The env's docstring is the spec of what is computed here.
 
 Bit for bit: every value equals the one the per-robot formulas give. Where the single-robot
