@@ -6,7 +6,9 @@ A run directory is self-describing: config.json holds the configuration dataclas
 RunSettings), so replay, comparison and debugging rebuild exactly the env the policy was
 trained on. Records written before these dataclasses (``gait``, ``env_kwargs``,
 ``ppo_kwargs`` at the top level) are migrated when read: :func:`read_config` returns every
-record in the current form.
+record in the current form. ``run_id`` is the run's fingerprint, given when the run is created and
+kept by ``--resume``; every model and statistics file the run saves carries it
+(``walklab.policies.check_same_run``). Records written before it have none.
 """
 
 from __future__ import annotations
