@@ -258,3 +258,10 @@ def test_parse_args_builds_what_main_uses(tmp_path):
     ]  # fmt: skip
     args = load("phases_test/phase5_unseen_terrain.py").parse_args(["--model", str(POLICY / "final_model.zip")])
     assert args.policy.stats == POLICY / "vec_normalize.pkl" and args.env_config.randomize is False
+
+
+def test_statistics_of_another_run_are_refused_while_parsing(capsys):
+    """walklab.policies.check_same_run (the run fingerprint) is called from the parse step too."""
+    argv = ["--model", str(POLICY / "final_model.zip"), "--normalize", str(COMMANDED / "vec_normalize.pkl")]
+    line = refused_in_process("phases_test/phase5_unseen_terrain.py", argv, capsys, "belong to")
+    assert "commanded_walk" in line and "residual_walk" in line

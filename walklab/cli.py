@@ -392,6 +392,23 @@ def policy_inputs_or_fail(model, normalize=None, terrain=None, command=None) -> 
                 f"model {model} expects {expected} observations but the env gives {given}: "
                 "it was trained on a different env configuration"
             )
+        # the statistics unpickled (SB3's VecNormalize): they must come from the model's run and env
+        from walklab.policies import check_same_run, read_statistics
+
+        statistics = read_statistics(stats)
+        check_same_run(model, stats, statistics)
+        try:
+            shape = tuple(int(n) for n in statistics.obs_rms.mean.shape)
+        except (AttributeError, TypeError, ValueError):
+            raise RunError(
+                f"cannot read normalization file {stats} (no observation statistics inside); "
+                "give the vec_normalize.pkl saved with this model"
+            ) from None
+        if shape != (given,):
+            raise RunError(
+                f"normalization file {stats} is for observations of shape {shape}, but this env "
+                f"gives ({given},): it comes from a different env; use the vec_normalize.pkl of the same run"
+            )
     except (InputFileError, RunError, TerrainFileError) as exc:
         fail(str(exc))
     return PolicyInputs(model, stats, config, env_config, overrides)
