@@ -34,9 +34,9 @@ from walklab.cli import (
     add_model_arguments,
     fail,
     heightfield_file,
-    policy_inputs_or_fail,
     prepare_playback_or_fail,
 )
+from walklab.policy_inputs import policy_inputs_or_fail
 from walklab.rendering import prepare_rendering
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and

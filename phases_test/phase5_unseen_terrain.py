@@ -25,8 +25,8 @@ from walklab.cli import (
     fail,
     output_file,
     output_or_fail,
-    policy_inputs_or_fail,
 )
+from walklab.policy_inputs import policy_inputs_or_fail
 
 UNSEEN_DIFFICULTIES = (0.5, 0.9)
 UNSEEN_SEED = 101  # the default terrain is seed 3

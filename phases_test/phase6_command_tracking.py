@@ -46,8 +46,8 @@ from walklab.cli import (
     heightfield_file,
     output_file,
     output_or_fail,
-    policy_inputs_or_fail,
 )
+from walklab.policy_inputs import policy_inputs_or_fail
 
 DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s
 TARGET_ERROR_MPS = 0.02  # the target: mean absolute tracking error, no falls

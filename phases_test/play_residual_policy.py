@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from walklab.cli import SECONDS, OneLineErrorParser, fail, model_file, policy_inputs_or_fail, prepare_playback_or_fail
+from walklab.cli import SECONDS, OneLineErrorParser, fail, model_file, prepare_playback_or_fail
+from walklab.policy_inputs import policy_inputs_or_fail
 from walklab.rendering import prepare_rendering
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and

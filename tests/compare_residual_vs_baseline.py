@@ -39,9 +39,9 @@ from walklab.cli import (
     model_file,
     output_file,
     output_or_fail,
-    policy_inputs_or_fail,
     statistics_file,
 )
+from walklab.policy_inputs import policy_inputs_or_fail
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.

@@ -206,7 +206,10 @@ def postgres_url():
     """A throw-away PostgreSQL server in a temporary directory (initdb refuses root: run as postgres)."""
     bindir = postgres_bin()
     if bindir is None or not (bindir / "pg_ctl").exists():
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed: apt-get install postgresql (scripts/test.sh does)")
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) not installed: "
+            "apt-get install postgresql (scripts/test.sh does)"
+        )
     root = Path(tempfile.mkdtemp(prefix="walklab-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import pickletools
 import sys
-import zipfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,6 +13,7 @@ from envs.fields import ConfigError, check
 from envs.terrain_file import TerrainFileError, check_terrain_file
 from gait.parameters import PRESETS, GaitParameterError, GaitParameters
 from walklab.files import OutputError, writable_output
+from walklab.input_files import InputFileError, check_model_archive, check_statistics_file
 
 GAIT_FLAGS = ("body_height", "step_length", "step_height", "cycle_time", "duty_factor")
 
@@ -209,70 +207,6 @@ def input_file(*suffixes: str, content=None):
     return parse
 
 
-# ----------------------------------------------------------------------------- input files' contents
-# Checked while the flags are parsed, cheaply (no MuJoCo, torch or SB3: the file's structure, not
-# its meaning), so a file the user named that cannot be what it should is one line and exit 2
-# before any work; what only loading can tell (a model's weights) is still checked where it loads.
-
-
-class InputFileError(ValueError):
-    """An input file that is not what its flag needs; the message is one line."""
-
-
-SB3_MODEL_MEMBERS = ("data", "policy.pth")  # what stable_baselines3's load reads first
-
-
-def check_model_archive(path: str | Path) -> dict:
-    """The `data` record of an SB3 model .zip: a zip whose members are intact (CRC), with SB3's
-    `data` (JSON) and `policy.pth`; an InputFileError otherwise."""
-    hint = "it is corrupt or not an SB3 PPO model: use another checkpoint"
-    try:
-        with zipfile.ZipFile(path) as archive:
-            missing = [m for m in SB3_MODEL_MEMBERS if m not in archive.namelist()]
-            if missing:
-                raise InputFileError(f"cannot load model {path} (no {', '.join(missing)} inside); {hint}")
-            damaged = archive.testzip()
-            if damaged is not None:
-                raise InputFileError(f"cannot load model {path} ({damaged} inside fails its CRC); {hint}")
-            data = json.loads(archive.read("data"))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, RuntimeError) as exc:
-        if isinstance(exc, InputFileError):
-            raise
-        raise InputFileError(f"cannot load model {path} ({type(exc).__name__}); {hint}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("observation_space"), dict):
-        raise InputFileError(f"cannot load model {path} (its data record has no observation space); {hint}")
-    return data
-
-
-def model_observation_size(data: dict) -> int | None:
-    """The observation size an SB3 model's `data` record declares (None when it does not say)."""
-    shape = data["observation_space"].get("_shape")
-    if not isinstance(shape, list) or not all(isinstance(n, int) for n in shape):
-        return None
-    size = 1
-    for n in shape:
-        size *= n
-    return size
-
-
-def check_statistics_file(path: str | Path) -> None:
-    """A VecNormalize statistics .pkl: a complete pickle (read opcode by opcode, nothing executed)
-    that names VecNormalize; an InputFileError otherwise."""
-    hint = "give the vec_normalize.pkl saved with this model"
-    try:
-        raw = Path(path).read_bytes()
-        names = [arg for op, arg, _ in pickletools.genops(raw) if isinstance(arg, str)]
-    except OSError as exc:
-        raise InputFileError(f"cannot read normalization file {path} ({exc.strerror or exc}); {hint}") from None
-    except Exception as exc:  # pickletools: ValueError for a truncated or foreign stream, and others
-        reason = type(exc).__name__
-        raise InputFileError(
-            f"cannot read normalization file {path} ({reason}: not a complete pickle); {hint}"
-        ) from None
-    if not any("VecNormalize" in name for name in names):
-        raise InputFileError(f"normalization file {path} holds no VecNormalize statistics; {hint}")
-
-
 def _heightfield(path: Path) -> None:
     check_terrain_file(path)
 
@@ -335,90 +269,4 @@ def gait_from_args(args: argparse.Namespace) -> GaitParameters:
     try:
         return dataclasses.replace(PRESETS[args.gait], **overrides)
     except GaitParameterError as exc:
-        fail(str(exc))
-
-
-# ----------------------------------------------------------------------------- a trained policy's inputs
-@dataclasses.dataclass(frozen=True)
-class PolicyInputs:
-    """What a replaying script builds from --model, --normalize, --terrain and --command, checked
-    while its flags are parsed (policy_inputs_or_fail)."""
-
-    model: Path
-    stats: Path  # --normalize, or the statistics saved beside the model
-    run_config: dict  # the model's run's config.json (current layout)
-    env_config: object  # the EnvConfig the evaluation builds: the run's, with the terrain, command and
-    # evaluation settings (walklab.run_config.EVALUATION_SETTINGS) applied
-    env_overrides: dict  # the fixed command (walklab.run_config.fixed_command)
-
-
-def policy_inputs_or_fail(model, normalize=None, terrain=None, command=None) -> PolicyInputs:
-    """Every input of a trained policy, checked without loading it, or one line and exit 2: the
-    model archive, its run's config.json and the env it describes, the run's recorded terrain (when
-    no `terrain` replaces it), the statistics (given or saved beside the model), a --command for a
-    policy without commands, and the model's observation size against the env's.
-
-    Imports MuJoCo (walklab.run_config): a script that renders chooses MUJOCO_GL first."""
-    from envs.assets import FLAT_TERRAIN
-    from envs.layout import observation_size
-    from walklab.run_config import EVALUATION_SETTINGS, RunError, env_config_from_record, fixed_command
-    from walklab.runs import RunDir, stats_path_for
-
-    model = Path(model)
-    try:
-        data = check_model_archive(model)
-        config = RunDir.of_model(model).config()
-        env_config = env_config_from_record(config, terrain)
-        overrides = fixed_command(config, command)
-        if terrain is None and env_config.terrain not in (None, FLAT_TERRAIN):
-            try:
-                check_terrain_file(env_config.terrain)
-            except TerrainFileError as exc:
-                raise RunError(f"the run's recorded terrain does not load: {exc}") from None
-        try:
-            env_config = env_config.replace(**{**EVALUATION_SETTINGS, **overrides})
-        except ConfigError as exc:
-            raise RunError(f"config.json's env settings do not build the env: {exc}") from None
-        stats = Path(normalize) if normalize is not None else stats_path_for(model)
-        if stats is None:
-            raise RunError(
-                f"no normalization statistics beside {model}: pass --normalize PATH.pkl "
-                "(the vec_normalize.pkl saved with this model)"
-            )
-        check_statistics_file(stats)
-        expected, given = model_observation_size(data), observation_size(env_config)
-        if expected is not None and expected != given:
-            raise RunError(
-                f"model {model} expects {expected} observations but the env gives {given}: "
-                "it was trained on a different env configuration"
-            )
-        # the statistics unpickled (SB3's VecNormalize): they must come from the model's run and env
-        from walklab.policies import check_same_run, read_statistics
-
-        statistics = read_statistics(stats)
-        check_same_run(model, stats, statistics)
-        try:
-            shape = tuple(int(n) for n in statistics.obs_rms.mean.shape)
-        except (AttributeError, TypeError, ValueError):
-            raise RunError(
-                f"cannot read normalization file {stats} (no observation statistics inside); "
-                "give the vec_normalize.pkl saved with this model"
-            ) from None
-        if shape != (given,):
-            raise RunError(
-                f"normalization file {stats} is for observations of shape {shape}, but this env "
-                f"gives ({given},): it comes from a different env; use the vec_normalize.pkl of the same run"
-            )
-    except (InputFileError, RunError, TerrainFileError) as exc:
-        fail(str(exc))
-    return PolicyInputs(model, stats, config, env_config, overrides)
-
-
-def run_config_or_fail(run_dir) -> dict:
-    """A run directory's config.json (walklab.runs.RunDir.config), or one line and exit 2."""
-    from walklab.runs import RunDir, RunError
-
-    try:
-        return RunDir(run_dir).config()
-    except RunError as exc:
         fail(str(exc))

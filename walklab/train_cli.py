@@ -14,13 +14,11 @@ from pathlib import Path
 from envs.fields import ConfigError
 from walklab.cli import (
     FlagError,
-    InputFileError,
     OneLineErrorParser,
-    check_model_archive,
-    check_statistics_file,
     fail,
 )
 from walklab.flags import add_dataclass_flags, add_env_flags, env_from_args, label_for, values_from_args
+from walklab.input_files import InputFileError, check_model_archive, check_statistics_file
 from walklab.presets import Preset
 from walklab.run_config import command_line
 
