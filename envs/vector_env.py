@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.error import ResetNeeded
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
@@ -111,8 +112,14 @@ class ResidualWalkVectorEnv(VectorEnv):
         own_models: bool | None = None,
         core_class: type[WalkCore] = WalkCore,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
         **keywords: Any,
     ):
+        if render_mode is not None:
+            raise ValueError(
+                f"render_mode must be None, got {render_mode!r}: a batch does not render (replay a robot "
+                "in gym.make('ResidualWalk-v0', render_mode=...))"
+            )
         config = (config if config is not None else EnvConfig()).replace(**keywords)
         if isinstance(num_envs, bool) or int(num_envs) < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
@@ -144,6 +151,7 @@ class ResidualWalkVectorEnv(VectorEnv):
         self.elapsed = np.zeros(self.num_envs, dtype=np.int64)  # steps of each robot's episode (TimeLimit's)
         self._seeds: list[int | None] = [None] * self.num_envs  # each robot's np_random_seed
         self._ended = np.zeros(self.num_envs, dtype=bool)  # terminated or truncated at the last step
+        self._started = False  # step() wants a reset() first, as gym.make's OrderEnforcing
 
     @property
     def threads(self) -> int:
@@ -231,12 +239,17 @@ class ResidualWalkVectorEnv(VectorEnv):
                 raise ValueError(
                     f"`options['reset_mask']` must contain a boolean array with at least one True value, got {mask}"
                 )
+        if not mask.all() and not self._started:
+            raise ResetNeeded("reset the whole batch once before resetting some of its robots")
         infos: dict[str, Any] = {}
         for i in np.flatnonzero(mask):
             infos = self._add_info(infos, self.reset_robot(int(i), seeds[i], options), int(i))
+        self._started = True
         return self.core.last_obs.copy(), infos
 
     def step(self, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._started:
+            raise ResetNeeded("Cannot call env.step() before calling env.reset()")
         actions = self._action_rows(actions)
         mode, n = self.autoreset_mode, self.num_envs
         if mode == AutoresetMode.NEXT_STEP:  # robots that ended last step reset instead of stepping

@@ -266,6 +266,18 @@ def test_make_vec_builds_it_with_the_spaces_of_the_single_env():
     assert same_step.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
 
 
+def test_step_wants_a_reset_first_and_a_batch_does_not_render():
+    vec = ResidualWalkVectorEnv(CASES["v2"], 2, threads=1)
+    with pytest.raises(gym.error.ResetNeeded):
+        vec.step(np.zeros(vec.action_space.shape))
+    with pytest.raises(gym.error.ResetNeeded):
+        vec.reset(options={"reset_mask": np.array([True, False])})
+    vec.reset(seed=0)
+    vec.step(np.zeros(vec.action_space.shape))
+    with pytest.raises(ValueError, match="render_mode must be None"):
+        gym.make_vec(envs.ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", render_mode="rgb_array")
+
+
 def test_robot_views_through_call_get_attr_and_set_attr():
     vec = ResidualWalkVectorEnv(CASES["commands"], 2, threads=1)
     vec.reset(seed=0)
