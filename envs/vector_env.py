@@ -95,8 +95,9 @@ class ResidualWalkVectorEnv(VectorEnv):
     """N ResidualWalk-v0 robots as one Gymnasium vector env (see the module docstring).
 
     ``ResidualWalkVectorEnv(config=None, num_envs=1, max_episode_steps=1000, threads=None,
-    own_models=None, core_class=WalkCore, autoreset_mode=AutoresetMode.NEXT_STEP, **keywords)``:
-    ``config`` and ``keywords`` as ``ResidualWalkEnv``'s; ``max_episode_steps`` None for no time
+    own_models=None, core_class=WalkCore, autoreset_mode=AutoresetMode.NEXT_STEP, render_mode=None,
+    **keywords)``: ``config`` and ``keywords`` as ``ResidualWalkEnv``'s (a batch does not render:
+    render_mode must be None); ``max_episode_steps`` None for no time
     limit; ``own_models`` gives every robot its own MjModel (default: with ``randomize`` or
     ``curriculum``, where robots' physics or terrain differ); ``core_class`` a WalkCore subclass.
     """
