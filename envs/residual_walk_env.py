@@ -38,7 +38,6 @@ from envs.robot_sim import load_model
 from envs.walk_core import (  # noqa: F401
     FALL_TERMINATIONS,
     OFF_TERRAIN_MARGIN,
-    ROLL_RATE_SCALE,
     TERMINATIONS,
     WalkCore,
     is_fall,

@@ -6,7 +6,7 @@ under it the training's ``walklab.vec_envs.batched.BatchedVecEnv``) steps N robo
 ``mujoco.batch.Batch``. The env's docstring is the spec of what is computed here.
 
 Bit for bit: every value equals the one the per-robot formulas give. Where the single-robot
-arithmetic used Python's ``math`` (libm), this module maps ``math`` over the rows (``_libm``):
+arithmetic used Python's ``math`` (libm), this module maps ``math`` over the rows (``envs.rows.libm``):
 numpy's SIMD ``arctan2``, ``arccos`` and ``hypot`` round differently in the last bit. Dot products
 of the reward go through the same BLAS kernel as a single robot's, and the legs' inverse
 kinematics is ``gait.kinematics.leg_inverse_kinematics`` itself, mapped over every leg.
@@ -23,9 +23,12 @@ import numpy as np
 from envs import layout as L
 from envs.commands import Commands
 from envs.config import EnvConfig
+from envs.observation import ObservationParts
 from envs.physics import BatchSim, SingleSim
-from envs.randomization import nominal_physics, observation_noise, randomize_physics
-from envs.robot_sim import GROUND_SAMPLE_POINTS, SPAWN_Y_LIMIT, spawn_pose
+from envs.randomization import nominal_physics, randomize_physics
+from envs.rewards import RewardTerms, StepState
+from envs.robot_sim import SPAWN_Y_LIMIT, spawn_pose
+from envs.rows import libm, scatter
 from envs.terrain import TerrainTable
 from envs.terrain_switch import TerrainSwitch
 from gait import constants as C
@@ -33,7 +36,6 @@ from gait.controller import BaselineTrotController
 from gait.kinematics import leg_inverse_kinematics
 
 OFF_TERRAIN_MARGIN = 0.2  # m, episode ends this close to the heightfield's edge
-ROLL_RATE_SCALE = 0.1  # m per rad: roll rate's share of the lateral_stability cost
 
 # How an episode can end, and which endings are falls (the one definition every report uses).
 TERMINATIONS = ("fell_height", "fell_tilt", "off_terrain", "physics_error", "invalid_action")
@@ -50,41 +52,6 @@ def is_fall(termination: str) -> bool:
     return termination in FALL_TERMINATIONS
 
 
-def _libm(fn, *arrays: np.ndarray) -> np.ndarray:
-    """`fn` (a ``math`` function) over the elements of equally shaped arrays, as float64."""
-    shape = arrays[0].shape
-    values = map(fn, *(a.ravel().tolist() for a in arrays))
-    return np.fromiter(values, dtype=np.float64, count=arrays[0].size).reshape(shape)
-
-
-def _scatter(values: np.ndarray, mask: np.ndarray, fill: float) -> np.ndarray:
-    """`values` of the robots in `mask`, spread over all robots with `fill` elsewhere."""
-    out = np.full((len(mask), *values.shape[1:]), fill)
-    out[mask] = values
-    return out
-
-
-def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise dot products of (n, k) arrays, each as ``a[i].dot(b[i])`` sums it (stacked matmul
-    runs the same kernel; numpy's sum and einsum order the terms differently)."""
-    return np.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
-
-
-class StepState(NamedTuple):
-    """What the reward terms read about the step just taken, for the robots stepped (rows)."""
-
-    x_velocity: np.ndarray  # m/s, world x
-    y_velocity: np.ndarray  # m/s, world y
-    body_height: np.ndarray  # m above the ground around the hips
-    tilt: np.ndarray  # rad
-    action: np.ndarray  # the clipped actions
-    qpos: np.ndarray
-    qvel: np.ndarray
-    rot: np.ndarray  # trunk rotation matrices, (rows, 9)
-    yaw: np.ndarray | None  # rad, when something reads it
-    rows: Any  # index of these robots in the core (a slice for all of them)
-
-
 class StepResult(NamedTuple):
     observation: np.ndarray  # (N, obs) float32
     reward: np.ndarray  # (N,)
@@ -92,7 +59,7 @@ class StepResult(NamedTuple):
     infos: list[dict[str, Any]]
 
 
-class WalkCore:
+class WalkCore(ObservationParts, RewardTerms):
     """N ResidualWalk-v0 robots over one physics backend (``SingleSim`` or ``BatchSim``).
 
     ``rngs[i]`` is robot i's random stream (the single env's ``np_random``); it must be set
@@ -183,7 +150,7 @@ class WalkCore:
         p = self.physics
         rot = p.trunk_xmat[ids]
         ground = self._ground(p.qpos[ids], rot, ids)
-        yaw = _libm(math.atan2, rot[:, 3], rot[:, 0]) if self._needs_yaw else None
+        yaw = libm(math.atan2, rot[:, 3], rot[:, 0]) if self._needs_yaw else None
         self.last_obs[ids] = self._observation(ids, ground, rot, yaw)
         height = p.qpos[ids, 2] - ground.sum(axis=1) / ground.shape[1]
         return [{"x_position": float(p.qpos[i, 0]), "body_height": float(h)} for i, h in zip(ids, height)]
@@ -244,7 +211,7 @@ class WalkCore:
         if healthy.any():
             if not all_valid:  # the gait's values of every robot, neutral where none was computed
                 stride, frequency, turn, xy_before = (
-                    _scatter(v, valid, fill)
+                    scatter(v, valid, fill)
                     for v, fill in ((stride, 1.0), (frequency, 1.0), (turn, 0.0), (xy_before, 0.0))
                 )
             rows = slice(None) if healthy.all() else np.flatnonzero(healthy)
@@ -266,11 +233,11 @@ class WalkCore:
         ground = self._ground(qpos, rot, rows)
         body_height = qpos[:, 2] - ground.sum(axis=1) / ground.shape[1]
         tilt = np.arccos(np.minimum(1.0, np.maximum(-1.0, rot[:, 8])))
-        yaw = _libm(math.atan2, rot[:, 3], rot[:, 0]) if self._needs_yaw else None
+        yaw = libm(math.atan2, rot[:, 3], rot[:, 0]) if self._needs_yaw else None
         ids = np.arange(self.n)[rows]
         heading_speed = None
         if c.commands:  # along the trunk's heading: what tracking_velocity and info read
-            heading_speed = x_velocity * _libm(math.cos, yaw) + y_velocity * _libm(math.sin, yaw)
+            heading_speed = x_velocity * libm(math.cos, yaw) + y_velocity * libm(math.sin, yaw)
             self.commands.track(heading_speed, ids)
             self.commands.advance(ids)
         state = StepState(x_velocity, y_velocity, body_height, tilt, action, qpos, qvel, rot, yaw, ids)
@@ -383,9 +350,9 @@ class WalkCore:
         s = (phase - g.duty_factor) / (1.0 - g.duty_factor)
         angle = _TWO_PI * s
         dx_stance = half_step - step_length * phase / g.duty_factor
-        dx_swing = step_length * (s - _libm(math.sin, angle) / _TWO_PI) - half_step
+        dx_swing = step_length * (s - libm(math.sin, angle) / _TWO_PI) - half_step
         apex = g.step_height if lift is None else g.step_height * lift[:, None]  # (m, 1) with swing_height
-        dz_swing = apex * 0.5 * (1.0 - _libm(math.cos, angle))
+        dz_swing = apex * 0.5 * (1.0 - libm(math.cos, angle))
         nominal = self._nominal_feet
         x = nominal[:, 0] + np.where(stance, dx_stance, dx_swing) + offsets[:, 0::3]
         y = nominal[:, 1] + offsets[:, 1::3]
@@ -393,94 +360,3 @@ class WalkCore:
         feet = map(leg_inverse_kinematics, x.ravel().tolist(), y.ravel().tolist(), z.ravel().tolist())
         q = np.fromiter((angle for leg in feet for angle in leg), dtype=np.float64, count=12 * len(cycles))
         return np.minimum(np.maximum(q.reshape(len(cycles), 12), _JOINT_LOW), _JOINT_HIGH)
-
-    # ------------------------------------------------------------------ observation
-    def _ground(self, qpos: np.ndarray, rot: np.ndarray, ids) -> np.ndarray:
-        """World z (m) of the 12 ground samples per robot; they turn with each trunk's heading."""
-        turn = rot.reshape(-1, 3, 3)[:, :2, :2].transpose(0, 2, 1)
-        world_xy = np.matmul(GROUND_SAMPLE_POINTS, turn) + qpos[:, None, 0:2]
-        return self.ground.at_points(world_xy, ids)
-
-    def _observation(self, ids: np.ndarray, ground: np.ndarray, rot: np.ndarray, yaw: np.ndarray | None) -> np.ndarray:
-        """The observation rows of robots `ids`; `ground` is the world z of their 12 ground samples."""
-        p, c = self.physics, self.config
-        qpos, qvel, sensors = p.qpos[ids], p.qvel[ids], p.sensordata[ids]
-        steps = self.step_count[ids]
-        if self.phase_from_cycles:
-            phase = 2 * np.pi * (steps * self.dt / self.gait.cycle_time + self.extra_cycles[ids])
-        else:
-            phase = 2 * np.pi * steps * self.dt / self.gait.cycle_time
-        parts = [
-            -rot[:, 6:9],  # world -z in the trunk frame (row 2 of the rotation matrix)
-            sensors[:, self._sensor["trunk_gyro"]],
-            sensors[:, self._sensor["trunk_linvel"]],
-            qpos[:, L.JOINT_QPOS],
-            qvel[:, L.JOINT_QVEL],
-            np.sin(phase)[:, None],
-            np.cos(phase)[:, None],
-            self.prev_action[ids],
-            self.residual[ids],
-        ]
-        if c.terrain_samples:
-            parts.append(ground - qpos[:, 2:3])
-        if c.heading_observation:  # the yaw from the commanded heading (+x without a turn)
-            relative = yaw - self.commands.heading[ids]
-            parts += [_libm(math.sin, relative)[:, None], _libm(math.cos, relative)[:, None], qpos[:, 1:2]]
-        if c.commands:
-            parts.append(self.commands.values[ids])
-        obs = np.concatenate(parts, axis=1, dtype=np.float32)
-        if c.randomize:
-            for k, i in enumerate(ids):
-                obs[k] += observation_noise(self.rngs[i], self.obs_size)
-        return obs
-
-    def _yaw_rate(self, s: StepState) -> np.ndarray:
-        """Trunk angular velocity about world z (rad/s); the free joint's qvel[3:6] is in the trunk frame."""
-        return _row_dot(s.rot[:, 6:9], s.qvel[:, 3:6])
-
-    # ------------------------------------------------------------------ rewards
-    # One method per reward term, unscaled, signed: + rewards, - costs; one value per robot stepped.
-    def _reward_forward_velocity(self, s: StepState) -> np.ndarray:
-        return s.x_velocity  # progress along world x, m/s
-
-    def _reward_lateral_stability(self, s: StepState) -> np.ndarray:
-        return -(np.abs(s.y_velocity) + ROLL_RATE_SCALE * np.abs(s.qvel[:, 3]))  # sideways drift and roll rate
-
-    def _reward_energy(self, s: StepState) -> np.ndarray:
-        feet = self.residual[s.rows, : L.N_ACTIONS]
-        return -_row_dot(feet, feet) / L.N_ACTIONS  # foot correction applied
-
-    def _reward_smoothness(self, s: StepState) -> np.ndarray:
-        delta = s.action - self.prev_action[s.rows]
-        return -_row_dot(delta, delta) / self.n_actions  # jerky actions
-
-    def _reward_alive(self, s: StepState) -> np.ndarray:
-        return np.ones(len(s.tilt))  # one per step still standing
-
-    def _reward_heading(self, s: StepState) -> np.ndarray:
-        return -(1.0 - _libm(math.cos, s.yaw - self.commands.heading[s.rows]))  # off the commanded heading
-
-    def _reward_centre_line(self, s: StepState) -> np.ndarray:
-        return -np.abs(s.qpos[:, 1])  # away from the terrain's long centre line, m
-
-    def _reward_height(self, s: StepState) -> np.ndarray:
-        return -np.abs(s.body_height - self.gait.body_height)  # distance from the gait's body height, m
-
-    def _reward_orientation(self, s: StepState) -> np.ndarray:
-        return -(1.0 - _libm(math.cos, s.tilt))  # trunk tilt
-
-    def _reward_tracking_velocity(self, s: StepState) -> np.ndarray:
-        if not self.config.commands:
-            return np.zeros(len(s.tilt))
-        error = (self.commands.tracked[s.rows] - self.commands.values[s.rows, 0]).tolist()
-        sigma = self.config.command_speed_sigma
-        if self.config.command_speed_kernel == "laplace":
-            return np.array([math.exp(-abs(e) / sigma) for e in error])  # 1 on the command
-        return np.array([math.exp(-((e / sigma) ** 2)) for e in error])
-
-    def _reward_tracking_yaw_rate(self, s: StepState) -> np.ndarray:
-        if not self.config.commands:
-            return np.zeros(len(s.tilt))
-        error = (self._yaw_rate(s) - self.commands.values[s.rows, 1]).tolist()
-        sigma = self.config.command_yaw_rate_sigma
-        return np.array([math.exp(-((e / sigma) ** 2)) for e in error])

@@ -1,0 +1,83 @@
+"""ResidualWalk-v0's reward terms: one ``_reward_<term>`` method per term of ``RewardWeights``,
+unscaled and signed (+ rewards, - costs), one value per robot stepped. ``WalkCore`` weights and
+sums them; a term weighted 0 is not computed."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from envs import layout as L
+from envs.rows import libm, row_dot
+
+ROLL_RATE_SCALE = 0.1  # m per rad: roll rate's share of the lateral_stability cost
+
+
+class StepState(NamedTuple):
+    """What the reward terms read about the step just taken, for the robots stepped (rows)."""
+
+    x_velocity: np.ndarray  # m/s, world x
+    y_velocity: np.ndarray  # m/s, world y
+    body_height: np.ndarray  # m above the ground around the hips
+    tilt: np.ndarray  # rad
+    action: np.ndarray  # the clipped actions
+    qpos: np.ndarray
+    qvel: np.ndarray
+    rot: np.ndarray  # trunk rotation matrices, (rows, 9)
+    yaw: np.ndarray | None  # rad, when something reads it
+    rows: Any  # index of these robots in the core (a slice for all of them)
+
+
+class RewardTerms:
+    """The reward terms of ``WalkCore`` (a mixin: they read the core's per-robot arrays)."""
+
+    def _yaw_rate(self, s: StepState) -> np.ndarray:
+        """Trunk angular velocity about world z (rad/s); the free joint's qvel[3:6] is in the trunk frame."""
+        return row_dot(s.rot[:, 6:9], s.qvel[:, 3:6])
+
+    def _reward_forward_velocity(self, s: StepState) -> np.ndarray:
+        return s.x_velocity  # progress along world x, m/s
+
+    def _reward_lateral_stability(self, s: StepState) -> np.ndarray:
+        return -(np.abs(s.y_velocity) + ROLL_RATE_SCALE * np.abs(s.qvel[:, 3]))  # sideways drift and roll rate
+
+    def _reward_energy(self, s: StepState) -> np.ndarray:
+        feet = self.residual[s.rows, : L.N_ACTIONS]
+        return -row_dot(feet, feet) / L.N_ACTIONS  # foot correction applied
+
+    def _reward_smoothness(self, s: StepState) -> np.ndarray:
+        delta = s.action - self.prev_action[s.rows]
+        return -row_dot(delta, delta) / self.n_actions  # jerky actions
+
+    def _reward_alive(self, s: StepState) -> np.ndarray:
+        return np.ones(len(s.tilt))  # one per step still standing
+
+    def _reward_heading(self, s: StepState) -> np.ndarray:
+        return -(1.0 - libm(math.cos, s.yaw - self.commands.heading[s.rows]))  # off the commanded heading
+
+    def _reward_centre_line(self, s: StepState) -> np.ndarray:
+        return -np.abs(s.qpos[:, 1])  # away from the terrain's long centre line, m
+
+    def _reward_height(self, s: StepState) -> np.ndarray:
+        return -np.abs(s.body_height - self.gait.body_height)  # distance from the gait's body height, m
+
+    def _reward_orientation(self, s: StepState) -> np.ndarray:
+        return -(1.0 - libm(math.cos, s.tilt))  # trunk tilt
+
+    def _reward_tracking_velocity(self, s: StepState) -> np.ndarray:
+        if not self.config.commands:
+            return np.zeros(len(s.tilt))
+        error = (self.commands.tracked[s.rows] - self.commands.values[s.rows, 0]).tolist()
+        sigma = self.config.command_speed_sigma
+        if self.config.command_speed_kernel == "laplace":
+            return np.array([math.exp(-abs(e) / sigma) for e in error])  # 1 on the command
+        return np.array([math.exp(-((e / sigma) ** 2)) for e in error])
+
+    def _reward_tracking_yaw_rate(self, s: StepState) -> np.ndarray:
+        if not self.config.commands:
+            return np.zeros(len(s.tilt))
+        error = (self._yaw_rate(s) - self.commands.values[s.rows, 1]).tolist()
+        sigma = self.config.command_yaw_rate_sigma
+        return np.array([math.exp(-((e / sigma) ** 2)) for e in error])
