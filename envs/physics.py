@@ -10,7 +10,7 @@ itself; it reads and writes these live rows:
 in; ``unstable()`` flags robots with an instability warning since their reset. ``place(i, ...)``
 puts robot i on its own terrain. ``SingleSim`` keeps a real ``MjData`` (viewer, renderer and
 every script read ``env.data``); ``BatchSim`` steps on ``mujoco.batch.Batch``'s C threads, whose
-results are bit-identical to ``mj_step`` on one MjData per robot (``tests/test_walk_core.py``).
+results are bit-identical to ``mj_step`` on one MjData per robot (``tests/test_batched_vec_env.py``).
 """
 
 from __future__ import annotations

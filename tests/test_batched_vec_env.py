@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import envs
-from tests.test_walk_core import CASES, assert_same_info
+from tests.walk_cases import CASES, assert_same_info
 from walklab.vec_envs import make_vec_env
 from walklab.vec_envs.batched import BatchedVecEnv, make_batched_vec_env
 

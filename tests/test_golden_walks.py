@@ -25,38 +25,12 @@ import pytest
 from envs.config import EnvConfig
 from envs.residual_walk_env import ResidualWalkEnv
 from tests.conftest import REPO
+from tests.walk_cases import CASES
 from walklab.curriculum import TerrainCurriculum, write_level_terrains
-from walklab.presets import V2
 
 GOLDEN = REPO / "tests/golden/walks.json"
 STEPS = 400
 PARTS = ("observation", "reward", "ended", "info", "qpos")
-
-COMMANDS = V2.env.replace(
-    commands=True,
-    command_feedforward=True,
-    command_speed_max=0.4,
-    command_speed_kernel="laplace",
-    command_speed_sigma=0.1,
-    command_speed_window=0.8,
-    forward_velocity_weight=0.0,
-    tracking_velocity_weight=3.0,
-    tracking_yaw_rate_weight=0.5,
-    heading_weight=0.2,
-    centre_line_weight=0.1,
-    height_weight=0.5,
-)
-CASES: dict[str, EnvConfig] = {
-    "pure_residual": EnvConfig(),
-    "v2": V2.env,  # swing height on (a v2 default)
-    "v2_no_swing_height": V2.env.replace(swing_height=False),
-    "commands": COMMANDS.replace(swing_height=False),
-    "turning": COMMANDS.replace(
-        swing_height=False, command_yaw_rate_min=-0.6, command_yaw_rate_max=0.6, command_straight_share=0.3
-    ),
-    "randomize": V2.env.replace(randomize=True),
-    "curriculum": V2.env.replace(curriculum=True),
-}
 
 
 def _digest(*arrays) -> str:

@@ -21,7 +21,7 @@ from gymnasium.wrappers import vector as vector_wrappers
 import envs
 from envs.vector_env import ResidualWalkVectorEnv
 from tests.conftest import REPO, run_script
-from tests.test_walk_core import CASES
+from tests.walk_cases import CASES
 
 N = 3
 SHORT = 30  # steps per episode: every robot is cut several times
