@@ -25,7 +25,9 @@ import numpy as np
 import envs.residual_walk_env as rwe
 from envs import assets as A
 from envs import robot_sim
-from gait import constants as C
+from envs.robot import load_robot
+
+MINI = load_robot("mini")
 
 T = mujoco.mjtTimer
 TIMERS = (
@@ -44,7 +46,7 @@ TIMERS = (
     "CONSTRAINT",
     "ADVANCE",
 )
-FOOT_GEOMS = set(C.FOOT_GEOM_NAMES)
+FOOT_GEOMS = set(MINI.description.foot_geoms)
 
 
 def _robot_geoms(spec):
@@ -74,7 +76,7 @@ def sphere_feet(spec):
     for g in _robot_geoms(spec):
         if g.name in FOOT_GEOMS:
             g.type = mujoco.mjtGeom.mjGEOM_SPHERE
-            g.size = [C.FOOT_RADIUS, 0, 0]
+            g.size = [MINI.geometry.foot_radius, 0, 0]
 
 
 def hfield_every(rows: int = 1, cols: int = 1):
@@ -142,7 +144,7 @@ VARIANTS = {
 
 
 def build(edit, terrain: str | None = None, timestep: float | None = None) -> mujoco.MjModel:
-    spec = mujoco.MjSpec.from_file(str(A.SCENE_ROUGH_XML))
+    spec = mujoco.MjSpec.from_file(str(MINI.scene(flat=False)))
     spec.hfield(A.HFIELD_NAME).file = str(Path(terrain or A.DEFAULT_TERRAIN_PNG).resolve())
     if edit is not None:
         edit(spec)
@@ -234,7 +236,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--variant", nargs="+", default=["base"], help=f"any of {', '.join(VARIANTS)}; join with '+'")
     p.add_argument("--timestep", type=float, help="physics timestep (s) for every variant")
-    p.add_argument("--frame-skip", type=int, default=robot_sim.CONTROL_FRAME_SKIP)
+    p.add_argument("--frame-skip", type=int, default=MINI.description.frame_skip)
     p.add_argument("--terrain", help="heightfield PNG instead of assets/hfield.png")
     p.add_argument("--calibrate", action="store_true")
     p.add_argument("--no-audit", action="store_true")

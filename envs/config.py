@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envs.assets import CONTROL_FRAME_SKIP, FLAT_TERRAIN
+from envs.assets import FLAT_TERRAIN
 from envs.fields import ConfigError, setting, to_dict, validate
+from envs.robot import DEFAULT_ROBOT, check_robot_name, describe
 from gait.parameters import GaitParameterError, GaitParameters
 
 WEIGHT_SUFFIX = "_weight"
@@ -88,15 +89,24 @@ ORIGINAL_REWARD_WEIGHTS = RewardWeights(
 
 @dataclass(frozen=True)
 class EnvConfig:
-    """Every setting of ResidualWalk-v0 (see the env's docstring for what each does)."""
+    """Every setting of ResidualWalk-v0 (see the env's docstring for what each does).
 
-    gait: GaitParameters = dataclasses.field(default_factory=GaitParameters)
+    Lengths (residual_scale, min_body_height) are written for the reference robot (the mini); the
+    env scales them by its robot's size (``envs.robot``), so a config means the same on every robot.
+    ``gait`` left out (None) is the robot's own working trot, from its description file.
+    """
+
+    gait: GaitParameters = dataclasses.field(default=None)  # type: ignore[assignment] - None: the robot's trot
+    robot: str = setting(
+        DEFAULT_ROBOT,
+        "the quadruped: a robot name (a folder of assets/robots or of $WALKLAB_ROBOTS_PATH) or a robot folder",
+    )
     residual_scale: float = setting(0.02, "metres of foot offset per unit action", "m", low=0, high=0.1)
     action_filter: float = setting(
         0.1, "low-pass coefficient of the residual (1 = no filter)", low=0, high=1, low_open=True
     )
     terrain: str | None = setting(None, "heightfield PNG (default assets/hfield.png)")
-    frame_skip: int = setting(CONTROL_FRAME_SKIP, "physics steps per control step", low=1, high=100)
+    frame_skip: int = setting(describe().frame_skip, "physics steps per control step", low=1, high=100)
     reward_weights: RewardWeights = dataclasses.field(default_factory=RewardWeights)
     min_body_height: float = setting(
         0.02,
@@ -236,6 +246,9 @@ class EnvConfig:
     )
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "robot", check_robot_name(self.robot))  # a flag gives a Path
+        if self.gait is None:
+            object.__setattr__(self, "gait", describe(self.robot).gait)
         if not isinstance(self.gait, GaitParameters):
             raise ConfigError("EnvConfig.gait", "a GaitParameters", self.gait)
         if not isinstance(self.reward_weights, RewardWeights):
@@ -276,6 +289,8 @@ class EnvConfig:
                 fields_changes["gait"] = GaitParameters.from_dict(gait)
             except (GaitParameterError, TypeError) as exc:
                 raise ConfigError("EnvConfig.gait", "valid gait parameters", f"{gait} ({exc})") from exc
+        if "robot" in fields_changes and "gait" not in fields_changes and fields_changes["robot"] != self.robot:
+            fields_changes["gait"] = None  # another robot walks its own trot unless a gait is given
         rw = fields_changes.get("reward_weights", self.reward_weights)
         if isinstance(rw, dict):
             unknown = set(rw) - set(type(self.reward_weights).terms())

@@ -9,7 +9,6 @@ import numpy as np
 
 from envs import layout as L
 from envs.randomization import observation_noise
-from envs.robot_sim import GROUND_SAMPLE_POINTS
 from envs.rows import libm
 
 
@@ -19,7 +18,7 @@ class ObservationParts:
     def _ground(self, qpos: np.ndarray, rot: np.ndarray, ids) -> np.ndarray:
         """World z (m) of the 12 ground samples per robot; they turn with each trunk's heading."""
         turn = rot.reshape(-1, 3, 3)[:, :2, :2].transpose(0, 2, 1)
-        world_xy = np.matmul(GROUND_SAMPLE_POINTS, turn) + qpos[:, None, 0:2]
+        world_xy = np.matmul(self._ground_points, turn) + qpos[:, None, 0:2]
         return self.ground.at_points(world_xy, ids)
 
     def _observation(self, ids: np.ndarray, ground: np.ndarray, rot: np.ndarray, yaw: np.ndarray | None) -> np.ndarray:
@@ -33,10 +32,10 @@ class ObservationParts:
             phase = 2 * np.pi * steps * self.dt / self.gait.cycle_time
         parts = [
             -rot[:, 6:9],  # world -z in the trunk frame (row 2 of the rotation matrix)
-            sensors[:, self._sensor["trunk_gyro"]],
-            sensors[:, self._sensor["trunk_linvel"]],
-            qpos[:, L.JOINT_QPOS],
-            qvel[:, L.JOINT_QVEL],
+            sensors[:, self._sensor["gyro"]],
+            sensors[:, self._sensor["linear_velocity"]],
+            qpos[:, self._joint_qpos],  # the robot's addresses (envs.robot)
+            qvel[:, self._joint_qvel],
             np.sin(phase)[:, None],
             np.cos(phase)[:, None],
             self.prev_action[ids],

@@ -52,8 +52,8 @@ class SingleSim:
 
     n = 1
 
-    def __init__(self, model: mujoco.MjModel):
-        self.robot = RobotSim(model)
+    def __init__(self, model: mujoco.MjModel, robot=None):
+        self.robot = RobotSim(model, robot)  # robot: an envs.robot.Robot or name (None: the mini)
         self.model, self.data = self.robot.model, self.robot.data
         self.trunk_id = self.robot.trunk_id
         d = self.data
@@ -100,7 +100,10 @@ class BatchSim:
     own terrain: ``Batch.set_models``); otherwise all share the batch's model.
     """
 
-    def __init__(self, model: mujoco.MjModel, n: int, threads: int | None = None, own_models: bool = False):
+    def __init__(
+        self, model: mujoco.MjModel, n: int, threads: int | None = None, own_models: bool = False, robot=None
+    ):
+        self._robot = robot  # an envs.robot.Robot or name (None: the mini)
         self.n = int(n)
         self.model = model
         self.batch = mj_batch.Batch(model, nsim=self.n, nthread=threads or default_threads())
@@ -123,7 +126,7 @@ class BatchSim:
         """A scratch RobotSim on robot i's model (its MjData is not the robot's state)."""
         key = id(self._models[i])
         if key not in self._robots:
-            self._robots[key] = RobotSim(self._models[i])
+            self._robots[key] = RobotSim(self._models[i], self._robot)
         return self._robots[key]
 
     def terrain(self, i: int) -> TerrainHeight:

@@ -220,7 +220,8 @@ class ResidualWalkEnv(gym.Env):
         self.action_filter = config.action_filter
         self.frame_skip = config.frame_skip
 
-        physics = SingleSim(model if model is not None else load_model(config.terrain))
+        model = model if model is not None else load_model(config.terrain, robot=config.robot)
+        physics = SingleSim(model, config.robot)
         self.core = self.core_class(config, physics)
         self.sim, self.model, self.data = physics.robot, physics.model, physics.data
         self.controller = self.core.controller

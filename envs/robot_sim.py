@@ -14,30 +14,48 @@ import numpy as np
 
 from envs import assets as A
 from envs.assets import FLAT_TERRAIN
+from envs.robot import DEFAULT_ROBOT, Robot, load_robot
 from envs.terrain import TerrainHeight
 from envs.terrain_file import TerrainFileError, check_terrain_file  # noqa: F401 - TerrainFileError: callers import it here
-from gait import constants as C
 
 SPAWN_X_RANGE = (-4.0, -3.6)  # m, spawn fore-aft band: leaves ~8 m of terrain ahead
 SPAWN_Y_RANGE = (-0.8, 0.8)  # m
 SPAWN_Y_LIMIT = 1.2  # m: how far from the centre line a spawn may move (a turning robot's, envs.commands)
 SPAWN_YAW_RANGE = (-0.05, 0.05)  # rad
-SPAWN_CLEARANCE = 0.004  # m, gap between the lowest foot and the ground at spawn
+SPAWN_CLEARANCE = 0.004  # m at the reference size (envs.robot), gap between the lowest foot and the ground at spawn
 
 
-def load_model(terrain: str | Path | None = None, flat: bool = False) -> mujoco.MjModel:
-    """Compile the rough scene with `terrain` (a PNG path; default assets/hfield.png), or the flat
-    scene (`flat=True` or terrain "flat")."""
+def as_robot(robot: Robot | str | None) -> Robot:
+    """A Robot, a robot's name, or None for the default robot (the mini) -> the Robot."""
+    return robot if isinstance(robot, Robot) else load_robot(robot if robot is not None else DEFAULT_ROBOT)
+
+
+def load_model(
+    terrain: str | Path | None = None, flat: bool = False, robot: Robot | str | None = None
+) -> mujoco.MjModel:
+    """Compile `robot`'s rough scene with `terrain` (a PNG path; default assets/hfield.png), or its flat
+    scene (`flat=True` or terrain "flat"); the robot's physics settings and servos imposed.
+
+    The heightfield's size and heights (metres for the reference size) scale with the robot."""
+    robot = as_robot(robot)
     if flat or (terrain is not None and str(terrain) == FLAT_TERRAIN):
-        return mujoco.MjModel.from_xml_path(str(A.SCENE_FLAT_XML))
-    spec = mujoco.MjSpec.from_file(str(A.SCENE_ROUGH_XML))
+        model = mujoco.MjModel.from_xml_path(str(robot.scene(flat=True)))
+        robot.configure(model)
+        return model
+    spec = mujoco.MjSpec.from_file(str(robot.scene(flat=False)))
     png = check_terrain_file(terrain if terrain is not None else A.DEFAULT_TERRAIN_PNG)  # cheap, MuJoCo-free
     spec.hfield(A.HFIELD_NAME).file = str(png.resolve())
+    if robot.size != 1.0:
+        for name in (A.HFIELD_NAME, A.HFIELD_VISUAL_NAME):
+            field = spec.hfield(name)
+            if field is not None:
+                field.size = [v * robot.size for v in field.size]
     try:
         model = spec.compile()
     except Exception as exc:  # mujoco raises ValueError with its own message
         reason = " ".join(str(exc).split())  # MuJoCo's message spans lines
         raise TerrainFileError(f"cannot load terrain {png}: {reason}") from exc
+    robot.configure(model)
     _fill_visual_hfield(model)
     return model
 
@@ -57,44 +75,45 @@ def _fill_visual_hfield(model: mujoco.MjModel) -> None:
     model.hfield_data[model.hfield_adr[dst] : model.hfield_adr[dst] + dr * dc] = heights[np.ix_(rows, cols)].ravel()
 
 
-# Ground samples: three points along the trunk's x axis around each hip (trunk frame, m), leg order.
-GROUND_SAMPLE_DX = (-0.03, 0.0, 0.03)  # m
-GROUND_SAMPLE_POINTS = np.array([(hip[0] + dx, hip[1]) for hip in C.HIP_POSITIONS for dx in GROUND_SAMPLE_DX])
-
-
 class RobotSim:
-    """The quadruped's model and data with named accessors."""
+    """The quadruped's model and data with named accessors; `robot` (default the mini) names its parts."""
 
-    def __init__(self, model: mujoco.MjModel):
+    def __init__(self, model: mujoco.MjModel, robot: Robot | str | None = None):
         self.model = model
+        self.robot = robot = as_robot(robot)
+        d = robot.description
         self.data = mujoco.MjData(model)
         self.terrain_height = TerrainHeight(model, A.TERRAIN_GEOM_NAME)
-        self.trunk_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, A.TRUNK_BODY_NAME)
-        self.foot_site_ids = np.array(
-            [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, n) for n in C.FOOT_SITE_NAMES]
-        )
-        home = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, "home")
+        self.trunk_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, d.name_of("trunk"))
+        self.foot_site_ids = np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, n) for n in d.foot_sites])
+        home = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, d.name_of("home_key"))
         self.home_qpos = model.key_qpos[home].copy()
+        self.ground_sample_points = robot.ground_sample_points  # (12, 2) trunk-frame xy, 3 per leg
+        self._joints = robot.joint_qpos
+        self._root = robot.root_qpos
+        self._foot_radius = robot.geometry.foot_radius
+        self._clearance = robot.scaled(SPAWN_CLEARANCE)
 
     def place(self, x: float, y: float, yaw: float, joint_angles: np.ndarray) -> None:
         """Put the trunk at (x, y, yaw) with the given 12 joint angles, lowest foot just above ground."""
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)
         d.qpos[:] = self.home_qpos
-        d.qpos[0:2] = (x, y)
-        d.qpos[3:7] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
-        d.qpos[7:19] = joint_angles
+        root = self._root
+        d.qpos[root : root + 2] = (x, y)
+        d.qpos[root + 3 : root + 7] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
+        d.qpos[self._joints] = joint_angles
         d.ctrl[:] = joint_angles
         mujoco.mj_kinematics(m, d)
         feet = d.site_xpos[self.foot_site_ids]
-        gap = feet[:, 2] - C.FOOT_RADIUS - self.terrain_height(feet[:, 0], feet[:, 1])
-        d.qpos[2] += SPAWN_CLEARANCE - gap.min()
+        gap = feet[:, 2] - self._foot_radius - self.terrain_height(feet[:, 0], feet[:, 1])
+        d.qpos[root + 2] += self._clearance - gap.min()
         mujoco.mj_forward(m, d)
 
     def ground_samples(self) -> np.ndarray:
-        """World z of the ground (m) at GROUND_SAMPLE_POINTS, which turn with the trunk's heading."""
+        """World z of the ground (m) at the robot's ground sample points, which turn with the trunk's heading."""
         rot = self.data.xmat[self.trunk_id]
-        world_xy = GROUND_SAMPLE_POINTS @ rot.reshape(3, 3)[:2, :2].T + self.data.qpos[0:2]
+        world_xy = self.ground_sample_points @ rot.reshape(3, 3)[:2, :2].T + self.data.qpos[0:2]
         return self.terrain_height.at_points(world_xy)
 
     def trunk_height_above_ground(self, ground: np.ndarray | None = None) -> float:
@@ -109,10 +128,10 @@ class RobotSim:
         return float(np.arccos(min(1.0, max(-1.0, zz))))
 
 
-def spawn_pose(rng: np.random.Generator) -> tuple[float, float, float]:
-    """Random (x, y, yaw) spawn on the terrain."""
+def spawn_pose(rng: np.random.Generator, size: float = 1.0) -> tuple[float, float, float]:
+    """Random (x, y, yaw) spawn on the terrain, the x and y bands scaled by the robot's `size` (as its terrain)."""
     return (
-        float(rng.uniform(*SPAWN_X_RANGE)),
-        float(rng.uniform(*SPAWN_Y_RANGE)),
+        float(rng.uniform(SPAWN_X_RANGE[0] * size, SPAWN_X_RANGE[1] * size)),
+        float(rng.uniform(SPAWN_Y_RANGE[0] * size, SPAWN_Y_RANGE[1] * size)),
         float(rng.uniform(*SPAWN_YAW_RANGE)),
     )

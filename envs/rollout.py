@@ -19,7 +19,6 @@ import mujoco
 import numpy as np
 from gymnasium.utils import seeding
 
-from envs.assets import CONTROL_FRAME_SKIP
 from envs.config import EnvConfig
 from envs.layout import N_ACTIONS
 from envs.physics import BatchSim
@@ -160,7 +159,7 @@ def run_batch(
     gets a NaN action, which the core neither applies nor steps.
     """
     n = len(seeds)
-    physics = BatchSim(model, n, threads, own_models=config.randomize)
+    physics = BatchSim(model, n, threads, own_models=config.randomize, robot=config.robot)
     core = WalkCore(config, physics)
     for i, seed in enumerate(seeds):
         core.rngs[i], _ = seeding.np_random(seed)
@@ -241,17 +240,18 @@ def run_baseline(
     seed: int,
     terrain: str | Path | None = None,
     model: mujoco.MjModel | None = None,
-    frame_skip: int = CONTROL_FRAME_SKIP,
+    frame_skip: int | None = None,
     on_step=None,
+    robot: str | None = None,
 ) -> WalkMetrics:
     """Walk the open-loop trot for `seconds` from the seeded spawn; `on_step(sim)` is called each control step.
 
     This is ResidualWalk-v0 with a zero residual, run by the toolkit's one rollout loop, so its
-    episode ends (falls, the terrain's edge) are the env's.
+    episode ends (falls, the terrain's edge) are the env's. `frame_skip` and `robot` None: the config's defaults.
     """
-    env = ResidualWalkEnv(
-        EnvConfig(gait=gait, terrain=None if terrain is None else str(terrain), frame_skip=frame_skip), model=model
-    )
+    settings = {"frame_skip": frame_skip, "robot": robot}
+    config = EnvConfig(gait=gait, terrain=None if terrain is None else str(terrain))
+    env = ResidualWalkEnv(config.replace(**{k: v for k, v in settings.items() if v is not None}), model=model)
     callback = None if on_step is None else (lambda e, info: on_step(e.sim))
     episode = run_episode(env, zero_policy, seed, seconds, on_step=callback)
     return WalkMetrics(

@@ -129,11 +129,13 @@ class ResidualWalkVectorEnv(VectorEnv):
         if max_episode_steps is not None and int(max_episode_steps) < 1:
             raise ValueError(f"max_episode_steps must be at least 1 (or None), got {max_episode_steps}")
         self.autoreset_mode = AutoresetMode(autoreset_mode)
-        model = load_model(config.terrain)
+        model = load_model(config.terrain, robot=config.robot)
         if own_models is None:  # per-robot models only where robots' physics or terrain differ
             own_models = config.randomize or config.curriculum
         self.num_envs = int(num_envs)
-        self.physics = BatchSim(model, self.num_envs, threads or default_threads(), own_models=own_models)
+        self.physics = BatchSim(
+            model, self.num_envs, threads or default_threads(), own_models=own_models, robot=config.robot
+        )
         self.core = core_class(config, self.physics)
         self.config = config
         self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)

@@ -9,7 +9,7 @@ Bit for bit: every value equals the one the per-robot formulas give. Where the s
 arithmetic used Python's ``math`` (libm), this module maps ``math`` over the rows (``envs.rows.libm``):
 numpy's SIMD ``arctan2``, ``arccos`` and ``hypot`` round differently in the last bit. Dot products
 of the reward go through the same BLAS kernel as a single robot's, and the legs' inverse
-kinematics is ``gait.kinematics.leg_inverse_kinematics`` itself, mapped over every leg.
+kinematics is the controller's own leg solver (``gait.kinematics.leg_solver``), mapped over every leg.
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ from envs.robot_sim import SPAWN_Y_LIMIT, spawn_pose
 from envs.rows import libm, scatter
 from envs.terrain import TerrainTable
 from envs.terrain_switch import TerrainSwitch
-from gait import constants as C
-from gait.controller import BaselineTrotController
-from gait.kinematics import leg_inverse_kinematics
+from envs.robot import load_robot
+from gait.controller import TROT_PHASE_OFFSETS, BaselineTrotController
 
 OFF_TERRAIN_MARGIN = 0.2  # m, episode ends this close to the heightfield's edge
 
@@ -41,9 +40,6 @@ OFF_TERRAIN_MARGIN = 0.2  # m, episode ends this close to the heightfield's edge
 TERMINATIONS = ("fell_height", "fell_tilt", "off_terrain", "physics_error", "invalid_action")
 FALL_TERMINATIONS = frozenset({"fell_height", "fell_tilt", "physics_error", "invalid_action"})
 
-_SIDE = np.sign(C.HIP_POSITIONS[:, 1])  # +1 for left legs, -1 for right legs
-_JOINT_LOW = np.tile([C.HIP_RANGE[0], C.THIGH_RANGE[0], C.CALF_RANGE[0]], 4)
-_JOINT_HIGH = np.tile([C.HIP_RANGE[1], C.THIGH_RANGE[1], C.CALF_RANGE[1]], 4)
 _TWO_PI = 2.0 * math.pi
 
 
@@ -71,7 +67,17 @@ class WalkCore(ObservationParts, RewardTerms):
         self.physics = physics
         self.n = n = physics.n
         self.gait = c.gait
-        self.controller = BaselineTrotController(c.gait)
+        self.robot = robot = load_robot(c.robot)  # its names, addresses, limits, geometry and size
+        self.controller = BaselineTrotController(c.gait, robot.geometry, robot.joint_low, robot.joint_high)
+        # resolved once: the step reads arrays and floats, never the robot's description
+        self._side = np.array(robot.geometry.sides)  # +1 for left legs, -1 for right legs
+        self._joint_low, self._joint_high = self.controller.joint_low, self.controller.joint_high
+        self._leg_ik = self.controller.solve  # one leg's IK on this robot's geometry
+        self._leg_offsets = list(robot.geometry.leg_offsets) if robot.geometry.hip_offset else None
+        self._joint_qpos, self._joint_qvel = robot.joint_qpos, robot.joint_qvel
+        self._ground_points = robot.ground_sample_points  # (12, 2) trunk-frame xy of the ground samples
+        self._residual_scale = robot.scaled(c.residual_scale)  # m: residual_scale is for the reference size
+        self._min_body_height = robot.scaled(c.min_body_height)  # m
         model = physics.models()[0]
         self.dt = model.opt.timestep * c.frame_skip
         self.reward_terms = type(c.reward_weights).terms()
@@ -80,10 +86,10 @@ class WalkCore(ObservationParts, RewardTerms):
         self.n_actions = L.action_size(c.gait_modulation, c.steering, c.swing_height)
         self._swing_index = L.swing_height_index(c)
         self.obs_size = L.observation_size(c)
-        self._sensor = {}
-        for name in ("trunk_gyro", "trunk_linvel"):
-            i = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, name)
-            self._sensor[name] = slice(model.sensor_adr[i], model.sensor_adr[i] + model.sensor_dim[i])
+        self._sensor = {}  # the IMU's readings in sensordata, by role
+        for role in ("gyro", "linear_velocity"):
+            i = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, robot.description.name_of(role))
+            self._sensor[role] = slice(model.sensor_adr[i], model.sensor_adr[i] + model.sensor_dim[i])
         # A modulated or steered gait advances by cycles walked; the plain trot by time.
         self.phase_from_cycles = c.gait_modulation or c.steering
         self.filter = np.full(self.n_actions, c.action_filter)  # low-pass coefficient per action entry
@@ -129,7 +135,7 @@ class WalkCore(ObservationParts, RewardTerms):
         if changed:
             self.physics.models_changed()
             self.ground.refresh(i)
-        x, y, yaw = spawn_pose(rng)
+        x, y, yaw = spawn_pose(rng, self.robot.size)
         self.physics.place(i, x, y, yaw, self.controller.joint_targets(0.0))
         self.step_count[i] = 0
         self.extra_cycles[i] = 0.0
@@ -185,7 +191,7 @@ class WalkCore(ObservationParts, RewardTerms):
         self.residual[go] += self.filter * (action[go] - self.residual[go])
         stride, frequency, turn = self._modulation(go)
         cycles = self.step_count[go] * self.dt / self.gait.cycle_time + self.extra_cycles[go]
-        offsets = self.config.residual_scale * self.residual[go, : L.N_ACTIONS]
+        offsets = self._residual_scale * self.residual[go, : L.N_ACTIONS]
         lift = None  # the swing apex's scale, with swing_height
         if self.config.swing_height:
             lift = 1.0 + self.config.swing_height_range * self.residual[go, self._swing_index]
@@ -247,7 +253,7 @@ class WalkCore(ObservationParts, RewardTerms):
             value = weight * fn(state) if weight else np.zeros(len(ids))
             terms[key] = value
             reward = reward + value
-        fell_height = body_height < c.min_body_height
+        fell_height = body_height < self._min_body_height
         fell_tilt = tilt > c.max_tilt
         off = (np.abs(qpos[:, 0]) > self.terrain_limit_x) | (np.abs(qpos[:, 1]) > self.terrain_limit_y)
         done = fell_height | fell_tilt | off
@@ -342,10 +348,10 @@ class WalkCore(ObservationParts, RewardTerms):
         ``gait.controller.BaselineTrotController.joint_targets_at`` for many robots at once.
         """
         g = self.gait
-        scale = stride[:, None] * (1.0 - turn[:, None] * _SIDE)  # (m, 4): left x (1 - turn), right x (1 + turn)
+        scale = stride[:, None] * (1.0 - turn[:, None] * self._side)  # (m, 4): left x (1 - turn), right x (1 + turn)
         step_length = g.step_length * scale
         half_step = (g.step_length / 2) * scale
-        phase = (cycles[:, None] + C.TROT_PHASE_OFFSETS) % 1.0
+        phase = (cycles[:, None] + TROT_PHASE_OFFSETS) % 1.0
         stance = phase < g.duty_factor
         s = (phase - g.duty_factor) / (1.0 - g.duty_factor)
         angle = _TWO_PI * s
@@ -357,6 +363,10 @@ class WalkCore(ObservationParts, RewardTerms):
         x = nominal[:, 0] + np.where(stance, dx_stance, dx_swing) + offsets[:, 0::3]
         y = nominal[:, 1] + offsets[:, 1::3]
         z = nominal[:, 2] + np.where(stance, 0.0, dz_swing) + offsets[:, 2::3]
-        feet = map(leg_inverse_kinematics, x.ravel().tolist(), y.ravel().tolist(), z.ravel().tolist())
+        xs, ys, zs = x.ravel().tolist(), y.ravel().tolist(), z.ravel().tolist()
+        if self._leg_offsets is None:
+            feet = map(self._leg_ik, xs, ys, zs)
+        else:  # legs with a sideways hip link
+            feet = map(self._leg_ik, xs, ys, zs, self._leg_offsets * len(cycles))
         q = np.fromiter((angle for leg in feet for angle in leg), dtype=np.float64, count=12 * len(cycles))
-        return np.minimum(np.maximum(q.reshape(len(cycles), 12), _JOINT_LOW), _JOINT_HIGH)
+        return np.minimum(np.maximum(q.reshape(len(cycles), 12), self._joint_low), self._joint_high)

@@ -1,17 +1,19 @@
-"""Parametric trot for the mini quadruped: parameters, leg kinematics, baseline controller."""
+"""Parametric trot for any quadruped with three-joint legs: parameters, leg kinematics, baseline controller."""
 
-from gait.controller import BaselineTrotController
-from gait.kinematics import forward_kinematics, inverse_kinematics, leg_inverse_kinematics
+from gait.controller import TROT_PHASE_OFFSETS, BaselineTrotController
+from gait.kinematics import LegGeometry, forward_kinematics, inverse_kinematics, leg_solver
 from gait.parameters import LEGACY_GAIT, PRESETS, WORKING_GAIT, GaitParameterError, GaitParameters
 
 __all__ = [
+    "TROT_PHASE_OFFSETS",
     "BaselineTrotController",
     "GaitParameterError",
     "GaitParameters",
     "LEGACY_GAIT",
+    "LegGeometry",
     "PRESETS",
     "WORKING_GAIT",
     "forward_kinematics",
     "inverse_kinematics",
-    "leg_inverse_kinematics",
+    "leg_solver",
 ]

@@ -6,15 +6,12 @@ import math
 
 import numpy as np
 
-from gait import constants as C
-from gait.kinematics import leg_inverse_kinematics
+from gait.kinematics import LegGeometry, leg_solver
 from gait.parameters import GaitParameters
 
-_LATERAL_SIGN = np.sign(C.HIP_POSITIONS[:, 1])  # +1 for left legs, -1 for right legs
-_SIDE = tuple(float(v) for v in _LATERAL_SIGN)  # the same, as Python floats for the scalar loop
-_PHASE_OFFSETS = tuple(float(v) for v in C.TROT_PHASE_OFFSETS)
-_JOINT_LOW = np.tile([C.HIP_RANGE[0], C.THIGH_RANGE[0], C.CALF_RANGE[0]], 4)
-_JOINT_HIGH = np.tile([C.HIP_RANGE[1], C.THIGH_RANGE[1], C.CALF_RANGE[1]], 4)
+# Trot pairs, in the toolkit's leg order FR, FL, RR, RL: FR+RL together, FL+RR half a cycle later.
+TROT_PHASE_OFFSETS = np.array([0.0, 0.5, 0.5, 0.0])
+_PHASE_OFFSETS = tuple(float(v) for v in TROT_PHASE_OFFSETS)
 
 
 class BaselineTrotController:
@@ -24,14 +21,23 @@ class BaselineTrotController:
     Swing: a cycloid forwards with apex step_height, zero velocity at lift-off and touch-down.
     """
 
-    def __init__(self, gait: GaitParameters | None = None):
-        self.gait = gait if gait is not None else GaitParameters()
-        g = self.gait
+    def __init__(
+        self, gait: GaitParameters, geometry: LegGeometry, joint_low: np.ndarray, joint_high: np.ndarray
+    ) -> None:
+        """`gait` on legs of `geometry`; joint targets are clipped to [joint_low, joint_high] (12, rad)."""
+        self.gait = g = gait.check_fits(geometry)
+        self.geometry = geometry
+        self.solve = leg_solver(geometry)
+        self.leg_offsets = geometry.leg_offsets
+        self.joint_low, self.joint_high = np.asarray(joint_low, dtype=float), np.asarray(joint_high, dtype=float)
+        self._side = geometry.sides  # +1 for left legs, -1 for right legs, Python floats for the scalar loop
         self._half_step = g.step_length / 2
         self._nominal = np.zeros((4, 3))  # sweep centre of each foot in its hip frame
         self._nominal[:, 0] = g.stance_x_offset
-        self._nominal[:, 1] = _LATERAL_SIGN * g.stance_width
-        self._nominal[:, 2] = -g.stance_foot_depth
+        self._nominal[:, 1] = np.array(self._side) * g.stance_width
+        if geometry.hip_offset:  # the foot under its thigh, which sits hip_offset outward of the hip
+            self._nominal[:, 1] += self.leg_offsets
+        self._nominal[:, 2] = -g.stance_foot_depth(geometry)
 
     def foot_targets(self, t: float, offsets: np.ndarray | None = None) -> np.ndarray:
         """Foot targets (4, 3) at time t (s), plus optional per-foot offsets (4, 3) in metres."""
@@ -50,7 +56,7 @@ class BaselineTrotController:
         g = self.gait
         targets = self._nominal.copy()
         for leg, offset in enumerate(_PHASE_OFFSETS):  # scalar maths: 4 legs are too few for numpy to pay
-            scale = stride_scale if turn == 0.0 else stride_scale * (1.0 - turn * _SIDE[leg])
+            scale = stride_scale if turn == 0.0 else stride_scale * (1.0 - turn * self._side[leg])
             step_length = g.step_length * scale
             half_step = self._half_step * scale
             phase = (cycles + offset) % 1.0
@@ -74,5 +80,5 @@ class BaselineTrotController:
     ) -> np.ndarray:
         """The 12 joint targets after `cycles` gait cycles (see foot_targets_at), clipped to the ranges."""
         feet = self.foot_targets_at(cycles, offsets, stride_scale, turn).tolist()
-        q = np.array([angle for foot in feet for angle in leg_inverse_kinematics(*foot)])
-        return np.minimum(np.maximum(q, _JOINT_LOW), _JOINT_HIGH)  # np.clip at half its call cost
+        q = np.array([angle for foot, d in zip(feet, self.leg_offsets) for angle in self.solve(*foot, d)])
+        return np.minimum(np.maximum(q, self.joint_low), self.joint_high)  # np.clip at half its call cost

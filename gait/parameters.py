@@ -1,4 +1,9 @@
-"""Trot parameters, validated when built."""
+"""Trot parameters, validated when built; whether a robot's legs can walk them, by ``check_fits``.
+
+The fields are metres and seconds of one robot. Each robot's working trot is in its description
+file (``assets/robots/<name>/robot.json``, read by ``envs.robot``); ``GaitParameters()`` is the
+seed robot's (the mini's), which every config.json without a gait has walked.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from gait import constants as C
+from gait.kinematics import MAX_REACH_FRACTION, LegGeometry
 
 MIN_CYCLE_TIME, MAX_CYCLE_TIME = 0.1, 10.0  # s: at least 5 control steps per cycle, at most a slow crawl
+MAX_LENGTH = 100.0  # m: no field of any legged robot's trot is longer (refuses 1e300 before any arithmetic)
+LENGTH_FIELDS = ("body_height", "step_length", "step_height", "stance_width", "stance_x_offset")
 MIN_PHASE_TIME = 1e-3  # s: the shortest stance or swing (a 1 ms phase is already far below a control step)
 
 
@@ -59,27 +66,36 @@ class GaitParameters:
             )
         if not 0.0 < self.duty_factor < 1.0:
             raise GaitParameterError(f"GaitParameters.duty_factor must be in (0, 1), got {self.duty_factor}")
-        self._check_reach()
+        for name in LENGTH_FIELDS:
+            value = getattr(self, name)
+            if abs(value) > MAX_LENGTH:
+                raise GaitParameterError(f"GaitParameters.{name} must be within {MAX_LENGTH:g} m, got {value}")
         self._check_derived()
 
-    @property
-    def stance_foot_depth(self) -> float:
-        """Vertical distance from hip axis down to the foot centre in stance (m)."""
-        return self.body_height + C.HIP_HEIGHT_ABOVE_TRUNK - C.FOOT_RADIUS
+    def stance_foot_depth(self, geometry: LegGeometry) -> float:
+        """Vertical distance from the hip axis down to the foot centre in stance (m), on `geometry`'s legs."""
+        return self.body_height + geometry.hip_height - geometry.foot_radius
+
+    def check_fits(self, geometry: LegGeometry) -> GaitParameters:
+        """This gait, or GaitParameterError naming the field when `geometry`'s legs cannot walk it."""
+        self._check_reach(geometry)
+        return self
 
     @property
     def ideal_speed(self) -> float:
         """Body speed if no foot slipped (m/s)."""
         return self.step_length / (self.duty_factor * self.cycle_time)
 
-    def _check_reach(self) -> None:
-        # math.hypot, never x**2: a huge field (1e300 m) gives an infinite distance, refused below,
+    def _check_reach(self, geometry: LegGeometry) -> None:
+        # math.hypot, never x**2: a huge field gives an infinite distance, refused below,
         # instead of an OverflowError out of the arithmetic
-        max_reach = C.MAX_REACH_FRACTION * (C.THIGH_LENGTH + C.CALF_LENGTH)
-        min_reach = _min_reach()
-        depth = self.stance_foot_depth
+        max_reach = MAX_REACH_FRACTION * (geometry.thigh_length + geometry.calf_length)
+        min_reach = _min_reach(geometry)
+        depth = self.stance_foot_depth(geometry)
         half = self.step_length / 2
-        lateral = self.stance_width
+        lateral = self.stance_width  # outward of the leg's plane, which sits hip_offset beside the hip
+        if geometry.hip_offset:
+            lateral = math.sqrt(max(0.0, (lateral + geometry.hip_offset) ** 2 - geometry.hip_offset**2))
         extremes = {
             "step_length": math.hypot(abs(self.stance_x_offset) + half, depth, lateral),
             "body_height": math.hypot(self.stance_x_offset, depth, lateral),
@@ -129,14 +145,14 @@ class GaitParameters:
         return cls(**values)
 
 
-def _min_reach() -> float:
+def _min_reach(geometry: LegGeometry) -> float:
     """Hip-to-foot distance with the knee at its fold limit (m)."""
-    inner = math.pi - abs(C.CALF_RANGE[0])  # angle between thigh and calf when fully folded
-    l1, l2 = C.THIGH_LENGTH, C.CALF_LENGTH
+    inner = math.pi - abs(geometry.knee_fold)  # angle between thigh and calf when fully folded
+    l1, l2 = geometry.thigh_length, geometry.calf_length
     return math.sqrt(l1**2 + l2**2 - 2 * l1 * l2 * math.cos(inner))
 
 
-WORKING_GAIT = GaitParameters()
+WORKING_GAIT = GaitParameters()  # the mini's working trot (assets/robots/mini/robot.json states the same)
 # The original default that walked backwards in the reference project: nearly straight legs and a
 # 1.5 cm swing that scuffs on bumps. Kept so DIAGNOSIS.md can show why it fails.
 LEGACY_GAIT = GaitParameters(body_height=0.07, step_length=0.05, step_height=0.015, cycle_time=0.8)

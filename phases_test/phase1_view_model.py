@@ -61,16 +61,15 @@ def main(argv=None) -> None:
     import numpy as np
 
     from envs.robot_sim import SPAWN_X_RANGE, RobotSim
-    from gait import constants as C
 
     model = model_or_fail(args.terrain, flat=args.flat)
     sim = RobotSim(model)
-    sim.place(SPAWN_X_RANGE[0], 0.0, 0.0, sim.home_qpos[7:19])  # home pose, feet just above the ground
+    sim.place(SPAWN_X_RANGE[0], 0.0, 0.0, sim.home_qpos[sim.robot.joint_qpos])  # home pose, feet just above the ground
     data = sim.data
     total_mass = float(np.sum(model.body_mass))
     print(f"model: {model.nbody - 1} bodies, {model.njnt} joints, {model.nu} actuators, {model.nsensor} sensors")
     print(f"mass: {total_mass:.3f} kg; timestep {model.opt.timestep * 1000:.1f} ms")
-    print("joints:   " + ", ".join(C.JOINT_NAMES))
+    print("joints:   " + ", ".join(sim.robot.description.joint_names))
     print("sensors:  " + ", ".join(model.sensor(i).name for i in range(model.nsensor)))
     steps = int(args.seconds / model.opt.timestep)
 

@@ -67,11 +67,11 @@ def main(argv=None) -> None:
     if offscreen and not args.no_video:
         video_path_or_fail(args.out)
 
-    from envs.assets import CONTROL_FRAME_SKIP
+    from envs.config import EnvConfig
     from envs.rollout import run_baseline
 
     model = model_or_fail(args.terrain, flat=args.flat)
-    control_dt = model.opt.timestep * CONTROL_FRAME_SKIP
+    control_dt = model.opt.timestep * EnvConfig().frame_skip
     print(f"gait: {gait}")
     print(f"ideal speed (no slip): {gait.ideal_speed:.3f} m/s")
 

@@ -1,12 +1,14 @@
-"""Every scene compiles, agrees with gait/constants.py, and steps without MuJoCo warnings."""
+"""Every scene compiles, agrees with the mini's description (assets/robots/mini), and steps without MuJoCo warnings."""
 
 import mujoco
 import numpy as np
 import pytest
 
 from envs import assets as A
+from envs.robot import load_robot
 from envs.robot_sim import load_model
-from gait import constants as C
+
+MINI = load_robot("mini")
 
 
 @pytest.mark.parametrize("flat", [False, True], ids=["rough", "flat"])
@@ -24,24 +26,28 @@ def test_scene_steps_one_second_with_random_controls_without_warnings(flat):
 
 
 def test_robot_file_compiles_alone_and_has_home_keyframe():
-    model = mujoco.MjModel.from_xml_path(str(A.ROBOT_XML))
+    model = mujoco.MjModel.from_xml_path(str(MINI.description.mjcf))
     assert model.nu == 12 and model.njnt == 13
     assert mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, "home") >= 0
 
 
-def test_names_and_geometry_match_constants():
+def test_names_and_geometry_match_the_description():
     model = load_model()
-    for name in C.JOINT_NAMES:
+    d, g = MINI.description, MINI.geometry
+    for name in d.joint_names:
         assert mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name) >= 0, name
-    assert tuple(model.actuator(i).name for i in range(model.nu)) == C.ACTUATOR_NAMES
-    for leg, hip in zip(C.LEG_NAMES, C.HIP_POSITIONS):
+    assert tuple(model.actuator(i).name for i in range(model.nu)) == d.actuator_names
+    for leg, hip in zip(d.legs, g.hip_positions):
         np.testing.assert_allclose(model.body(f"{leg}_hip").pos, hip)
-        np.testing.assert_allclose(model.body(f"{leg}_calf").pos, [0, 0, -C.THIGH_LENGTH])
-        np.testing.assert_allclose(model.site(leg).pos, [0, 0, -C.CALF_LENGTH])
-    for kind, rng in zip(C.JOINT_KINDS, (C.HIP_RANGE, C.THIGH_RANGE, C.CALF_RANGE)):
+        np.testing.assert_allclose(model.body(f"{leg}_calf").pos, [0, 0, -g.thigh_length])
+        np.testing.assert_allclose(model.site(leg).pos, [0, 0, -g.calf_length])
+    for k, kind in enumerate(("hip", "thigh", "calf")):
+        rng = (MINI.joint_low[k], MINI.joint_high[k])
         np.testing.assert_allclose(model.joint(f"FR_{kind}_joint").range, rng)
         np.testing.assert_allclose(model.actuator(f"FR_{kind}").ctrlrange, rng)
-    assert model.opt.timestep == A.PHYSICS_TIMESTEP
+    assert model.opt.timestep == d.timestep == 0.004
+    assert tuple(model.actuator_gainprm[:, 0]) == (d.servo["kp"],) * 12
+    np.testing.assert_array_equal(MINI.torque_limit, d.servo["torque_limit"])
 
 
 def test_heightfield_comes_from_png_and_bumps_are_centimetres():

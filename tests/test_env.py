@@ -82,7 +82,7 @@ def test_old_weights_are_reproducible_by_keywords():
 def test_zero_action_reproduces_the_open_loop_trot():
     """A zero residual leaves the trot's own joint targets: the env equals a bare MuJoCo loop."""
     from envs.robot_sim import RobotSim, spawn_pose
-    from gait import BaselineTrotController
+    from envs.robot import load_robot
 
     seconds = 10.0
     env = ResidualWalkEnv()
@@ -92,7 +92,7 @@ def test_zero_action_reproduces_the_open_loop_trot():
         env.step(np.zeros(12))
     env_velocity = (env.data.qpos[0] - x0) / seconds
 
-    sim, controller = RobotSim(load_model()), BaselineTrotController(GaitParameters())
+    sim, controller = RobotSim(load_model()), load_robot("mini").trot(GaitParameters())
     x, y, yaw = spawn_pose(np.random.default_rng(4))
     sim.place(x, y, yaw, controller.joint_targets(0.0))
     for i in range(int(seconds / env.dt)):

@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from gait import LEGACY_GAIT, BaselineTrotController, GaitParameterError, GaitParameters, forward_kinematics
-from gait import constants as C
+from envs.robot import load_robot
+from gait import LEGACY_GAIT, GaitParameterError, GaitParameters, forward_kinematics
+
+MINI = load_robot("mini")
+GEOMETRY = MINI.geometry
 
 
 def test_defaults_are_the_working_gait_from_the_reference():
@@ -32,7 +35,9 @@ def test_legacy_preset_is_the_old_broken_default():
 )
 def test_impossible_values_raise_an_error_naming_the_field(kwargs, field):
     with pytest.raises(GaitParameterError, match=field):
-        GaitParameters(**kwargs)
+        GaitParameters(**kwargs).check_fits(GEOMETRY)  # the reach checks need the robot's legs
+    with pytest.raises(GaitParameterError, match=field):
+        MINI.trot(GaitParameters(**kwargs))
 
 
 def test_round_trip_through_dict():
@@ -44,8 +49,8 @@ def test_round_trip_through_dict():
 
 def test_stance_and_swing_shape():
     g = GaitParameters()
-    ctrl = BaselineTrotController(g)
-    depth = g.stance_foot_depth
+    ctrl = MINI.trot(g)
+    depth = g.stance_foot_depth(GEOMETRY)
     t0 = ctrl.foot_targets(0.0)  # FR/RL touch down at +L/2; FL/RR lift off at -L/2
     np.testing.assert_allclose(t0[:, 2], -depth)
     np.testing.assert_allclose(t0[[0, 3], 0], g.step_length / 2)
@@ -58,24 +63,30 @@ def test_stance_and_swing_shape():
 
 def test_stance_foot_moves_backwards_at_constant_speed():
     g = GaitParameters()
-    ctrl = BaselineTrotController(g)
+    ctrl = MINI.trot(g)
     xs = [ctrl.foot_targets(t)[0, 0] for t in np.linspace(0, 0.39, 40)]
     speeds = np.diff(xs) / 0.01
     np.testing.assert_allclose(speeds, -g.step_length / (g.duty_factor * g.cycle_time), rtol=1e-9)
 
 
 def test_offsets_are_added_and_joint_targets_reach_them():
-    ctrl = BaselineTrotController()
+    ctrl = MINI.trot()
     offsets = np.random.default_rng(0).uniform(-0.02, 0.02, (4, 3))
     np.testing.assert_allclose(ctrl.foot_targets(0.3, offsets) - ctrl.foot_targets(0.3), offsets)
     q = ctrl.joint_targets(0.3, offsets).reshape(4, 3)
-    np.testing.assert_allclose(forward_kinematics(q), ctrl.foot_targets(0.3, offsets), atol=1e-9)
+    np.testing.assert_allclose(forward_kinematics(q, GEOMETRY), ctrl.foot_targets(0.3, offsets), atol=1e-9)
 
 
 def test_joint_targets_stay_in_range_over_a_cycle():
-    ctrl = BaselineTrotController()
-    low = np.array([C.HIP_RANGE[0], C.THIGH_RANGE[0], C.CALF_RANGE[0]] * 4)
-    high = np.array([C.HIP_RANGE[1], C.THIGH_RANGE[1], C.CALF_RANGE[1]] * 4)
+    ctrl = MINI.trot()
+    low = np.array([-0.6, -1.6, -2.8] * 4)  # rad, the mini's joint ranges (assets/quadruped.xml)
+    high = np.array([0.6, 2.6, -0.05] * 4)
+    np.testing.assert_array_equal(MINI.joint_low, low)
+    np.testing.assert_array_equal(MINI.joint_high, high)
     for t in np.linspace(0, 0.8, 81):
         q = ctrl.joint_targets(t, np.full((4, 3), 0.02))
         assert np.all(q >= low) and np.all(q <= high)
+
+
+def test_the_mini_description_states_the_default_working_trot():
+    assert MINI.gait == GaitParameters()

@@ -140,7 +140,7 @@ def test_swing_height_action_lifts_the_swing_and_at_zero_is_the_plain_gait():
         top = -np.inf
         for _ in range(60):
             lifted.step(action)
-            feet = forward_kinematics(lifted.data.ctrl.reshape(4, 3))
+            feet = forward_kinematics(lifted.data.ctrl.reshape(4, 3), lifted.core.robot.geometry)
             top = max(top, feet[:, 2].max())
         return top
 

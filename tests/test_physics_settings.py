@@ -4,14 +4,14 @@ import json
 
 import pytest
 
-from envs import assets as A
+from envs.robot import describe
 from envs.residual_walk_env import ResidualWalkEnv
 from walklab import run_config
 
 
 def test_default_env_steps_4_ms_physics_five_times_per_50_hz_control_step():
     env = ResidualWalkEnv()
-    assert env.model.opt.timestep == pytest.approx(0.004) == A.PHYSICS_TIMESTEP
+    assert env.model.opt.timestep == pytest.approx(0.004) == describe("mini").timestep
     assert env.frame_skip == 5 and env.dt == pytest.approx(0.02)
 
 

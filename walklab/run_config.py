@@ -31,6 +31,7 @@ import envs
 from envs import assets as A
 from envs.config import EnvConfig
 from envs.fields import ConfigError
+from envs.robot import DEFAULT_ROBOT, describe
 from walklab.files import atomic_write_json
 
 CONFIG_NAME = "config.json"
@@ -91,10 +92,11 @@ def _migrate_physics_timestep(config: dict[str, Any]) -> dict[str, Any]:
     policy keeps the control rate it was trained at (10 x 2 ms = 5 x 4 ms = 50 Hz)."""
     recorded = config.get("physics_timestep", A.LEGACY_PHYSICS_TIMESTEP)
     frame_skip = config["env"].get("frame_skip")
-    if frame_skip is None or recorded == A.PHYSICS_TIMESTEP:
+    timestep = describe(config["env"].get("robot", DEFAULT_ROBOT)).timestep  # the robot's physics step today
+    if frame_skip is None or recorded == timestep:
         return config
-    env = {**config["env"], "frame_skip": max(1, int(round(frame_skip * recorded / A.PHYSICS_TIMESTEP)))}
-    return {**config, "env": env, "physics_timestep": A.PHYSICS_TIMESTEP, "trained_physics_timestep": recorded}
+    env = {**config["env"], "frame_skip": max(1, int(round(frame_skip * recorded / timestep)))}
+    return {**config, "env": env, "physics_timestep": timestep, "trained_physics_timestep": recorded}
 
 
 def _migrate_flat_layout(config: dict[str, Any]) -> dict[str, Any]:
@@ -202,7 +204,7 @@ def config_record(
         "run_name": run_name,
         "run_dir": portable_path(run_dir),
         "env_id": envs.ENV_ID,
-        "physics_timestep": A.PHYSICS_TIMESTEP,
+        "physics_timestep": describe(env.robot).timestep,
         "env": env_dict,
         "ppo": ppo.to_dict(),
         "training": training.to_dict(),

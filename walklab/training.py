@@ -19,10 +19,10 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
-from envs.assets import PHYSICS_TIMESTEP
 from envs.config import EnvConfig
 from envs.fields import ConfigError
 from envs.layout import N_ACTIONS
+from envs.robot import describe
 from walklab import curriculum, run_config, runs
 from walklab.callbacks import (
     CheckpointWithStats,
@@ -215,7 +215,7 @@ def _build(job: TrainJob, run_dir: Path, resume_model: Path | None, previous_sta
 
 def evaluation_seconds(job: TrainJob) -> float:
     """The length of the training's evaluation episodes: --eval-seconds, at most one training episode."""
-    return min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * PHYSICS_TIMESTEP)
+    return min(job.run.eval_seconds, job.run.episode_steps * job.env.frame_skip * describe(job.env.robot).timestep)
 
 
 def _callbacks(job: TrainJob, run_dir: Path, config: dict, on_evaluation) -> list:

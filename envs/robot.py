@@ -1,0 +1,319 @@
+"""A quadruped as data: its MJCF plus one short description file, ``<robots>/<name>/robot.json``.
+
+``load_robot(name)`` returns a frozen :class:`Robot`: the description's names (defaults below,
+Menagerie's: ``FR_hip_joint``, foot site ``FR``, ...), and what the compiled model says about
+them: joint addresses, ranges, actuator limits and the leg geometry, derived from the model and
+checked against MuJoCo's own foot positions. Adding a robot adds a folder; it edits no Python.
+
+Where robots are found: the folders of ``$WALKLAB_ROBOTS_PATH`` (``os.pathsep``-separated), then
+``assets/robots/``. A name may also be a path to a robot folder or to its ``robot.json``.
+
+The description (JSON; every key but ``mjcf`` and ``gait`` optional)::
+
+    {
+      "mjcf": "robot.xml",                      # relative to the file, or "package:pkg/path/robot.xml"
+      "scenes": {"rough": "scene_rough.xml", "flat": "scene_flat.xml"},  # each includes the robot
+      "legs": ["FR", "FL", "RR", "RL"],         # the model's leg names in the toolkit's order:
+                                                # front-right, front-left, rear-right, rear-left
+      "names": {"trunk": "trunk", "joint": "{leg}_{part}_joint", "actuator": "{leg}_{part}",
+                "foot_site": "{leg}", "foot_geom": "{leg}", "gyro": "trunk_gyro",
+                "linear_velocity": "trunk_linvel", "home_key": "home"},   # parts: hip, thigh, calf
+      "physics": {"timestep": 0.004, "frame_skip": 5},   # s; physics steps per control step
+      "servo": {"kp": 8.0, "kv": 0.0, "torque_limit": 0.6},  # N m/rad, N m s/rad, N m
+      "gait": {"body_height": 0.05, ...}         # its working trot (gait.GaitParameters, m and s)
+    }
+
+Its size: lengths written once for every robot (a config's residual scale and fall height, the
+spawn clearance, the ground samples, the camera distance, the terrain) are stated for legs of
+``REFERENCE_LEG_LENGTH`` (the mini's) and multiplied by ``Robot.size``, its leg length over that.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from envs.assets import ASSETS_DIR
+from envs.fields import ConfigError
+from gait.controller import BaselineTrotController
+from gait.kinematics import LegGeometry, forward_kinematics
+from gait.parameters import GaitParameterError, GaitParameters
+
+DEFAULT_ROBOT = "mini"
+ROBOTS_DIR = ASSETS_DIR / "robots"
+ROBOTS_PATH_VARIABLE = "WALKLAB_ROBOTS_PATH"
+DESCRIPTION_FILE = "robot.json"
+PACKAGE_PREFIX = "package:"  # an MJCF inside an installed Python package (importlib.resources)
+REFERENCE_LEG_LENGTH = 0.1  # m, thigh + calf of the mini: the length for which shared lengths are written
+TOOLKIT_LEGS = ("FR", "FL", "RR", "RL")  # the toolkit's leg order (foot rows, joint blocks, trot pairs)
+LEG_PARTS = ("hip", "thigh", "calf")  # abduction (x axis), hip pitch (y axis), knee (y axis)
+DEFAULT_NAMES = {
+    "trunk": "trunk",
+    "joint": "{leg}_{part}_joint",
+    "actuator": "{leg}_{part}",
+    "foot_site": "{leg}",
+    "foot_geom": "{leg}",
+    "gyro": "trunk_gyro",
+    "linear_velocity": "trunk_linvel",
+    "home_key": "home",
+}
+KNOWN_KEYS = {"about", "mjcf", "scenes", "legs", "names", "physics", "servo", "gait"}
+
+
+class RobotError(ConfigError):
+    """A robot that cannot be found or used; the message is one line naming the file."""
+
+    def __init__(self, message: str):
+        ValueError.__init__(self, message)
+        self.field, self.requirement, self.value = "robot", message, None
+
+    def for_label(self, label: str) -> str:
+        return f"{label}: {self.requirement}"
+
+
+# ----------------------------------------------------------------------------- finding robots
+def robot_dirs() -> list[Path]:
+    """The folders searched for robots, first match wins: $WALKLAB_ROBOTS_PATH's, then assets/robots."""
+    extra = [Path(p) for p in os.environ.get(ROBOTS_PATH_VARIABLE, "").split(os.pathsep) if p]
+    return [*extra, ROBOTS_DIR]
+
+
+def known_robots() -> list[str]:
+    """Every robot name found in robot_dirs(), sorted."""
+    names = set()
+    for folder in robot_dirs():
+        if folder.is_dir():
+            names.update(p.parent.name for p in folder.glob(f"*/{DESCRIPTION_FILE}"))
+    return sorted(names)
+
+
+def description_file(name: str | os.PathLike) -> Path:
+    """The robot.json of robot `name` (a name in robot_dirs(), a robot folder or a robot.json), or RobotError."""
+    text = str(name)
+    path = Path(text)
+    if text.endswith(".json") and path.is_file():
+        return path.resolve()
+    if (os.sep in text or text.startswith(".")) and (path / DESCRIPTION_FILE).is_file():
+        return (path / DESCRIPTION_FILE).resolve()
+    if text and os.sep not in text:
+        for folder in robot_dirs():
+            if (folder / text / DESCRIPTION_FILE).is_file():
+                return (folder / text / DESCRIPTION_FILE).resolve()
+    raise ConfigError("EnvConfig.robot", f"one of {', '.join(known_robots())} (or a robot folder)", text)
+
+
+def check_robot_name(name: Any) -> str:
+    """`name` as a string when it names a robot (EnvConfig.robot's rule), else RobotError."""
+    if not isinstance(name, (str, os.PathLike)) or not str(name):
+        raise ConfigError("EnvConfig.robot", f"one of {', '.join(known_robots())} (or a robot folder)", name)
+    description_file(name)
+    return str(name)
+
+
+def resolve_file(spec: str, folder: Path) -> Path:
+    """A file named in a description: relative to its folder, absolute, or ``package:pkg/path``."""
+    if spec.startswith(PACKAGE_PREFIX):
+        package, _, inner = spec[len(PACKAGE_PREFIX) :].partition("/")
+        try:
+            root = importlib.resources.files(package)
+        except ModuleNotFoundError:
+            raise RobotError(f"{spec}: the Python package {package!r} is not installed") from None
+        return Path(str(root.joinpath(inner)))
+    return (folder / spec).resolve()
+
+
+# ----------------------------------------------------------------------------- the description
+@dataclass(frozen=True)
+class RobotDescription:
+    """What a robot.json says, read without MuJoCo (EnvConfig uses it while parsing flags)."""
+
+    name: str
+    file: Path
+    mjcf: Path
+    scenes: dict[str, Path]
+    legs: tuple[str, ...]
+    names: dict[str, str]
+    timestep: float  # s
+    frame_skip: int
+    servo: dict[str, float]  # kp (N m/rad), kv (N m s/rad), torque_limit (N m); empty: the MJCF's
+    gait: GaitParameters  # its working trot
+
+    def name_of(self, kind: str, leg: str = "", part: str = "") -> str:
+        return self.names[kind].format(leg=leg, part=part)
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return tuple(self.name_of("joint", leg, part) for leg in self.legs for part in LEG_PARTS)
+
+    @property
+    def actuator_names(self) -> tuple[str, ...]:
+        return tuple(self.name_of("actuator", leg, part) for leg in self.legs for part in LEG_PARTS)
+
+    @property
+    def foot_sites(self) -> tuple[str, ...]:
+        return tuple(self.name_of("foot_site", leg) for leg in self.legs)
+
+    @property
+    def foot_geoms(self) -> tuple[str, ...]:
+        return tuple(self.name_of("foot_geom", leg) for leg in self.legs)
+
+
+@functools.cache
+def _read_description(file: Path) -> RobotDescription:
+    try:
+        raw = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise RobotError(f"cannot read {file}: {' '.join(str(exc).split())}") from None
+    if not isinstance(raw, dict) or "mjcf" not in raw or "gait" not in raw:
+        raise RobotError(f"{file}: a robot description is a JSON object with at least 'mjcf' and 'gait'")
+    unknown = set(raw) - KNOWN_KEYS
+    if unknown:
+        raise RobotError(f"{file}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(KNOWN_KEYS))}")
+    folder = file.parent
+    names = {**DEFAULT_NAMES, **raw.get("names", {})}
+    legs = tuple(raw.get("legs", TOOLKIT_LEGS))
+    physics = raw.get("physics", {})
+    try:
+        gait = GaitParameters.from_dict(raw["gait"])
+    except (GaitParameterError, TypeError) as exc:
+        raise RobotError(f"{file}: gait: {exc}") from None
+    if len(legs) != 4 or set(names) != set(DEFAULT_NAMES):
+        raise RobotError(f"{file}: 'legs' must name 4 legs and 'names' only these keys: {', '.join(DEFAULT_NAMES)}")
+    return RobotDescription(
+        name=folder.name,
+        file=file,
+        mjcf=resolve_file(raw["mjcf"], folder),
+        scenes={kind: resolve_file(path, folder) for kind, path in raw.get("scenes", {}).items()},
+        legs=legs,
+        names=names,
+        timestep=float(physics.get("timestep", 0.002)),
+        frame_skip=int(physics.get("frame_skip", 10)),
+        servo={k: float(v) for k, v in raw.get("servo", {}).items()},
+        gait=gait,
+    )
+
+
+def describe(name: str | os.PathLike = DEFAULT_ROBOT) -> RobotDescription:
+    """Robot `name`'s description file, read (cached), without compiling anything."""
+    return _read_description(description_file(name))
+
+
+# ----------------------------------------------------------------------------- the compiled robot
+@dataclass(frozen=True)
+class Robot:
+    """One quadruped: its description and the facts its compiled model gives (read once, cached).
+
+    Arrays are in the toolkit's order (legs FR, FL, RR, RL; per leg hip, thigh, calf).
+    """
+
+    description: RobotDescription
+    root_qpos: int  # qpos address of the free joint (position 3, quaternion 4)
+    root_qvel: int  # qvel address of the free joint (linear 3, angular 3)
+    joint_qpos: Any  # the 12 leg joints' qpos addresses: a slice when contiguous, else an index array
+    joint_qvel: Any  # the same in qvel
+    joint_low: np.ndarray  # (12,) rad, the joints' lower limits
+    joint_high: np.ndarray  # (12,) rad
+    torque_limit: np.ndarray  # (12,) N m, the actuators' force limits
+    geometry: LegGeometry
+    size: float  # leg length / REFERENCE_LEG_LENGTH: 1 for the mini
+    ground_sample_points: np.ndarray = field(repr=False)  # (12, 2) trunk-frame xy, 3 per leg along x
+
+    @property
+    def name(self) -> str:
+        return self.description.name
+
+    @property
+    def gait(self) -> GaitParameters:
+        return self.description.gait
+
+    def scene(self, flat: bool) -> Path:
+        """The scene file that includes this robot: the flat floor or the rough heightfield."""
+        kind = "flat" if flat else "rough"
+        if kind not in self.description.scenes:
+            raise RobotError(f"{self.description.file}: no '{kind}' scene")
+        return self.description.scenes[kind]
+
+    def trot(self, gait: GaitParameters | None = None) -> BaselineTrotController:
+        """The baseline trot `gait` (default: this robot's working trot) on this robot's legs."""
+        return BaselineTrotController(gait or self.gait, self.geometry, self.joint_low, self.joint_high)
+
+    def scaled(self, length: float) -> float:
+        """A length written for the reference robot (the mini), for this robot (m)."""
+        return length * self.size
+
+    def configure(self, model) -> None:
+        """Impose the description's physics settings and servos on a compiled scene (in place)."""
+        d = self.description
+        model.opt.timestep = d.timestep
+        servo = d.servo
+        if servo:
+            ids = [model.actuator(n).id for n in d.actuator_names]
+            if "kp" in servo:
+                model.actuator_gainprm[ids, 0] = servo["kp"]
+                model.actuator_biasprm[ids, 1] = -servo["kp"]
+            if "kv" in servo:
+                model.actuator_biasprm[ids, 2] = -servo["kv"]
+            if "torque_limit" in servo:
+                model.actuator_forcerange[ids] = (-servo["torque_limit"], servo["torque_limit"])
+                model.actuator_forcelimited[ids] = 1
+
+
+def load_robot(name: str | os.PathLike = DEFAULT_ROBOT) -> Robot:
+    """Robot `name` with its model's facts (cached per description file); RobotError when unusable."""
+    return _load(description_file(name))
+
+
+@functools.cache
+def _load(file: Path) -> Robot:
+    import mujoco  # here: reading descriptions (EnvConfig, flags) must not load MuJoCo
+
+    from envs.robot_model import derive
+
+    d = _read_description(file)
+    try:
+        model = mujoco.MjModel.from_xml_path(str(d.mjcf))
+    except (ValueError, OSError) as exc:
+        raise RobotError(f"cannot compile {d.mjcf}: {' '.join(str(exc).split())}") from None
+    facts = derive(model, d)
+    geometry = facts.pop("geometry")
+    size = geometry.leg_length / REFERENCE_LEG_LENGTH
+    points = np.array([(hip[0] + dx * size, hip[1]) for hip in geometry.hip_positions for dx in GROUND_SAMPLE_DX])
+    robot = Robot(description=d, geometry=geometry, size=size, ground_sample_points=points, **facts)
+    check_geometry(robot, model)
+    return robot
+
+
+GROUND_SAMPLE_DX = (-0.03, 0.0, 0.03)  # m at the reference size: three ground samples along x around each hip
+
+
+def check_geometry(robot: Robot, model, poses: int = 8, tolerance: float = 1e-9) -> None:
+    """RobotError unless the analytic leg kinematics puts every foot where MuJoCo does."""
+    import mujoco
+
+    data = mujoco.MjData(model)
+    rng = np.random.default_rng(0)
+    g, d = robot.geometry, robot.description
+    trunk = model.body(d.name_of("trunk")).id
+    sites = [model.site(n).id for n in d.foot_sites]
+    low, high = robot.joint_low, robot.joint_high
+    for _ in range(poses):
+        q = rng.uniform(low, high)
+        data.qpos[:] = model.qpos0
+        data.qpos[robot.joint_qpos] = q
+        mujoco.mj_kinematics(model, data)
+        rot = data.xmat[trunk].reshape(3, 3)
+        for leg in range(4):
+            foot = rot.T @ (data.site_xpos[sites[leg]] - data.xpos[trunk]) - np.array(g.hip_positions[leg])
+            expected = forward_kinematics(q[3 * leg : 3 * leg + 3], g, g.leg_offsets[leg])
+            if not np.allclose(foot, expected, rtol=0, atol=tolerance):
+                raise RobotError(
+                    f"{d.file}: the leg geometry read from {d.mjcf.name} puts foot {d.foot_sites[leg]} at "
+                    f"{np.round(expected, 6).tolist()} m, MuJoCo at {np.round(foot, 6).tolist()} m"
+                )
