@@ -1,0 +1,105 @@
+"""A robot is data: a second robot from an MJCF and a description file alone, with no Python edited."""
+
+import json
+import re
+import shutil
+
+import mujoco
+import numpy as np
+import pytest
+
+from envs import assets as A
+from envs.config import EnvConfig
+from envs.fields import ConfigError
+from envs.robot import ROBOTS_PATH_VARIABLE, known_robots, load_robot
+from gait.kinematics import forward_kinematics
+
+SCALE = 1.5
+MINI = load_robot("mini")
+
+
+def _scaled(match: re.Match) -> str:
+    numbers = " ".join(f"{float(v) * SCALE:.12g}" for v in match.group(2).split())
+    return f'{match.group(1)}="{numbers}"'
+
+
+@pytest.fixture
+def big_robot(tmp_path, monkeypatch):
+    """The mini with every length x 1.5 (its MJCF by text edit), its scenes and robot.json, in a tmp folder."""
+    folder = tmp_path / "robots" / "big"
+    folder.mkdir(parents=True)
+    text = MINI.description.mjcf.read_text()
+    text = re.sub(r'\b(pos|size|fromto)="([^"]*)"', _scaled, text)
+    text = text.replace('qpos="0 0 0.05 ', f'qpos="0 0 {0.05 * SCALE:g} ')
+    (folder / "robot.xml").write_text(text)
+    for kind in ("flat", "rough"):
+        scene = MINI.scene(flat=kind == "flat").read_text().replace('file="quadruped.xml"', 'file="robot.xml"')
+        (folder / f"scene_{kind}.xml").write_text(scene)
+    shutil.copy(A.DEFAULT_TERRAIN_PNG, folder / "hfield.png")  # the rough scene names it; load_model sets its own
+    description = {
+        "about": "the mini, every length x 1.5",
+        "mjcf": "robot.xml",
+        "scenes": {"rough": "scene_rough.xml", "flat": "scene_flat.xml"},
+        "physics": {"timestep": 0.004, "frame_skip": 5},
+        "servo": {"kp": 12.0, "kv": 0.0, "torque_limit": 1.2},
+        "gait": {"body_height": 0.075, "step_length": 0.09, "step_height": 0.06, "cycle_time": 0.98},
+    }
+    (folder / "robot.json").write_text(json.dumps(description, indent=2))
+    monkeypatch.setenv(ROBOTS_PATH_VARIABLE, str(folder.parent))
+    return "big"
+
+
+def test_the_second_robot_is_found_and_its_geometry_is_derived_from_its_model(big_robot):
+    assert known_robots() == ["big", "mini"]
+    big = load_robot(big_robot)
+    g, m = big.geometry, MINI.geometry
+    np.testing.assert_allclose(g.hip_positions, np.array(m.hip_positions) * SCALE, atol=1e-12)
+    assert (g.thigh_length, g.calf_length, g.foot_radius, g.hip_offset) == (0.075, 0.075, 0.012, 0.0)
+    assert big.size == pytest.approx(SCALE) and big.joint_qpos == slice(7, 19)
+    np.testing.assert_allclose(big.ground_sample_points[:3, 0], g.hip_positions[0][0] + np.array([-0.045, 0, 0.045]))
+
+
+def test_the_second_robots_feet_are_where_mujoco_puts_them(big_robot):
+    big = load_robot(big_robot)
+    model = mujoco.MjModel.from_xml_path(str(big.description.mjcf))
+    data = mujoco.MjData(model)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        q = rng.uniform(big.joint_low, big.joint_high)
+        data.qpos[:] = model.qpos0
+        data.qpos[big.joint_qpos] = q
+        mujoco.mj_kinematics(model, data)
+        trunk = model.body("trunk").id
+        rot = data.xmat[trunk].reshape(3, 3)
+        for leg, site in enumerate(big.description.foot_sites):
+            foot = rot.T @ (data.site_xpos[model.site(site).id] - data.xpos[trunk]) - big.geometry.hip_positions[leg]
+            np.testing.assert_allclose(forward_kinematics(q[3 * leg : 3 * leg + 3], big.geometry), foot, atol=1e-9)
+
+
+def test_the_second_robot_walks_a_seeded_episode(big_robot):
+    from envs.residual_walk_env import ResidualWalkEnv
+
+    env = ResidualWalkEnv(robot=big_robot)
+    assert env.config.gait.body_height == 0.075  # its own working trot, from its description
+    assert env.model.actuator_gainprm[0, 0] == 12.0 and env.model.actuator_forcerange[0, 1] == 1.2
+    hid = env.model.hfield(A.HFIELD_NAME).id
+    np.testing.assert_allclose(env.model.hfield_size[hid], np.array([5.12, 1.6, 0.04, 0.02]) * SCALE)
+    obs, info = env.reset(seed=3)
+    x0 = info["x_position"]
+    for _ in range(100):
+        obs, reward, terminated, truncated, info = env.step(np.zeros(env.action_space.shape))
+        assert np.all(np.isfinite(obs)) and np.isfinite(reward)
+        assert not terminated
+    assert info["x_position"] > x0  # the plain trot carries it forwards
+    assert env.config.to_dict()["robot"] == big_robot
+
+
+def test_an_unknown_robot_is_one_line_listing_the_known_ones():
+    with pytest.raises(ConfigError) as error:
+        EnvConfig(robot="go2")
+    assert str(error.value) == "EnvConfig.robot must be one of mini (or a robot folder), got 'go2'"
+
+
+def test_configs_without_a_robot_read_as_the_mini():
+    config = EnvConfig.from_dict({"gait": {"body_height": 0.05}, "residual_scale": 0.04})
+    assert config.robot == "mini" and EnvConfig().to_dict()["robot"] == "mini"
