@@ -1,14 +1,26 @@
-"""The action and observation layout of ResidualWalk-v0 as named slices.
+"""The action and observation layout of ResidualWalk-v0: named slices, and the observation's parts.
 
 Everything that reads an action or an observation by position (the env core, tests, export,
-diagnosis) asks this module instead of writing ``obs[33:35]``. ``observation_structure(config)``
-follows Gymnasium's ant_v5 ``observation_structure``: a dict from part name to its size, in order;
-``observation_slices(config)`` turns it into slices.
+diagnosis) asks this module instead of writing ``obs[33:35]``. ``OBSERVATION_PARTS`` is the one
+ordered table of the observation's parts (name, size, the ``EnvConfig`` option that adds it, unit,
+meaning); ``ObservationTerms`` computes each part, one ``_obs_<part>`` method per row (as the
+rewards are ``_reward_<term>``), and the core concatenates them in the table's order.
+``observation_structure(config)`` follows Gymnasium's ant_v5 ``observation_structure``: a dict from
+part name to its size, in order; ``observation_slices(config)`` turns it into slices.
+
+A new observation part behind an option is its ``EnvConfig`` field, one row here and its method
+here (after the row's neighbours); its slice, the observation size, the spec's table
+(``envs.spec``) and docs/environment.md follow.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from envs.rows import libm
 
 if TYPE_CHECKING:
     from envs.config import EnvConfig
@@ -23,7 +35,7 @@ JOINT_QPOS = slice(7, 19)  # the mini's 12 joint angles in qpos; a robot's own: 
 JOINT_QVEL = slice(6, 18)  # the mini's 12 joint velocities in qvel; a robot's own: Robot.joint_qvel
 N_GROUND_SAMPLES = 12  # 3 per leg
 N_HEADING_OBS = 3  # sin yaw, cos yaw, lateral position
-N_COMMAND_OBS = 2  # commanded forward speed (m/s) and yaw rate (rad/s): the LAST entries, with commands
+N_COMMAND_OBS = 2  # commanded forward speed (m/s) and yaw rate (rad/s), with commands
 
 
 def action_size(gait_modulation: bool, steering: bool, swing_height: bool = False) -> int:
@@ -53,26 +65,64 @@ def action_structure(config: EnvConfig) -> dict[str, int]:
     return parts
 
 
+ACTIONS = "A"  # the size of a part as long as the action (action_size)
+
+
+class ObservationPart(NamedTuple):
+    """One row of the observation table."""
+
+    name: str  # observation_slices' key; ``ObservationTerms._obs_<name>`` computes it
+    size: int | str  # entries, or ACTIONS
+    option: str | None  # the EnvConfig switch that adds the part (None: always there)
+    unit: str
+    meaning: str
+
+
+# The observation, in order: the one place its parts and their order are written.
+OBSERVATION_PARTS = (
+    ObservationPart("gravity", 3, None, "-", "gravity direction in the trunk frame (unit vector)"),
+    ObservationPart("gyro", 3, None, "rad/s", "trunk angular velocity, trunk frame (gyro)"),
+    ObservationPart("linear_velocity", 3, None, "m/s", "trunk linear velocity, trunk frame (velocimeter)"),
+    ObservationPart("joint_positions", 12, None, "rad", "joint positions"),
+    ObservationPart("joint_velocities", 12, None, "rad/s", "joint velocities"),
+    ObservationPart(
+        "phase", 2, None, "-", "gait phase as (sin, cos) of 2 pi x cycles walked (t / cycle_time for the plain trot)"
+    ),
+    ObservationPart("previous_action", ACTIONS, None, "-", "previous action, clipped to [-1, 1]"),
+    ObservationPart("filtered_action", ACTIONS, None, "-", "filtered action r now applied (action units)"),
+    ObservationPart(
+        "ground_samples",
+        N_GROUND_SAMPLES,
+        "terrain_samples",
+        "m",
+        "ground minus trunk height, 3 points per hip: x -3, 0, +3 cm, turning with the trunk",
+    ),
+    ObservationPart(
+        "heading",
+        N_HEADING_OBS,
+        "heading_observation",
+        "-, -, m",
+        "sin, cos of the yaw off the commanded heading; the trunk's world y",
+    ),
+    ObservationPart("command", N_COMMAND_OBS, "commands", "m/s, rad/s", "commanded forward speed and yaw rate"),
+)
+
+
+def observation_parts(config: EnvConfig) -> tuple[ObservationPart, ...]:
+    """The rows of OBSERVATION_PARTS that `config` switches on, in order."""
+    return tuple(part for part in OBSERVATION_PARTS if part.option is None or getattr(config, part.option))
+
+
+def part_size(part: ObservationPart, config: EnvConfig) -> int:
+    """Entries of `part` under `config`."""
+    if part.size == ACTIONS:
+        return action_size(config.gait_modulation, config.steering, config.swing_height)
+    return part.size
+
+
 def observation_structure(config: EnvConfig) -> dict[str, int]:
-    """Observation part name -> size, in order (the env docstring's table)."""
-    n_actions = action_size(config.gait_modulation, config.steering, config.swing_height)
-    parts = {
-        "gravity": 3,
-        "gyro": 3,
-        "linear_velocity": 3,
-        "joint_positions": 12,
-        "joint_velocities": 12,
-        "phase": 2,
-        "previous_action": n_actions,
-        "filtered_action": n_actions,
-    }
-    if config.terrain_samples:
-        parts["ground_samples"] = N_GROUND_SAMPLES
-    if config.heading_observation:
-        parts["heading"] = N_HEADING_OBS
-    if config.commands:
-        parts["command"] = N_COMMAND_OBS
-    return parts
+    """Observation part name -> size, in order (OBSERVATION_PARTS under `config`)."""
+    return {part.name: part_size(part, config) for part in observation_parts(config)}
 
 
 def _slices(structure: dict[str, int]) -> dict[str, slice]:
@@ -96,3 +146,66 @@ def action_slices(config: EnvConfig) -> dict[str, slice]:
 def observation_size(config: EnvConfig) -> int:
     """The observation's length: the sum of observation_structure's parts (the one description)."""
     return sum(observation_structure(config).values())
+
+
+class ObservationState(NamedTuple):
+    """What the ``_obs_<part>`` methods read about the robots observed (rows)."""
+
+    ids: np.ndarray  # the robots' indices in the core
+    qpos: np.ndarray
+    qvel: np.ndarray
+    sensors: np.ndarray  # sensordata rows
+    rot: np.ndarray  # trunk rotation matrices, (rows, 9)
+    ground: np.ndarray  # world z (m) of the 12 ground samples
+    yaw: np.ndarray | None  # rad, when something reads it
+
+
+class ObservationTerms:
+    """One ``_obs_<part>`` method per row of OBSERVATION_PARTS: (rows, size) float64 each.
+
+    A mixin of ``envs.walk_core.WalkCore`` (they read the core's per-robot arrays);
+    ``envs.observation`` concatenates them in the table's order.
+    """
+
+    def _obs_gravity(self, s: ObservationState) -> np.ndarray:
+        return -s.rot[:, 6:9]  # world -z in the trunk frame (row 2 of the rotation matrix)
+
+    def _obs_gyro(self, s: ObservationState) -> np.ndarray:
+        return s.sensors[:, self._sensor["gyro"]]
+
+    def _obs_linear_velocity(self, s: ObservationState) -> np.ndarray:
+        return s.sensors[:, self._sensor["linear_velocity"]]
+
+    def _obs_joint_positions(self, s: ObservationState) -> np.ndarray:
+        return s.qpos[:, self._joint_qpos]  # the robot's addresses (envs.robot)
+
+    def _obs_joint_velocities(self, s: ObservationState) -> np.ndarray:
+        return s.qvel[:, self._joint_qvel]
+
+    def _obs_phase(self, s: ObservationState) -> np.ndarray:
+        steps = self.step_count[s.ids]
+        if self.phase_from_cycles:
+            phase = 2 * np.pi * (steps * self.dt / self.gait.cycle_time + self.extra_cycles[s.ids])
+        else:
+            phase = 2 * np.pi * steps * self.dt / self.gait.cycle_time
+        return np.array((np.sin(phase), np.cos(phase))).T
+
+    def _obs_previous_action(self, s: ObservationState) -> np.ndarray:
+        return self.prev_action[s.ids]
+
+    def _obs_filtered_action(self, s: ObservationState) -> np.ndarray:
+        return self.residual[s.ids]
+
+    def _obs_ground_samples(self, s: ObservationState) -> np.ndarray:
+        return s.ground - s.qpos[:, 2:3]
+
+    def _obs_heading(self, s: ObservationState) -> np.ndarray:
+        relative = s.yaw - self.commands.heading[s.ids]  # the yaw from the commanded heading (+x without a turn)
+        return np.array((libm(math.sin, relative), libm(math.cos, relative), s.qpos[:, 1])).T
+
+    def _obs_command(self, s: ObservationState) -> np.ndarray:
+        return self.commands.values[s.ids]
+
+    def _observation_terms(self) -> list[Any]:
+        """The bound ``_obs_<part>`` methods of the parts `self.config` switches on, in the table's order."""
+        return [getattr(self, f"_obs_{part.name}") for part in observation_parts(self.config)]

@@ -83,6 +83,7 @@ class WalkCore(ObservationParts, RewardTerms):
         self.reward_terms = type(c.reward_weights).terms()
         self.weights = c.reward_weights.to_dict()
         self._reward_fns = [(f"reward_{k}", self.weights[k], getattr(self, f"_reward_{k}")) for k in self.reward_terms]
+        self._obs_terms = self._observation_terms()  # envs.layout.OBSERVATION_PARTS' methods, in order
         self.n_actions = L.action_size(c.gait_modulation, c.steering, c.swing_height)
         self._swing_index = L.swing_height_index(c)
         self.obs_size = L.observation_size(c)
