@@ -21,6 +21,6 @@ PY
 echo "floors: $(tr '\n' ' ' < "$VENV/floors.txt")"
 "$VENV/bin/python" -m pip install --quiet -c "$VENV/floors.txt" -e ".[test]"
 MUJOCO_GL=${MUJOCO_GL:-egl} "$VENV/bin/python" -m pytest -p no:cacheprovider \
-    tests/test_dependencies.py tests/test_env.py tests/test_walk_core.py tests/test_batched_vec_env.py \
+    tests/test_dependencies.py tests/test_env.py tests/test_golden_walks.py tests/test_batched_vec_env.py \
     tests/test_gym_vector_env.py tests/test_vecenv.py tests/test_training.py tests/test_export.py \
     tests/test_damaged_monitors.py tests/test_config.py "$@"
