@@ -12,6 +12,7 @@ import pytest
 
 from envs import assets as A
 from envs.config import EnvConfig
+from envs.layout import observation_slices
 from envs.residual_walk_env import N_COMMAND_OBS, ResidualWalkEnv
 from tests.conftest import run_script
 from walklab.curriculum import TerrainCurriculum, next_level, terrain_path, write_level_terrains
@@ -45,14 +46,15 @@ def test_command_is_drawn_within_the_range_and_observed_last():
         command_yaw_rate_max=0.3,
     )
     assert env.observation_space.shape == (71 + N_COMMAND_OBS,)
+    command = observation_slices(env.config)["command"]
     drawn = []
     for seed in range(20):
         obs, _ = env.reset(seed=seed)
         v, w = env.command
         assert 0.05 <= v <= 0.20 and -0.3 <= w <= 0.3
-        np.testing.assert_array_equal(obs[-2:], np.float32(env.command))
+        np.testing.assert_array_equal(obs[command], np.float32(env.command))
         obs, _, _, _, info = env.step(np.zeros(12))
-        np.testing.assert_array_equal(obs[-2:], np.float32(env.command))
+        np.testing.assert_array_equal(obs[command], np.float32(env.command))
         assert (info["command_speed"], info["command_yaw_rate"]) == (v, w)
         drawn.append(v)
     assert np.ptp(drawn) > 0.05  # really drawn, not fixed
@@ -82,7 +84,7 @@ def test_reset_option_and_equal_range_ends_fix_the_command():
     env = ResidualWalkEnv(commands=True)
     obs, _ = env.reset(seed=0, options={"command": (0.12, 0.1)})
     np.testing.assert_allclose(env.command, [0.12, 0.1])
-    np.testing.assert_allclose(obs[-2:], [0.12, 0.1], rtol=1e-6)
+    np.testing.assert_allclose(obs[observation_slices(env.config)["command"]], [0.12, 0.1], rtol=1e-6)
     with pytest.raises(ValueError, match="command"):
         env.reset(seed=0, options={"command": (0.1, float("nan"))})
     fixed = ResidualWalkEnv(commands=True, command_speed_min=0.1, command_speed_max=0.1)
@@ -225,9 +227,7 @@ def test_a_turn_command_turns_the_commanded_heading_and_the_heading_terms_follow
     # a left turn on a circle of radius 0.3 m starts 0.3 m to the right: the circle is centred where
     # the straight walk would have started
     assert env.data.qpos[1] == pytest.approx(straight.data.qpos[1] - 0.3)
-    sizes = env.observation_structure
-    start = sum(list(sizes.values())[: list(sizes).index("heading")])
-    heading_at = slice(start, start + sizes["heading"])
+    heading_at = observation_slices(config)["heading"]
     yaw = 0.0
     for step in range(1, 51):
         obs, _, terminated, _, info = env.step(np.zeros(env.action_space.shape))

@@ -9,6 +9,7 @@ import pytest
 
 import envs
 from envs import ENV_ID, ResidualWalkEnv
+from envs.layout import observation_slices
 from envs.robot_sim import load_model
 from envs.rollout import run_baseline
 from gait import GaitParameters
@@ -35,15 +36,17 @@ def test_registered_with_time_limit():
 
 def test_observation_layout():
     env = ResidualWalkEnv()
+    at = observation_slices(env.config)
     obs, _ = env.reset(seed=0)
     assert obs.shape == (71,) and obs.dtype == np.float32
-    np.testing.assert_allclose(obs[0:3], [0, 0, -1], atol=0.05)  # gravity points down the trunk's z
-    np.testing.assert_allclose(obs[33:35], [0.0, 1.0])  # phase 0
-    assert np.all(obs[59:71] < 0) and np.all(obs[59:71] > -0.15)  # ground below the trunk
+    np.testing.assert_allclose(obs[at["gravity"]], [0, 0, -1], atol=0.05)  # gravity points down the trunk's z
+    np.testing.assert_allclose(obs[at["phase"]], [0.0, 1.0])  # phase 0
+    ground = obs[at["ground_samples"]]
+    assert np.all(ground < 0) and np.all(ground > -0.15)  # ground below the trunk
     assert ResidualWalkEnv(terrain_samples=False).reset(seed=0)[0].shape == (59,)
     obs, *_ = env.step(np.ones(12))
-    np.testing.assert_allclose(obs[35:47], 1.0)  # previous action
-    np.testing.assert_allclose(obs[47:59], 0.1, rtol=1e-6)  # filtered residual after one step
+    np.testing.assert_allclose(obs[at["previous_action"]], 1.0)
+    np.testing.assert_allclose(obs[at["filtered_action"]], 0.1, rtol=1e-6)  # filtered residual after one step
 
 
 def test_reward_is_exactly_the_sum_of_reported_terms():
@@ -81,8 +84,8 @@ def test_old_weights_are_reproducible_by_keywords():
 
 def test_zero_action_reproduces_the_open_loop_trot():
     """A zero residual leaves the trot's own joint targets: the env equals a bare MuJoCo loop."""
-    from envs.robot_sim import RobotSim, spawn_pose
     from envs.robot import load_robot
+    from envs.robot_sim import RobotSim, spawn_pose
 
     seconds = 10.0
     env = ResidualWalkEnv()
@@ -117,13 +120,14 @@ def test_reset_with_seed_is_deterministic():
 
 def test_action_filter_smooths_the_residual():
     env = ResidualWalkEnv(action_filter=0.5)
+    filtered = observation_slices(env.config)["filtered_action"]
     env.reset(seed=0)
     for expected in (0.5, 0.75, 0.875):
         obs = env.step(np.ones(12))[0]
-        np.testing.assert_allclose(obs[47:59], expected, rtol=1e-6)
+        np.testing.assert_allclose(obs[filtered], expected, rtol=1e-6)
     unfiltered = ResidualWalkEnv(action_filter=1.0)
     unfiltered.reset(seed=0)
-    np.testing.assert_allclose(unfiltered.step(-np.ones(12))[0][47:59], -1.0)
+    np.testing.assert_allclose(unfiltered.step(-np.ones(12))[0][filtered], -1.0)
     with pytest.raises(ValueError, match="action_filter"):
         ResidualWalkEnv(action_filter=0.0)
 
@@ -195,9 +199,10 @@ def test_randomize_changes_physics_between_resets_and_adds_noise():
     assert env.model.hfield_size[0, 2] != hfield_a
     assert 0.7 <= env.model.geom_friction[0, 0] / env._nominal["friction"][0] <= 1.3
     plain = ResidualWalkEnv()
-    assert plain.reset(seed=5)[0][33:35] == pytest.approx([0, 1])
+    phase = observation_slices(env.config)["phase"]
+    assert plain.reset(seed=5)[0][phase] == pytest.approx([0, 1])
     noisy = env.reset(seed=5)[0]
-    assert np.abs(noisy[33:35] - [0, 1]).max() > 0  # observation noise
+    assert np.abs(noisy[phase] - [0, 1]).max() > 0  # observation noise
 
 
 def test_rgb_array_render_returns_a_frame():

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from envs import assets as A
+from envs.layout import observation_slices
 from tests.conftest import run_script
 from walklab.export import export_torchscript
 from walklab.policies import open_policy
@@ -132,18 +133,36 @@ def test_onnx_export_of_a_commanded_policy_takes_the_command_as_an_input(tmp_pat
     result = run_script("scripts/export_policy.py", str(model), "--out", str(out), "--check-steps", "50")
     assert result.returncode == 0, result.stderr
     _, env, loaded = open_policy(model)
-    n = env.observation_space.shape[0]  # the command is the last two entries
-    assert f"command = observation[{n - 2}:{n}]" in result.stdout and "onnxruntime" in result.stdout
+    n = env.observation_space.shape[0]
+    named = observation_slices(env.config)["command"]  # the last two entries today
+    assert f"command = observation[{named.start}:{named.stop}]" in result.stdout and "onnxruntime" in result.stdout
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     inputs = {i.name: i.shape for i in session.get_inputs()}
     assert (
         list(inputs) == ["observation", "command"] and inputs["observation"][1] == n - 2 and inputs["command"][1] == 2
     )
-    assert session.get_modelmeta().custom_metadata_map["command_slice"] == f"{n - 2}:{n}"
+    assert session.get_modelmeta().custom_metadata_map["command_slice"] == f"{named.start}:{named.stop}"
     commands = command_slice(env)
-    assert commands == slice(n - 2, n)
+    assert commands == named
     observations = sample_observations(env, loaded, 100, seed=0)
     env.close()
     reference = np.stack([loaded.act(obs, deterministic=True) for obs in observations])
     np.testing.assert_allclose(onnx_actions(session, observations, commands), reference, rtol=0, atol=1e-5)
     assert export_onnx(model, None, tmp_path / "again.onnx").is_file()
+
+
+def test_the_command_input_goes_back_at_its_slice_wherever_it_sits():
+    from walklab.export import CommandInputPolicy, without_command
+
+    class Identity(torch.nn.Module):
+        obs_dim = 7
+
+        def forward(self, obs):
+            return obs
+
+    observations = np.arange(14, dtype=np.float32).reshape(2, 7)
+    for command in (slice(5, 7), slice(2, 4)):  # last, and in the middle
+        module = CommandInputPolicy(Identity(), command)
+        inputs = without_command(observations, command), observations[:, command]
+        rebuilt = module(*map(torch.as_tensor, inputs))
+        np.testing.assert_array_equal(rebuilt.numpy(), observations)

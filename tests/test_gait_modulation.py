@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from envs import ResidualWalkEnv
+from envs.layout import observation_slices
 from envs.rollout import run_episode, zero_policy
 
 
@@ -48,8 +49,9 @@ def test_heading_is_observed_and_costs_when_turned():
     env = ResidualWalkEnv(heading_observation=True, heading_weight=1.0)
     obs, _ = env.reset(seed=0)
     yaw = env._yaw()
-    assert obs[-3] == pytest.approx(math.sin(yaw), abs=1e-6) and obs[-2] == pytest.approx(math.cos(yaw), abs=1e-6)
-    assert obs[-1] == pytest.approx(env.data.qpos[1], abs=1e-6)
+    sin_yaw, cos_yaw, y = obs[observation_slices(env.config)["heading"]]
+    assert sin_yaw == pytest.approx(math.sin(yaw), abs=1e-6) and cos_yaw == pytest.approx(math.cos(yaw), abs=1e-6)
+    assert y == pytest.approx(env.data.qpos[1], abs=1e-6)
     _, _, _, _, info = env.step(np.zeros(12))
     assert info["reward_heading"] == pytest.approx(-(1 - math.cos(env._yaw())))
 

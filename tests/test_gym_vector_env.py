@@ -19,6 +19,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers import vector as vector_wrappers
 
 import envs
+from envs.layout import observation_slices
 from envs.vector_env import ResidualWalkVectorEnv
 from tests.conftest import REPO, run_script
 from tests.walk_cases import CASES
@@ -179,7 +180,7 @@ def test_options_reach_every_robot_and_the_reset_mask_resets_some():
     options = {"command": (0.12, 0.3)}
     obs, infos = vec.reset(seed=3, options=options)
     assert_same((obs, infos), sync.reset(seed=3, options=options), "reset with options")
-    np.testing.assert_allclose(obs[:, -2:], np.float32([[0.12, 0.3]] * N))
+    np.testing.assert_allclose(obs[:, observation_slices(config)["command"]], np.float32([[0.12, 0.3]] * N))
     np.testing.assert_allclose(np.array(vec.get_attr("command")), [[0.12, 0.3]] * N)
     actions = np.zeros(vec.action_space.shape, dtype=np.float32)
     for _ in range(5):

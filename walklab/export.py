@@ -10,10 +10,11 @@ ONNX (``--format onnx`` or an ``.onnx`` --out; :func:`export_onnx`, torch.onnx's
 torch.export-based exporter, opset 18) computes the same, with a dynamic batch size:
 - a policy trained without commands has one input, ``observation`` float32 (N, obs_dim);
 - a policy trained with commands (``EnvConfig.commands``) has two: ``observation`` float32
-  (N, obs_dim - 2), the env's observation WITHOUT its last two entries, and ``command``
-  float32 (N, 2) = (forward speed m/s, yaw rate rad/s), the env observation's last two
-  entries (slice obs_dim-2:obs_dim). Inside, ``concat(observation, command)`` is the policy's
-  observation, so a controller sets the command as an input of its own;
+  (N, obs_dim - 2), the env's observation WITHOUT its command entries, and ``command``
+  float32 (N, 2) = (forward speed m/s, yaw rate rad/s), the env observation's
+  ``observation_slices(config)["command"]`` (today its last two entries). Inside, the command is
+  put back at its slice to make the policy's observation, so a controller sets the command as an
+  input of its own;
 - one output, ``action`` float32 (N, n_actions).
 The model's metadata (``metadata_props``) records obs_dim, action_dim, command_slice ("" or
 "start:stop" of the full observation) and the source model. Run it with onnxruntime:
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from envs.layout import N_COMMAND_OBS
+from envs.layout import observation_slices
 from envs.rollout import run_episode
 from walklab.files import atomic_write_bytes, describe_os_error
 from walklab.policies import LoadedPolicy, open_policy
@@ -161,22 +162,32 @@ ONNX_OPSET = 18
 
 
 class CommandInputPolicy(nn.Module):
-    """(observation without the command (N, obs_dim - k), command (N, k)) -> actions: the command as its own input."""
+    """(observation without the command (N, obs_dim - k), command (N, k)) -> actions: the command as its own input.
 
-    def __init__(self, policy: ExportedPolicy):
+    The command goes back in at its slice of the env's observation.
+    """
+
+    def __init__(self, policy: ExportedPolicy, command: slice):
         super().__init__()
         self.policy = policy
+        self.command_start = command.start
+        self.command_last = command.stop == policy.obs_dim  # nothing after the command
 
     def forward(self, observation: torch.Tensor, command: torch.Tensor) -> torch.Tensor:
-        return self.policy(torch.cat([observation, command], dim=1))
+        if self.command_last:
+            return self.policy(torch.cat([observation, command], dim=1))
+        head, tail = observation[:, : self.command_start], observation[:, self.command_start :]
+        return self.policy(torch.cat([head, command, tail], dim=1))
 
 
 def command_slice(env) -> slice | None:
-    """Where the command sits in the env's observation (its last entries), or None without commands."""
-    if not getattr(env.config, "commands", False):
-        return None
-    n = env.observation_space.shape[0]
-    return slice(n - N_COMMAND_OBS, n)
+    """Where the command sits in the env's observation (its named slice), or None without commands."""
+    return observation_slices(env.config).get("command")
+
+
+def without_command(observations: np.ndarray, commands: slice) -> np.ndarray:
+    """Full env observations (N, obs_dim) without their command entries: the ONNX ``observation`` input."""
+    return np.concatenate([observations[:, : commands.start], observations[:, commands.stop :]], axis=1)
 
 
 def export_onnx(model_path: str | Path, stats_path: str | Path | None, out_path: str | Path) -> Path:
@@ -196,7 +207,7 @@ def export_onnx(model_path: str | Path, stats_path: str | Path | None, out_path:
         example = (torch.zeros(2, module.obs_dim),)
         shapes = {"obs": {0: batch}}
     else:
-        wrapped, names = CommandInputPolicy(module).eval(), ["observation", "command"]
+        wrapped, names = CommandInputPolicy(module, commands).eval(), ["observation", "command"]
         k = commands.stop - commands.start
         example = (torch.zeros(2, module.obs_dim - k), torch.zeros(2, k))
         shapes = {"observation": {0: batch}, "command": {0: batch}}
@@ -249,7 +260,7 @@ def onnx_actions(session, observations: np.ndarray, commands: slice | None) -> n
     return session.run(
         None,
         {
-            "observation": np.ascontiguousarray(observations[:, : commands.start]),
+            "observation": without_command(observations, commands),
             "command": np.ascontiguousarray(observations[:, commands]),
         },
     )[0]
