@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from envs.config import EnvConfig
+from envs.episode import RobotRows
 from envs.layout import N_COMMAND_OBS
 
 TURN_HORIZON = 20.0  # s: the episode length a turning robot's spawn is placed for (1000 steps)
@@ -19,20 +20,21 @@ SPAWN_Y_SHIFT_MAX = 1.0  # m: the largest sideways spawn shift (the terrain's us
 
 
 class Commands:
-    """Per-robot commands and speed windows (``command_speed_window``)."""
+    """Per-robot commands and speed windows (``command_speed_window``), declared in the core's `rows`."""
 
-    def __init__(self, config: EnvConfig, n: int, dt: float):
+    def __init__(self, config: EnvConfig, n: int, dt: float, rows: RobotRows | None = None):
         self.config = config
         self.enabled = config.commands
         self.dt = dt
-        self.values = np.zeros((n, N_COMMAND_OBS))  # (forward m/s, yaw rate rad/s) per robot
+        rows = rows if rows is not None else RobotRows(n)
+        self.values = rows.array("command", N_COMMAND_OBS)  # (forward m/s, yaw rate rad/s) per robot
         # the commanded heading (rad): 0 (+x) at the start, turning at the commanded yaw rate; the
         # heading cost and observation measure the trunk's yaw from it (0 for ever without a turn)
-        self.heading = np.zeros(n)
+        self.heading = rows.array("command_heading")
         self.window_steps = max(1, int(round(config.command_speed_window / dt)))
-        self.window = np.zeros((n, self.window_steps))  # the last heading speeds, a ring per robot
-        self.count = np.zeros(n, dtype=np.int64)  # steps recorded this episode
-        self.tracked = np.zeros(n)  # what tracking_velocity compares with the command, m/s
+        self.window = rows.array("speed_window", self.window_steps)  # the last heading speeds, a ring per robot
+        self.count = rows.array("speed_count", dtype=np.int64)  # steps recorded this episode
+        self.tracked = rows.array("tracked_speed")  # what tracking_velocity compares with the command, m/s
 
     def start(self, i: int, rng, options: dict | None) -> None:
         """Robot i's episode begins: clear its window and draw (or take) its command.

@@ -8,9 +8,11 @@ itself; it reads and writes these live rows:
 
 ``step(ids, nstep)`` advances the robots `ids` (None: all) and returns the ids MuJoCo raised
 in; ``unstable()`` flags robots with an instability warning since their reset. ``place(i, ...)``
-puts robot i on its own terrain. ``SingleSim`` keeps a real ``MjData`` (viewer, renderer and
-every script read ``env.data``); ``BatchSim`` steps on ``mujoco.batch.Batch``'s C threads, whose
-results are bit-identical to ``mj_step`` on one MjData per robot (``tests/test_batched_vec_env.py``).
+puts robot i on its own terrain; ``get_state(i)`` and ``set_state(i, ...)`` copy its MuJoCo state
+(the integration state and the warning counters) out and back, for ``WalkCore.snapshot``.
+``SingleSim`` keeps a real ``MjData`` (viewer, renderer and every script read ``env.data``);
+``BatchSim`` steps on ``mujoco.batch.Batch``'s C threads, whose results are bit-identical to
+``mj_step`` on one MjData per robot (``tests/test_batched_vec_env.py``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class SingleSim:
     """One robot on one MjData (the Gymnasium env's physics)."""
 
     n = 1
+    own_models = True  # the one robot's model is its own: terrain and physics can change
 
     def __init__(self, model: mujoco.MjModel, robot=None):
         self.robot = RobotSim(model, robot)  # robot: an envs.robot.Robot or name (None: the mini)
@@ -77,6 +80,21 @@ class SingleSim:
     def models_changed(self) -> None:
         """Nothing to do: the data reads its model directly."""
 
+    def get_state(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(mjSTATE_INTEGRATION row, (lastinfo, number) per warning) of the robot."""
+        row = np.empty(mujoco.mj_stateSize(self.model, _STATE))
+        mujoco.mj_getState(self.model, self.data, row, _STATE)
+        return row, np.array([(w.lastinfo, w.number) for w in self.data.warning], dtype=np.int32)
+
+    def set_state(self, i: int, row: np.ndarray, warnings: np.ndarray) -> None:
+        """Put a ``get_state`` back; derived quantities follow the state (as after a reset's forward)."""
+        m, d = self.model, self.data
+        mujoco.mj_setState(m, d, row, _STATE)
+        mujoco.mj_forward(m, d)
+        mujoco.mj_setState(m, d, row, _STATE)  # the warm start as it was, not mj_forward's
+        for stat, (lastinfo, number) in zip(d.warning, warnings.tolist()):
+            stat.lastinfo, stat.number = lastinfo, number
+
     def step(self, ids: np.ndarray | None, nstep: int) -> np.ndarray:
         if ids is None or len(ids):
             mujoco.mj_step(self.model, self.data, nstep=nstep)
@@ -100,12 +118,11 @@ class BatchSim:
     own terrain: ``Batch.set_models``); otherwise all share the batch's model.
     """
 
-    def __init__(
-        self, model: mujoco.MjModel, n: int, threads: int | None = None, own_models: bool = False, robot=None
-    ):
+    def __init__(self, model: mujoco.MjModel, n: int, threads: int | None = None, own_models: bool = False, robot=None):
         self._robot = robot  # an envs.robot.Robot or name (None: the mini)
         self.n = int(n)
         self.model = model
+        self.own_models = bool(own_models)
         self.batch = mj_batch.Batch(model, nsim=self.n, nthread=threads or default_threads())
         self._models = [copy.copy(model) for _ in range(self.n)] if own_models else [model] * self.n
         if own_models:
@@ -146,6 +163,17 @@ class BatchSim:
         """Tell the batch that some robot's model was edited (randomised, terrain switched)."""
         if self._models[0] is not self.model:
             self.batch.set_models(self._models)
+
+    def get_state(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(mjSTATE_INTEGRATION row, (lastinfo, number) per warning) of robot i."""
+        return self.batch.state[i].copy(), self.batch.warning[i].copy()
+
+    def set_state(self, i: int, row: np.ndarray, warnings: np.ndarray) -> None:
+        """Put a ``get_state`` back into robot i; its derived quantities follow the state."""
+        self.batch.state[i] = row
+        self.batch.forward(ids=np.array([i], dtype=np.int32))
+        self.batch.state[i] = row  # the warm start as it was, not the forward's
+        self.batch.warning[i] = warnings
 
     def step(self, ids: np.ndarray | None, nstep: int) -> np.ndarray:
         if ids is not None and len(ids) == 0:

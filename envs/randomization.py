@@ -30,6 +30,34 @@ def nominal_physics(model: mujoco.MjModel) -> dict[str, np.ndarray]:
     }
 
 
+# The model fields randomize_physics writes: a robot's randomised physics (in its snapshot).
+RANDOMIZED_FIELDS = (
+    "geom_friction",
+    "body_mass",
+    "body_inertia",
+    "actuator_gainprm",
+    "actuator_biasprm",
+    "actuator_forcerange",
+    "hfield_size",
+)
+
+
+def physics_values(model: mujoco.MjModel) -> dict[str, np.ndarray]:
+    """Copies of `model`'s RANDOMIZED_FIELDS."""
+    return {name: getattr(model, name).copy() for name in RANDOMIZED_FIELDS}
+
+
+def same_physics(model: mujoco.MjModel, values: dict[str, np.ndarray]) -> bool:
+    """True when `model`'s RANDOMIZED_FIELDS hold `values` bit for bit."""
+    return all(getattr(model, name).tobytes() == np.asarray(values[name]).tobytes() for name in RANDOMIZED_FIELDS)
+
+
+def set_physics_values(model: mujoco.MjModel, values: dict[str, np.ndarray]) -> None:
+    """Write `values` (a ``physics_values``) into `model`'s RANDOMIZED_FIELDS."""
+    for name in RANDOMIZED_FIELDS:
+        getattr(model, name)[:] = values[name]
+
+
 def randomize_physics(model: mujoco.MjModel, nominal: dict[str, np.ndarray], trunk_id: int, rng) -> None:
     """Scale `model`'s friction, trunk mass, actuator strength and terrain height by fresh draws."""
     m, n = model, nominal

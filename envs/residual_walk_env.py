@@ -238,10 +238,7 @@ class ResidualWalkEnv(gym.Env):
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        self.core.rngs[0] = self.np_random
-        self.core.reset_robot(0, options)
-        info = self.core.observe(np.array([0]))[0]
+        info = self.core.reset(0, seed, options)  # seeds np_random (the core's) as gymnasium.Env.reset
         return self.core.last_obs[0].copy(), info
 
     def step(self, action):
@@ -294,6 +291,10 @@ class ResidualWalkEnv(gym.Env):
             self._viewer = None
 
     # ------------------------------------------------------------------ the robot's state
+    # gymnasium.Env's random stream and its seed are the core's rows of robot 0
+    _np_random = property(lambda self: self.core.rngs[0], lambda self, rng: self.core.rngs.__setitem__(0, rng))
+    _np_random_seed = property(lambda self: self.core.seeds[0], lambda self, s: self.core.seeds.__setitem__(0, s))
+
     @property
     def nominal_speed(self) -> float:
         """The plain trot's no-slip speed, 2 x step_length / cycle_time (m/s)."""
@@ -349,33 +350,21 @@ class ResidualWalkEnv(gym.Env):
     @property
     def terrain_path(self) -> str | None:
         """The PNG last loaded by set_terrain (None: the configured terrain)."""
-        return self.core.terrains[0].path
+        return self.core.terrain_path[0]
 
     @property
     def terrain_schedule(self):
-        return self.core.terrains[0].schedule
+        return self.core.terrain_schedule[0]
 
     def set_terrain(self, png: str | None) -> None:
-        """Walk on another heightfield PNG from the next step on (None: the configured terrain).
-
-        The heights are swapped in place (the PNG is compiled once, by MuJoCo's own loader, and
-        cached), so nothing is recompiled per switch. The PNG must have the configured terrain's
-        size in pixels. A renderer already open keeps drawing the old terrain.
-        """
-        self.core.terrains[0].set_terrain(png)
+        """Walk on another heightfield PNG from the next step on (``WalkCore.set_terrain``; a
+        renderer already open keeps drawing the old terrain)."""
+        self.core.set_terrain(0, png)
 
     def set_terrain_schedule(self, schedule) -> None:
-        """Let `schedule` choose the terrain at every reset (None: stop switching).
-
-        `schedule.next_terrain(outcome)` is called at the start of each reset and returns a PNG
-        path (or None to keep the current terrain); `outcome` describes the episode that just
-        ended, or is None before the first one: ``distance_m`` (along world x), ``seconds``,
-        ``termination``, ``fell`` (``is_fall``), ``command_mps`` (None without commands) and
-        ``nominal_mps`` (the trot's no-slip speed, 2 x step_length / cycle_time).
-        ``walklab.curriculum.TerrainCurriculum`` is the one the training's ``--curriculum`` uses.
-        """
-        self.core.terrains[0].schedule = schedule
-        self.core.episode_started[0] = False
+        """Let `schedule` choose the terrain at every reset (``WalkCore.set_terrain_schedule``;
+        ``walklab.curriculum.TerrainCurriculum`` is the one the training's ``--curriculum`` uses)."""
+        self.core.set_terrain_schedule(0, schedule)
 
     def tracking_camera(self) -> mujoco.MjvCamera:
         """A camera that follows the trunk from the side and behind (envs/camera.py, as the viewer's)."""
@@ -384,40 +373,9 @@ class ResidualWalkEnv(gym.Env):
     # ------------------------------------------------------------------ pickling
     def __getstate__(self):
         # Not gymnasium.utils.EzPickle: that rebuilds from the constructor arguments only, and a
-        # clone here must also carry the episode's state (SubprocVecEnv, tests of determinism).
-        core = self.core
-        return {
-            "init": (self.config, self.render_mode, self.width, self.height),
-            "qpos": self.data.qpos.copy(),
-            "qvel": self.data.qvel.copy(),
-            "ctrl": self.data.ctrl.copy(),
-            "time": self.data.time,
-            "np_random": self._np_random,
-            "core": {
-                name: getattr(core, name).copy()
-                for name in ("step_count", "extra_cycles", "prev_action", "residual", "last_obs", "episode_x0")
-            }
-            | {"episode_started": core.episode_started.copy(), "last_termination": list(core.last_termination)},
-            "commands": {
-                name: getattr(core.commands, name).copy() for name in ("values", "window", "count", "tracked")
-            },
-            "terrain": (self.terrain_path, self.terrain_schedule),
-        }
+        # clone here must also carry the episode (SubprocVecEnv, tests of determinism).
+        return {"init": (self.config, self.render_mode, self.width, self.height), "robot": self.core.snapshot(0)}
 
     def __setstate__(self, state):
         self.__init__(*state["init"])
-        terrain_path, schedule = state["terrain"]
-        if terrain_path is not None:
-            self.set_terrain(terrain_path)
-        self.core.terrains[0].schedule = schedule
-        for name, value in state["core"].items():
-            setattr(self.core, name, value)
-        for name, value in state["commands"].items():
-            setattr(self.core.commands, name, value)
-        self.data.qpos[:] = state["qpos"]
-        self.data.qvel[:] = state["qvel"]
-        self.data.ctrl[:] = state["ctrl"]
-        self.data.time = state["time"]
-        mujoco.mj_forward(self.model, self.data)
-        self._np_random = state["np_random"]
-        self.core.rngs[0] = self._np_random
+        self.core.restore(0, state["robot"])

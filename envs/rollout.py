@@ -17,7 +17,6 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
-from gymnasium.utils import seeding
 
 from envs.config import EnvConfig
 from envs.layout import N_ACTIONS
@@ -162,9 +161,7 @@ def run_batch(
     physics = BatchSim(model, n, threads, own_models=config.randomize, robot=config.robot)
     core = WalkCore(config, physics)
     for i, seed in enumerate(seeds):
-        core.rngs[i], _ = seeding.np_random(seed)
-        core.reset_robot(i, options)
-    core.observe(np.arange(n))
+        core.reset(i, seed, options)
     obs = core.last_obs.copy()
     start_xy = physics.qpos[:, 0:2].copy()
     episodes = [_Episode(core.reward_terms, trunk_yaw(physics.qpos[i])) for i in range(n)]

@@ -18,7 +18,9 @@ on it. Nothing here imports Stable-Baselines3.
 
 ``get_attr``, ``set_attr`` and ``call`` reach a per-robot view (``RobotView``, also in ``views``)
 with the names the toolkit uses: ``dt``, ``config``, ``command``, ``terrain_schedule``,
-``terrain_path``, ``set_terrain_schedule`` (the curriculum), ``set_terrain``.
+``terrain_path``, ``set_terrain_schedule`` (the curriculum), ``set_terrain``. Every robot's
+episode is the core's (``envs.episode``): the env pickles and deep-copies through
+``WalkCore.snapshot`` and ``restore``, robot by robot.
 
 The training's SB3 ``VecEnv`` (``walklab.vec_envs.batched.BatchedVecEnv``) is an adapter over
 this class: it builds one with ``SAME_STEP`` and drives it through ``reset_robot`` and
@@ -53,14 +55,10 @@ class RobotView:
         self._core, self._i = core, i
 
     render_mode = None  # a batch does not render; replay a robot in ResidualWalkEnv
-
-    @property
-    def dt(self) -> float:
-        return self._core.dt
-
-    @property
-    def config(self) -> EnvConfig:
-        return self._core.config
+    dt = property(lambda self: self._core.dt)
+    config = property(lambda self: self._core.config)
+    terrain_schedule = property(lambda self: self._core.terrain_schedule[self._i])
+    terrain_path = property(lambda self: self._core.terrain_path[self._i])
 
     @property
     def command(self) -> np.ndarray:
@@ -70,25 +68,11 @@ class RobotView:
     def command(self, value) -> None:
         self._core.commands.values[self._i] = value
 
-    @property
-    def terrain_schedule(self):
-        return self._core.terrains[self._i].schedule
-
-    @property
-    def terrain_path(self) -> str | None:
-        return self._core.terrains[self._i].path
-
     def set_terrain_schedule(self, schedule) -> None:
-        self._core.terrains[self._i].schedule = schedule
-        self._core.episode_started[self._i] = False
+        self._core.set_terrain_schedule(self._i, schedule)
 
     def set_terrain(self, png: str | None) -> None:
-        core, i = self._core, self._i
-        if core.physics.models()[i] is core.physics.model:
-            raise ValueError("set_terrain on a batch needs per-robot models (randomize or curriculum)")
-        core.terrains[i].set_terrain(png)
-        core.physics.models_changed()
-        core.ground.refresh(i)
+        self._core.set_terrain(self._i, png)
 
 
 class ResidualWalkVectorEnv(VectorEnv):
@@ -152,7 +136,6 @@ class ResidualWalkVectorEnv(VectorEnv):
         self.spec = None  # gym.make_vec sets it
         self.views = [RobotView(self.core, i) for i in range(self.num_envs)]
         self.elapsed = np.zeros(self.num_envs, dtype=np.int64)  # steps of each robot's episode (TimeLimit's)
-        self._seeds: list[int | None] = [None] * self.num_envs  # each robot's np_random_seed
         self._ended = np.zeros(self.num_envs, dtype=bool)  # terminated or truncated at the last step
         self._started = False  # step() wants a reset() first, as gym.make's OrderEnforcing
 
@@ -165,13 +148,10 @@ class ResidualWalkVectorEnv(VectorEnv):
         """Start robot i's next episode as ``ResidualWalkEnv.reset(seed=seed, options=options)``
         does (a seed makes a fresh random stream; None keeps the robot's own); returns its info.
         The observation is in ``core.last_obs[i]``."""
-        core = self.core
-        if seed is not None or core.rngs[i] is None:  # as gymnasium.Env.reset
-            core.rngs[i], self._seeds[i] = seeding.np_random(seed)
-        core.reset_robot(i, options)
+        info = self.core.reset(i, seed, options)
         self.elapsed[i] = 0
         self._ended[i] = False
-        return core.observe(np.array([i]))[0]
+        return info
 
     def step_robots(self, actions, skip: np.ndarray | None = None):
         """One control step of every robot but those in the boolean mask `skip` (left as they are).
@@ -360,12 +340,35 @@ class ResidualWalkVectorEnv(VectorEnv):
     @property
     def np_random(self) -> tuple[np.random.Generator, ...]:
         """Every robot's random stream (as SyncVectorEnv's, one per sub-environment)."""
-        for i, rng in enumerate(self.core.rngs):
+        core = self.core
+        for i, rng in enumerate(core.rngs):
             if rng is None:
-                self.core.rngs[i], self._seeds[i] = seeding.np_random()
-        return tuple(self.core.rngs)
+                core.rngs[i], core.seeds[i] = seeding.np_random()
+        return tuple(core.rngs)
 
     @property
     def np_random_seed(self) -> tuple[int, ...]:
         self.np_random  # noqa: B018 - seeds every robot not seeded yet
-        return tuple(self._seeds)
+        return tuple(self.core.seeds)
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self):
+        # every robot's episode is its core snapshot; the rest is this env's own bookkeeping
+        init = (self.config, self.num_envs, self.max_episode_steps, self.threads, self.physics.own_models)
+        return {
+            "init": init + (type(self.core), self.autoreset_mode),
+            "robots": [self.core.snapshot(i) for i in range(self.num_envs)],
+            "elapsed": self.elapsed.copy(),
+            "ended": self._ended.copy(),
+            "started": self._started,
+            "spec": self.spec,
+        }
+
+    def __setstate__(self, state):
+        self.__init__(*state["init"])
+        for i, robot in enumerate(state["robots"]):
+            self.core.restore(i, robot)
+        self.elapsed[:] = state["elapsed"]
+        self._ended[:] = state["ended"]
+        self._started = state["started"]
+        self.spec = state["spec"]

@@ -23,29 +23,26 @@ import numpy as np
 from envs import layout as L
 from envs.commands import Commands
 from envs.config import EnvConfig
+from envs.episode import (  # noqa: F401 - the terminations, where older code imports them
+    FALL_TERMINATIONS,
+    TERMINATIONS,
+    RobotEpisodes,
+    RobotRows,
+    is_fall,
+)
 from envs.observation import ObservationParts
 from envs.physics import BatchSim, SingleSim
-from envs.randomization import nominal_physics, randomize_physics
+from envs.randomization import nominal_physics
 from envs.rewards import RewardTerms, StepState
-from envs.robot_sim import SPAWN_Y_LIMIT, spawn_pose
+from envs.robot import load_robot
 from envs.rows import libm, scatter
 from envs.terrain import TerrainTable
-from envs.terrain_switch import TerrainSwitch
-from envs.robot import load_robot
+from envs.terrain_switch import TerrainFiles
 from gait.controller import TROT_PHASE_OFFSETS, BaselineTrotController
 
 OFF_TERRAIN_MARGIN = 0.2  # m, episode ends this close to the heightfield's edge
 
-# How an episode can end, and which endings are falls (the one definition every report uses).
-TERMINATIONS = ("fell_height", "fell_tilt", "off_terrain", "physics_error", "invalid_action")
-FALL_TERMINATIONS = frozenset({"fell_height", "fell_tilt", "physics_error", "invalid_action"})
-
 _TWO_PI = 2.0 * math.pi
-
-
-def is_fall(termination: str) -> bool:
-    """True when an episode ended because the robot fell or the simulation (or the action) broke."""
-    return termination in FALL_TERMINATIONS
 
 
 class StepResult(NamedTuple):
@@ -55,11 +52,12 @@ class StepResult(NamedTuple):
     infos: list[dict[str, Any]]
 
 
-class WalkCore(ObservationParts, RewardTerms):
+class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
     """N ResidualWalk-v0 robots over one physics backend (``SingleSim`` or ``BatchSim``).
 
-    ``rngs[i]`` is robot i's random stream (the single env's ``np_random``); it must be set
-    before robot i's first reset.
+    Each robot's whole episode is the core's (``envs.episode``): every per-robot value is a row
+    declared once in ``rows``; ``reset(i, seed, options)``, ``set_terrain(i, png)``,
+    ``set_terrain_schedule(i, schedule)``, ``snapshot(i)`` and ``restore(i, snapshot)`` per robot.
     """
 
     def __init__(self, config: EnvConfig, physics: SingleSim | BatchSim):
@@ -99,22 +97,26 @@ class WalkCore(ObservationParts, RewardTerms):
         self._nominal_feet = self.controller._nominal  # (4, 3) sweep centres in the hip frames
         self._needs_yaw = bool(c.heading_observation or c.commands or self.weights["heading"])
 
-        self.rngs: list = [None] * n
-        self.step_count = np.zeros(n, dtype=np.int64)
+        # Every per-robot value, declared once (snapshot and restore copy each; envs/episode.py)
+        self.rows = rows = RobotRows(n)
+        self.rngs = rows.objects("rng")  # robot i's random stream (the single env's np_random)
+        self.seeds = rows.objects("seed")  # the seed it was made from (np_random_seed)
+        self.step_count = rows.array("step_count", dtype=np.int64)  # control steps of the episode
         # Gait cycles walked beyond the plain trot's t / cycle_time (the modulated frequency's extra)
-        self.extra_cycles = np.zeros(n)
-        self.prev_action = np.zeros((n, self.n_actions))
-        self.residual = np.zeros((n, self.n_actions))  # filtered action, the correction actually applied
-        self.last_obs = np.zeros((n, self.obs_size), dtype=np.float32)
-        self.last_termination = [""] * n
-        self.commands = Commands(c, n, self.dt)
-        self.episode_x0 = np.zeros(n)
-        self.episode_started = np.zeros(n, dtype=bool)
+        self.extra_cycles = rows.array("extra_cycles")
+        self.prev_action = rows.array("prev_action", self.n_actions)
+        self.residual = rows.array("residual", self.n_actions)  # filtered action, the correction actually applied
+        self.last_obs = rows.array("last_obs", self.obs_size, dtype=np.float32)
+        self.last_termination = rows.objects("last_termination", "")
+        self.commands = Commands(c, n, self.dt, rows)  # the command, its heading and speed window
+        self.episode_x0 = rows.array("episode_x0")  # m, world x at the episode's start
+        self.episode_started = rows.array("episode_started", dtype=bool)  # an episode since the schedule was set
+        self.terrain_path = rows.objects("terrain_path")  # the PNG last loaded (None: the configured terrain)
+        self.terrain_schedule = rows.objects("terrain_schedule")  # picks the terrain at each reset
 
         models = physics.models()
         self._nominal_physics = [nominal_physics(m) for m in models]
-        cache: dict[str, np.ndarray] = {}
-        self.terrains = [TerrainSwitch(m, c.terrain, physics.terrain(i).flat, cache) for i, m in enumerate(models)]
+        self.terrain_files = TerrainFiles(c.terrain, physics.terrain(0).flat)
         self.ground = TerrainTable([physics.terrain(i) for i in range(n)])
         first = physics.terrain(0)
         self.terrain_limit_x = first.half_length - OFF_TERRAIN_MARGIN
@@ -126,31 +128,6 @@ class WalkCore(ObservationParts, RewardTerms):
         return 2.0 * self.gait.step_length / self.gait.cycle_time
 
     # ------------------------------------------------------------------ reset
-    def reset_robot(self, i: int, options: dict | None = None) -> None:
-        """Start robot i's next episode (terrain, physics draws, spawn, command); then call observe."""
-        rng = self.rngs[i]
-        changed = self.terrains[i].before_episode(self._outcome(i))
-        if self.config.randomize:
-            randomize_physics(self.physics.models()[i], self._nominal_physics[i], self.physics.trunk_id, rng)
-            changed = True
-        if changed:
-            self.physics.models_changed()
-            self.ground.refresh(i)
-        x, y, yaw = spawn_pose(rng, self.robot.size)
-        self.physics.place(i, x, y, yaw, self.controller.joint_targets(0.0))
-        self.step_count[i] = 0
-        self.extra_cycles[i] = 0.0
-        self.prev_action[i] = 0.0
-        self.residual[i] = 0.0
-        self.episode_x0[i] = float(self.physics.qpos[i, 0])
-        self.episode_started[i] = True
-        self.last_termination[i] = ""
-        self.commands.start(i, rng, options)  # after every other draw: with commands off the stream is untouched
-        shift = self.commands.spawn_y_shift(i)  # a turning robot starts off-centre, against its turn
-        if shift:
-            y = min(SPAWN_Y_LIMIT, max(-SPAWN_Y_LIMIT, y + shift))
-            self.physics.place(i, x, y, yaw, self.controller.joint_targets(0.0))
-
     def observe(self, ids: np.ndarray) -> list[dict[str, float]]:
         """Observations of freshly reset robots `ids` into ``last_obs``; returns their reset infos."""
         ids = np.asarray(ids, dtype=np.intp)
@@ -161,21 +138,6 @@ class WalkCore(ObservationParts, RewardTerms):
         self.last_obs[ids] = self._observation(ids, ground, rot, yaw)
         height = p.qpos[ids, 2] - ground.sum(axis=1) / ground.shape[1]
         return [{"x_position": float(p.qpos[i, 0]), "body_height": float(h)} for i, h in zip(ids, height)]
-
-    def _outcome(self, i: int) -> dict | None:
-        """How robot i's last episode went, for its terrain schedule (None before the first)."""
-        if self.terrains[i].schedule is None or not (self.episode_started[i] and self.step_count[i] > 0):
-            return None
-        x_end = float(self.physics.qpos[i, 0])
-        termination = self.last_termination[i]
-        return {
-            "distance_m": x_end - self.episode_x0[i] if np.isfinite(x_end) else 0.0,
-            "seconds": int(self.step_count[i]) * self.dt,
-            "termination": termination,
-            "fell": is_fall(termination),
-            "command_mps": float(self.commands.values[i, 0]) if self.config.commands else None,
-            "nominal_mps": self.nominal_speed,
-        }
 
     # ------------------------------------------------------------------ step
     def step(self, actions: np.ndarray) -> StepResult:
