@@ -27,7 +27,8 @@ MAX_REWARD_WEIGHT = 1000.0  # far above any useful weight; keeps every reward fi
 class RewardWeights:
     """Weight of each reward term; the env pays ``weight x signed unscaled term`` per step.
 
-    Adding a term is a field here plus a ``_reward_<term>`` method on the env.
+    Adding a term is a field here plus a ``_reward_<term>`` method in ``envs/rewards.py``, whose one-line
+    docstring ("(+) ..." or "(-) ...") is its row of the spec's reward table (``envs.spec``).
     """
 
     forward_velocity: float = setting(
@@ -89,7 +90,7 @@ ORIGINAL_REWARD_WEIGHTS = RewardWeights(
 
 @dataclass(frozen=True)
 class EnvConfig:
-    """Every setting of ResidualWalk-v0 (see the env's docstring for what each does).
+    """Every setting of ResidualWalk-v0 (``envs.spec`` says what each does).
 
     Lengths (residual_scale, min_body_height) are written for the reference robot (the mini); the
     env scales them by its robot's size (``envs.robot``), so a config means the same on every robot.

@@ -38,35 +38,45 @@ class RewardTerms:
         return row_dot(s.rot[:, 6:9], s.qvel[:, 3:6])
 
     def _reward_forward_velocity(self, s: StepState) -> np.ndarray:
-        return s.x_velocity  # progress along world x, m/s
+        """(+) trunk velocity along world x, m/s."""
+        return s.x_velocity
 
     def _reward_lateral_stability(self, s: StepState) -> np.ndarray:
-        return -(np.abs(s.y_velocity) + ROLL_RATE_SCALE * np.abs(s.qvel[:, 3]))  # sideways drift and roll rate
+        """(-) |trunk velocity along world y| + 0.1 m/rad x |roll rate|: sideways drift and roll."""
+        return -(np.abs(s.y_velocity) + ROLL_RATE_SCALE * np.abs(s.qvel[:, 3]))
 
     def _reward_energy(self, s: StepState) -> np.ndarray:
+        """(-) mean squared filtered foot residual r[0:12]: how much correction is applied."""
         feet = self.residual[s.rows, : L.N_ACTIONS]
-        return -row_dot(feet, feet) / L.N_ACTIONS  # foot correction applied
+        return -row_dot(feet, feet) / L.N_ACTIONS
 
     def _reward_smoothness(self, s: StepState) -> np.ndarray:
+        """(-) mean squared change of the action since the last step."""
         delta = s.action - self.prev_action[s.rows]
-        return -row_dot(delta, delta) / self.n_actions  # jerky actions
+        return -row_dot(delta, delta) / self.n_actions
 
     def _reward_alive(self, s: StepState) -> np.ndarray:
-        return np.ones(len(s.tilt))  # one per step still standing
+        """(+) 1 per step while not fallen."""
+        return np.ones(len(s.tilt))
 
     def _reward_heading(self, s: StepState) -> np.ndarray:
-        return -(1.0 - libm(math.cos, s.yaw - self.commands.heading[s.rows]))  # off the commanded heading
+        """(-) 1 - cos(yaw - commanded heading): off the commanded heading (0 rad without a turn)."""
+        return -(1.0 - libm(math.cos, s.yaw - self.commands.heading[s.rows]))
 
     def _reward_centre_line(self, s: StepState) -> np.ndarray:
-        return -np.abs(s.qpos[:, 1])  # away from the terrain's long centre line, m
+        """(-) |world y of the trunk|: away from the terrain's long centre line, m."""
+        return -np.abs(s.qpos[:, 1])
 
     def _reward_height(self, s: StepState) -> np.ndarray:
-        return -np.abs(s.body_height - self.gait.body_height)  # distance from the gait's body height, m
+        """(-) |trunk height above the ground - gait.body_height|, m."""
+        return -np.abs(s.body_height - self.gait.body_height)
 
     def _reward_orientation(self, s: StepState) -> np.ndarray:
-        return -(1.0 - libm(math.cos, s.tilt))  # trunk tilt
+        """(-) 1 - cos(tilt), tilt = angle between the trunk's up axis and world up."""
+        return -(1.0 - libm(math.cos, s.tilt))
 
     def _reward_tracking_velocity(self, s: StepState) -> np.ndarray:
+        """(+) exp(-(speed error / command_speed_sigma)^2), laplace: exp(-|error| / sigma); 0 without commands."""
         if not self.config.commands:
             return np.zeros(len(s.tilt))
         error = (self.commands.tracked[s.rows] - self.commands.values[s.rows, 0]).tolist()
@@ -76,6 +86,7 @@ class RewardTerms:
         return np.array([math.exp(-((e / sigma) ** 2)) for e in error])
 
     def _reward_tracking_yaw_rate(self, s: StepState) -> np.ndarray:
+        """(+) exp(-((yaw_rate - command_yaw_rate) / command_yaw_rate_sigma)^2); 0 without commands."""
         if not self.config.commands:
             return np.zeros(len(s.tilt))
         error = (self._yaw_rate(s) - self.commands.values[s.rows, 1]).tolist()

@@ -3,7 +3,8 @@
 ``WalkCore`` is the one implementation of ResidualWalk-v0's step. ``ResidualWalkEnv`` is its
 N = 1 view (one MjData); ``envs.vector_env.ResidualWalkVectorEnv`` (the Gymnasium vector env, and
 under it the training's ``walklab.vec_envs.batched.BatchedVecEnv``) steps N robots on one
-``mujoco.batch.Batch``. The env's docstring is the spec of what is computed here.
+``mujoco.batch.Batch``. ``envs.spec``'s docstring is the spec of what is computed here (its
+observation and reward tables generated from ``envs.layout`` and ``envs.rewards``).
 
 Bit for bit: every value equals the one the per-robot formulas give. Where the single-robot
 arithmetic used Python's ``math`` (libm), this module maps ``math`` over the rows (``envs.rows.libm``):

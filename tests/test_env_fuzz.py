@@ -1,5 +1,5 @@
 """The env's API, fuzzed: a bad keyword is one clear configuration error, a bad action does what
-the env's docstring says (NaN or inf: the step ends the episode as "invalid_action"; anything
+the spec (envs/spec.py) says (NaN or inf: the step ends the episode as "invalid_action"; anything
 else that is not a finite array of the action's size: a ValueError naming the expected shape)."""
 
 from __future__ import annotations
