@@ -4,8 +4,8 @@
 (N robots on one ``mujoco.batch.Batch``) are views of the core. The observation and reward tables
 at the end of this docstring are generated (``spec_tables(config)``) from the layout's table
 (``envs.layout.OBSERVATION_PARTS``), the reward weights (``envs.config.RewardWeights``) and the
-``_reward_<term>`` methods (``envs.rewards``); docs/environment.md holds them for v2's settings,
-checked by ``tests/test_spec.py`` (``WRITE_SPEC_TABLES=1`` rewrites them).
+``_reward_<term>`` methods (``envs.rewards``); docs/environment.md holds v2's (the parts it observes,
+the terms it pays for), checked by ``tests/test_spec.py`` (``WRITE_SPEC_TABLES=1`` rewrites them).
 
 Each control step (``frame_skip`` x 4 ms physics steps; 5 of them, 50 Hz, by default) the action
 ``a`` in [-1, 1]^n passes a first-order low-pass filter, ``r <- r + action_filter * (a - r)``, and
@@ -117,31 +117,45 @@ def _row(cells) -> str:
     return "| " + " | ".join(_cell(str(c)) for c in cells) + " |"
 
 
-def observation_table(config: EnvConfig) -> str:
-    """Markdown: every part of ``OBSERVATION_PARTS`` in order, its slice under `config` ("off" without its option)."""
+def observation_table(config: EnvConfig, complete: bool = True) -> str:
+    """Markdown: the parts of ``OBSERVATION_PARTS`` in order, their slices under `config`.
+
+    `complete` lists the parts `config` switches off too ("off"); otherwise only the observed ones.
+    """
     slices = observation_slices(config)
     lines = [_row(("slice", "entries", "part", "meaning", "unit", "option")), _row(["---"] * 6)]
     for part in OBSERVATION_PARTS:
         at = slices.get(part.name)
+        if not (at or complete):
+            continue
         where = f"{at.start}:{at.stop}" if at else "off"
         cells = (where, part_size(part, config), f"`{part.name}`", part.meaning, part.unit, part.option or "always")
         lines.append(_row(cells))
     return "\n".join(lines)
 
 
-def reward_table(config: EnvConfig, terms: type = RewardTerms) -> str:
-    """Markdown: every reward term, its weight under `config` and by default, and what it pays (signed)."""
+def reward_table(config: EnvConfig, terms: type = RewardTerms, complete: bool = True) -> str:
+    """Markdown: the reward terms, their weights under `config` and by default, and what they pay (signed).
+
+    `complete` lists the terms `config` weights 0 too; otherwise only the paid ones.
+    """
     weights = config.reward_weights
     lines = [_row(("term", "weight", "default", "unscaled term, signed", "weight flag")), _row(["---"] * 5)]
     for field in dataclasses.fields(weights):
+        if not (getattr(weights, field.name) or complete):
+            continue
         doc = (getattr(terms, f"_reward_{field.name}").__doc__ or "").strip().rstrip(".")
         flag = "--" + (field.name + WEIGHT_SUFFIX).replace("_", "-")
         lines.append(_row((f"`{field.name}`", getattr(weights, field.name), field.default, doc, f"`{flag}`")))
     return "\n".join(lines)
 
 
-def spec_tables(config: EnvConfig, terms: type = RewardTerms) -> str:
-    """The spec's generated part for `config`: its sizes, the observation table and the reward table."""
+def spec_tables(config: EnvConfig, terms: type = RewardTerms, complete: bool = True) -> str:
+    """The spec's generated part for `config`: its sizes, the observation table and the reward table.
+
+    Not `complete`: only what `config` observes and pays for (docs/environment.md's v2 tables, which
+    a new option's part or a new zero-weighted term leaves as they are).
+    """
     n_actions = action_size(config.gait_modulation, config.steering, config.swing_height)
     return "\n".join(
         (
@@ -149,11 +163,11 @@ def spec_tables(config: EnvConfig, terms: type = RewardTerms) -> str:
             "",
             "### Observation",
             "",
-            observation_table(config),
+            observation_table(config, complete),
             "",
             "### Reward",
             "",
-            reward_table(config, terms),
+            reward_table(config, terms, complete),
         )
     )
 

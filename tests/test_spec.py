@@ -15,7 +15,7 @@ DOC = REPO / "docs" / "environment.md"
 
 def test_docs_hold_the_generated_tables_for_v2():
     text = DOC.read_text()
-    tables = spec.spec_tables(V2.env)
+    tables = spec.spec_tables(V2.env, complete=False)
     if os.environ.get("WRITE_SPEC_TABLES"):
         DOC.write_text(spec.replace_generated(text, tables))
         text = DOC.read_text()
