@@ -107,7 +107,7 @@ class EnvConfig:
         0.1, "low-pass coefficient of the residual (1 = no filter)", low=0, high=1, low_open=True
     )
     terrain: str | None = setting(None, "heightfield PNG (default assets/hfield.png)")
-    frame_skip: int = setting(describe().frame_skip, "physics steps per control step", low=1, high=100)
+    frame_skip: int = setting(None, "physics steps per control step (default: the robot's)", low=1, high=100)
     reward_weights: RewardWeights = dataclasses.field(default_factory=RewardWeights)
     min_body_height: float = setting(
         0.02,
@@ -250,6 +250,8 @@ class EnvConfig:
         object.__setattr__(self, "robot", check_robot_name(self.robot))  # a flag gives a Path
         if self.gait is None:
             object.__setattr__(self, "gait", describe(self.robot).gait)
+        if self.frame_skip is None:  # the robot's physics steps per control step (the mini: 5 x 4 ms)
+            object.__setattr__(self, "frame_skip", describe(self.robot).frame_skip)
         if not isinstance(self.gait, GaitParameters):
             raise ConfigError("EnvConfig.gait", "a GaitParameters", self.gait)
         if not isinstance(self.reward_weights, RewardWeights):
@@ -292,6 +294,8 @@ class EnvConfig:
                 raise ConfigError("EnvConfig.gait", "valid gait parameters", f"{gait} ({exc})") from exc
         if "robot" in fields_changes and "gait" not in fields_changes and fields_changes["robot"] != self.robot:
             fields_changes["gait"] = None  # another robot walks its own trot unless a gait is given
+        if "robot" in fields_changes and "frame_skip" not in fields_changes and fields_changes["robot"] != self.robot:
+            fields_changes["frame_skip"] = None  # ... and steps its own physics per control step
         rw = fields_changes.get("reward_weights", self.reward_weights)
         if isinstance(rw, dict):
             unknown = set(rw) - set(type(self.reward_weights).terms())

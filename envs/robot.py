@@ -64,7 +64,8 @@ DEFAULT_NAMES = {
     "linear_velocity": "trunk_linvel",
     "home_key": "home",
 }
-KNOWN_KEYS = {"about", "mjcf", "scenes", "legs", "names", "physics", "servo", "gait"}
+KNOWN_KEYS = {"about", "mjcf", "scenes", "legs", "names", "physics", "servo", "gait", "import"}
+PHYSICS_KEYS = {"timestep", "frame_skip", "integrator", "cone", "impratio", "foot_contact", "foot_condim"}
 
 
 class RobotError(ConfigError):
@@ -142,8 +143,15 @@ class RobotDescription:
     names: dict[str, str]
     timestep: float  # s
     frame_skip: int
-    servo: dict[str, float]  # kp (N m/rad), kv (N m s/rad), torque_limit (N m); empty: the MJCF's
+    servo: dict[str, Any]  # kp (N m/rad), kv (N m s/rad), torque_limit (N m, or [hip, thigh, calf]); empty: the MJCF's
     gait: GaitParameters  # its working trot
+    physics: dict[str, Any] = field(default_factory=dict)  # every physics key as written (envs.robot_import)
+    importing: dict[str, Any] = field(default_factory=dict)  # "import": e.g. {"ranges": {"thigh": [lo, hi]}}
+
+    @property
+    def imported(self) -> bool:
+        """A third-party MJCF converted through MjSpec (envs.robot_import): a description without scenes."""
+        return not self.scenes
 
     def name_of(self, kind: str, leg: str = "", part: str = "") -> str:
         return self.names[kind].format(leg=leg, part=part)
@@ -186,6 +194,15 @@ def _read_description(file: Path) -> RobotDescription:
         raise RobotError(f"{file}: gait: {exc}") from None
     if len(legs) != 4 or set(names) != set(DEFAULT_NAMES):
         raise RobotError(f"{file}: 'legs' must name 4 legs and 'names' only these keys: {', '.join(DEFAULT_NAMES)}")
+    unknown = set(physics) - PHYSICS_KEYS
+    if unknown:
+        raise RobotError(
+            f"{file}: unknown physics key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(PHYSICS_KEYS))}"
+        )
+    if "scenes" not in raw and ("names" in raw or "legs" in raw):
+        raise RobotError(
+            f"{file}: an imported robot (no 'scenes') is read by its structure: leave out 'names' and 'legs'"
+        )
     return RobotDescription(
         name=folder.name,
         file=file,
@@ -195,8 +212,10 @@ def _read_description(file: Path) -> RobotDescription:
         names=names,
         timestep=float(physics.get("timestep", 0.002)),
         frame_skip=int(physics.get("frame_skip", 10)),
-        servo={k: float(v) for k, v in raw.get("servo", {}).items()},
+        servo={k: [float(x) for x in v] if isinstance(v, list) else float(v) for k, v in raw.get("servo", {}).items()},
         gait=gait,
+        physics=dict(physics),
+        importing=dict(raw.get("import", {})),
     )
 
 
@@ -224,6 +243,9 @@ class Robot:
     geometry: LegGeometry
     size: float  # leg length / REFERENCE_LEG_LENGTH: 1 for the mini
     ground_sample_points: np.ndarray = field(repr=False)  # (12, 2) trunk-frame xy, 3 per leg along x
+    # an imported robot's joints as its file has them: file angle = sign x toolkit angle (envs.robot_import)
+    joint_signs: tuple[float, ...] = (1.0,) * 12
+    file_joints: tuple[str, ...] = ()  # the file's joint names in the toolkit's order (empty: the toolkit's own)
 
     @property
     def name(self) -> str:
@@ -233,9 +255,15 @@ class Robot:
     def gait(self) -> GaitParameters:
         return self.description.gait
 
+    @property
+    def imported(self) -> bool:
+        return self.description.imported
+
     def scene(self, flat: bool) -> Path:
         """The scene file that includes this robot: the flat floor or the rough heightfield."""
         kind = "flat" if flat else "rough"
+        if self.imported:
+            raise RobotError(f"{self.description.file}: an imported robot's scenes are built (envs.robot_import)")
         if kind not in self.description.scenes:
             raise RobotError(f"{self.description.file}: no '{kind}' scene")
         return self.description.scenes[kind]
@@ -252,6 +280,8 @@ class Robot:
         """Impose the description's physics settings and servos on a compiled scene (in place)."""
         d = self.description
         model.opt.timestep = d.timestep
+        if d.imported:  # its servos, options and contacts were set on its MjSpec
+            return
         servo = d.servo
         if servo:
             ids = [model.actuator(n).id for n in d.actuator_names]
@@ -261,7 +291,12 @@ class Robot:
             if "kv" in servo:
                 model.actuator_biasprm[ids, 2] = -servo["kv"]
             if "torque_limit" in servo:
-                model.actuator_forcerange[ids] = (-servo["torque_limit"], servo["torque_limit"])
+                limit = (
+                    np.tile(servo["torque_limit"], 4)
+                    if isinstance(servo["torque_limit"], list)
+                    else servo["torque_limit"]
+                )
+                model.actuator_forcerange[ids, 0], model.actuator_forcerange[ids, 1] = -limit, limit
                 model.actuator_forcelimited[ids] = 1
 
 
@@ -277,15 +312,23 @@ def _load(file: Path) -> Robot:
     from envs.robot_model import derive
 
     d = _read_description(file)
-    try:
-        model = mujoco.MjModel.from_xml_path(str(d.mjcf))
-    except (ValueError, OSError) as exc:
-        raise RobotError(f"cannot compile {d.mjcf}: {' '.join(str(exc).split())}") from None
+    extra = {}
+    if d.imported:
+        from envs import robot_import
+
+        model = robot_import.robot_spec(d).compile()
+        known = robot_import.import_facts(d)
+        extra = {"joint_signs": known["joint_signs"], "file_joints": known["file_joints"]}
+    else:
+        try:
+            model = mujoco.MjModel.from_xml_path(str(d.mjcf))
+        except (ValueError, OSError) as exc:
+            raise RobotError(f"cannot compile {d.mjcf}: {' '.join(str(exc).split())}") from None
     facts = derive(model, d)
     geometry = facts.pop("geometry")
     size = geometry.leg_length / REFERENCE_LEG_LENGTH
     points = np.array([(hip[0] + dx * size, hip[1]) for hip in geometry.hip_positions for dx in GROUND_SAMPLE_DX])
-    robot = Robot(description=d, geometry=geometry, size=size, ground_sample_points=points, **facts)
+    robot = Robot(description=d, geometry=geometry, size=size, ground_sample_points=points, **facts, **extra)
     check_geometry(robot, model)
     return robot
 

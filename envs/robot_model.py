@@ -9,6 +9,7 @@ describe (a wrong axis, a link bent out of the leg's plane, a missing name) is r
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import mujoco
@@ -41,7 +42,7 @@ def _addresses(values: list[int]) -> Any:
     return np.array(values, dtype=np.intp)
 
 
-def derive(model: mujoco.MjModel, d) -> dict[str, Any]:
+def derive(model: mujoco.MjModel, d, need_key: bool = True) -> dict[str, Any]:
     """The facts of ``envs.robot.Robot`` that come from `model` (the robot's MJCF, compiled alone)."""
     trunk = _id(model, mujoco.mjtObj.mjOBJ_BODY, d.name_of("trunk"), "body", d)
     free = [j for j in range(model.njnt) if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE]
@@ -60,7 +61,8 @@ def derive(model: mujoco.MjModel, d) -> dict[str, Any]:
         _id(model, mujoco.mjtObj.mjOBJ_SITE, n, "site", d)
     for n in (d.name_of("gyro"), d.name_of("linear_velocity")):
         _id(model, mujoco.mjtObj.mjOBJ_SENSOR, n, "sensor", d)
-    _id(model, mujoco.mjtObj.mjOBJ_KEY, d.name_of("home_key"), "keyframe", d)
+    if need_key:
+        _id(model, mujoco.mjtObj.mjOBJ_KEY, d.name_of("home_key"), "keyframe", d)
     return {
         "root_qpos": int(model.jnt_qposadr[free[0]]),
         "root_qvel": int(model.jnt_dofadr[free[0]]),
@@ -102,24 +104,51 @@ def _geometry(model: mujoco.MjModel, d, trunk: int, joints: list[int]) -> LegGeo
         a_hip, a_thigh, a_knee = (local(data.xanchor[j]) for j in (hip, thigh, calf))
         foot = local(data.site_xpos[model.site(d.foot_sites[leg]).id])
         link, upper, lower = a_thigh - a_hip, a_knee - a_thigh, foot - a_knee
-        if abs(link[0]) > _TOLERANCE or abs(link[2]) > _TOLERANCE:
-            raise _error(d, f"leg {d.legs[leg]}: the thigh's axis must sit beside the hip's, not {link.tolist()} m")
-        if np.abs(upper[:2]).max() > _TOLERANCE or np.abs(lower[:2]).max() > _TOLERANCE:
-            raise _error(d, f"leg {d.legs[leg]}: thigh and calf must hang straight down at zero joint angles")
+        if abs(link[2]) > _TOLERANCE:
+            raise _error(d, f"leg {d.legs[leg]}: the thigh's axis must sit level with the hip's, not {link.tolist()} m")
+        if abs(link[0]) > _TOLERANCE:  # a fore-aft hip link: the leg's frame starts where its pitch axis is
+            a_hip = a_hip + np.array([link[0], 0.0, 0.0])  # (along the abduction axis: nothing else moves)
         hips.append(tuple(float(v) for v in a_hip))
-        offsets.append(abs(float(link[1])))
-        thighs.append(-float(upper[2]))
-        calves.append(-float(lower[2]))
-    for what, values in (("hip offset", offsets), ("thigh length", thighs), ("calf length", calves)):
-        if max(values) - min(values) > _TOLERANCE:
-            raise _error(d, f"the four legs' {what}s differ: {values} m")
+        offsets.append(float(link[1] + upper[1] + lower[1]))  # signed: a link's sideways part stays sideways
+        thighs.append(_link(upper))
+        calves.append(_link(lower))
+    sides = np.sign([hip[1] for hip in hips])
+    if not np.all(sides * offsets >= 0):
+        raise _error(
+            d, f"every leg's pitch plane must sit outward of its hip, not at {np.round(offsets, 6).tolist()} m"
+        )
+    magnitudes = np.abs(offsets)
+    side_offsets = None
+    if np.ptp(magnitudes) > _TOLERANCE:  # legs that are not mirror images: each its own offset
+        side_offsets = tuple(round(v, DECIMALS) for v in offsets)
+        if np.ptp(magnitudes) > 0.01 * magnitudes.max():
+            raise _error(
+                d, f"the four legs' sideways offsets differ by more than 1 %: {np.round(offsets, 6).tolist()} m"
+            )
+    offsets = [float(v) for v in magnitudes]
+    for what, values in (("thigh", thighs), ("calf", calves)):
+        if np.ptp(np.array(values), axis=0).max() > _TOLERANCE:
+            raise _error(d, f"the four legs' {what}s differ: {np.round(values, 6).tolist()}")
     knee_low, knee_high = model.jnt_range[joints[2]]
     foot_geom = _id(model, mujoco.mjtObj.mjOBJ_GEOM, d.foot_geoms[0], "geom", d)
     return LegGeometry(
         hip_positions=tuple(hips),
         hip_offset=offsets[0],
-        thigh_length=thighs[0],
-        calf_length=calves[0],
+        thigh_length=thighs[0][0],
+        calf_length=calves[0][0],
         foot_radius=round(float(model.geom_size[foot_geom, 0]), DECIMALS),
         knee_fold=float(max(abs(knee_low), abs(knee_high))),
+        thigh_angle=thighs[0][1],
+        calf_angle=calves[0][1],
+        side_offsets=side_offsets,
     )
+
+
+def _link(vector: np.ndarray) -> tuple[float, float]:
+    """A link's (length, angle from straight down, + backwards) in the leg's plane, from joint to joint.
+
+    A straight link (no fore-aft part) keeps its exact length and angle 0 (the mini's numbers)."""
+    x, z = float(vector[0]), float(vector[2])
+    if abs(x) <= _TOLERANCE:
+        return -z, 0.0
+    return round(math.hypot(x, z), DECIMALS), math.atan2(-x, -z)

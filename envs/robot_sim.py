@@ -38,11 +38,21 @@ def load_model(
 
     The heightfield's size and heights (metres for the reference size) scale with the robot."""
     robot = as_robot(robot)
-    if flat or (terrain is not None and str(terrain) == FLAT_TERRAIN):
+    flat = flat or (terrain is not None and str(terrain) == FLAT_TERRAIN)
+    if robot.imported:  # a package MJCF cannot be <include>d: the world is built around it (envs.robot_import)
+        from envs.robot_import import compile_scene, scene_spec
+
+        spec = scene_spec(robot.description, flat, robot.size)
+        if flat:
+            model = compile_scene(spec)
+            robot.configure(model)
+            return model
+    elif flat:
         model = mujoco.MjModel.from_xml_path(str(robot.scene(flat=True)))
         robot.configure(model)
         return model
-    spec = mujoco.MjSpec.from_file(str(robot.scene(flat=False)))
+    else:
+        spec = mujoco.MjSpec.from_file(str(robot.scene(flat=False)))
     png = check_terrain_file(terrain if terrain is not None else A.DEFAULT_TERRAIN_PNG)  # cheap, MuJoCo-free
     spec.hfield(A.HFIELD_NAME).file = str(png.resolve())
     if robot.size != 1.0:
@@ -51,7 +61,7 @@ def load_model(
             if field is not None:
                 field.size = [v * robot.size for v in field.size]
     try:
-        model = spec.compile()
+        model = spec.compile() if not robot.imported else compile_scene(spec)
     except Exception as exc:  # mujoco raises ValueError with its own message
         reason = " ".join(str(exc).split())  # MuJoCo's message spans lines
         raise TerrainFileError(f"cannot load terrain {png}: {reason}") from exc

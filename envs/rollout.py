@@ -246,9 +246,13 @@ def run_baseline(
     This is ResidualWalk-v0 with a zero residual, run by the toolkit's one rollout loop, so its
     episode ends (falls, the terrain's edge) are the env's. `frame_skip` and `robot` None: the config's defaults.
     """
-    settings = {"frame_skip": frame_skip, "robot": robot}
-    config = EnvConfig(gait=gait, terrain=None if terrain is None else str(terrain))
-    env = ResidualWalkEnv(config.replace(**{k: v for k, v in settings.items() if v is not None}), model=model)
+    settings = {"frame_skip": frame_skip, "robot": robot}  # the robot in the constructor: `gait` walks on it
+    config = EnvConfig(
+        gait=gait,
+        terrain=None if terrain is None else str(terrain),
+        **{k: v for k, v in settings.items() if v is not None},
+    )
+    env = ResidualWalkEnv(config, model=model)
     callback = None if on_step is None else (lambda e, info: on_step(e.sim))
     episode = run_episode(env, zero_policy, seed, seconds, on_step=callback)
     return WalkMetrics(

@@ -39,6 +39,11 @@ class BaselineTrotController:
             self._nominal[:, 1] += self.leg_offsets
         self._nominal[:, 2] = -g.stance_foot_depth(geometry)
 
+    def stance(self) -> np.ndarray:
+        """The 12 joint angles (rad) with every foot at the centre of its sweep: the robot standing."""
+        q = [angle for foot, d in zip(self._nominal.tolist(), self.leg_offsets) for angle in self.solve(*foot, d)]
+        return np.minimum(np.maximum(np.array(q), self.joint_low), self.joint_high)
+
     def foot_targets(self, t: float, offsets: np.ndarray | None = None) -> np.ndarray:
         """Foot targets (4, 3) at time t (s), plus optional per-foot offsets (4, 3) in metres."""
         return self.foot_targets_at(t / self.gait.cycle_time, offsets)

@@ -7,6 +7,7 @@ Foot positions are in the hip frame: origin at the abduction axis's hip point, a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ class LegGeometry:
     calf_length:   knee axis to foot centre
     foot_radius:   the foot's radius (its centre sits this far above the ground in stance)
     knee_fold:     the knee's most-bent angle's magnitude (rad), its joint limit
+    thigh_angle:   a bent thigh: the angle (rad) of the pitch-axis-to-knee line from straight down at
+                   zero joint angles, + when it points backwards (0 for a straight leg)
+    calf_angle:    the same for the knee-to-foot line (Go2's foot sits 2 mm behind its knee)
+    side_offsets:  each leg's own signed sideways offset (m, + left) where the legs are not mirror
+                   images (B2's links lean 0.1 mm one way on every leg); None: +-hip_offset
     """
 
     hip_positions: tuple[tuple[float, float, float], ...]
@@ -36,6 +42,9 @@ class LegGeometry:
     calf_length: float
     foot_radius: float
     knee_fold: float
+    thigh_angle: float = 0.0
+    calf_angle: float = 0.0
+    side_offsets: tuple[float, ...] | None = None
 
     @property
     def sides(self) -> tuple[float, ...]:
@@ -55,7 +64,14 @@ class LegGeometry:
     @property
     def leg_offsets(self) -> tuple[float, ...]:
         """Each leg's signed sideways offset in its hip frame (m): + for left legs."""
+        if self.side_offsets is not None:
+            return self.side_offsets
         return tuple(side * self.hip_offset for side in self.sides)
+
+    @property
+    def bent(self) -> bool:
+        """Whether a link leaves the straight line down from its joint at zero angles."""
+        return self.thigh_angle != 0.0 or self.calf_angle != 0.0
 
 
 def forward_kinematics(q: np.ndarray, geometry: LegGeometry, offset: float | np.ndarray = 0.0) -> np.ndarray:
@@ -64,6 +80,8 @@ def forward_kinematics(q: np.ndarray, geometry: LegGeometry, offset: float | np.
     q = np.asarray(q, dtype=float)
     l1, l2 = geometry.thigh_length, geometry.calf_length
     abd, pitch, knee = q[..., 0], q[..., 1], q[..., 2]
+    if geometry.bent:  # each link turns from its own zero-angle direction
+        pitch, knee = pitch + geometry.thigh_angle, knee + geometry.calf_angle - geometry.thigh_angle
     x = -l1 * np.sin(pitch) - l2 * np.sin(pitch + knee)
     z_leg = -l1 * np.cos(pitch) - l2 * np.cos(pitch + knee)
     if np.all(np.asarray(offset) == 0):
@@ -83,6 +101,8 @@ def leg_solver(geometry: LegGeometry) -> Callable[..., tuple[float, float, float
     """
     l1, l2 = geometry.thigh_length, geometry.calf_length
     l1_sq, l2_sq, l_prod = l1 * l1, l2 * l2, 2 * l1 * l2
+    if geometry.bent:
+        return _bent_solver(geometry)
 
     def solve(x: float, y: float, z: float, offset: float = 0.0) -> tuple[float, float, float]:
         if offset == 0.0:
@@ -95,6 +115,19 @@ def leg_solver(geometry: LegGeometry) -> Callable[..., tuple[float, float, float
         knee = -math.acos(min(1.0, max(-1.0, cos_knee)))
         pitch = math.atan2(-x, r) - math.atan2(l2 * math.sin(knee), l1 + l2 * math.cos(knee))
         return abd, pitch, knee
+
+    return solve
+
+
+def _bent_solver(geometry: LegGeometry) -> Callable[..., tuple[float, float, float]]:
+    """leg_solver for bent links: the straight legs' solution between the joints' lines, turned back
+    by each link's zero-angle direction (thigh_angle, calf_angle)."""
+    straight = leg_solver(dataclasses.replace(geometry, thigh_angle=0.0, calf_angle=0.0))
+    thigh, calf = geometry.thigh_angle, geometry.calf_angle
+
+    def solve(x: float, y: float, z: float, offset: float = 0.0) -> tuple[float, float, float]:
+        abd, pitch, knee = straight(x, y, z, offset)
+        return abd, pitch - thigh, knee + thigh - calf
 
     return solve
 

