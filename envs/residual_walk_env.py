@@ -155,7 +155,7 @@ class ResidualWalkEnv(gym.Env):
 
                 self._viewer = viewer.launch_passive(self.model, self.data)
                 with self._viewer.lock():
-                    track(self._viewer.cam, self.model, self.sim.trunk_id, self.data)
+                    track(self._viewer.cam, self.model, self.sim.trunk_id, self.data, size=self.sim.robot.size)
             self._viewer.sync()
         return None
 
@@ -245,7 +245,7 @@ class ResidualWalkEnv(gym.Env):
 
     def tracking_camera(self) -> mujoco.MjvCamera:
         """A camera that follows the trunk from the side and behind (envs/camera.py, as the viewer's)."""
-        return tracking_camera(self.model, self.sim.trunk_id)
+        return tracking_camera(self.model, self.sim.trunk_id, size=self.sim.robot.size)
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self):

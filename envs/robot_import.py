@@ -22,7 +22,7 @@ A robot description without ``scenes`` (``envs.robot``) names an MJCF this modul
 - **IMU**: a gyro and a velocimeter at the trunk's origin; the file's sensors are dropped.
 - **Stance**: a ``home`` keyframe with every foot at its trot's sweep centre, solved by the IK.
 
-``scene_spec`` attaches the converted robot into ``assets/worlds/<flat|rough>.xml`` (a package MJCF
+``scene_spec`` attaches ``assets/worlds/<flat|rough>.xml`` to the converted robot (a package MJCF
 cannot be ``<include>``\\ d by the toolkit's scene files). Anything that cannot be used is refused
 with one line (``envs.robot.RobotError``).
 """
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from typing import Any
 
 import mujoco
@@ -313,6 +312,16 @@ def _rename(spec: mujoco.MjSpec, names: dict[str, list[tuple[str, str]]]) -> Non
             item.name = f"__walklab_{kind}_{k}"
         for item, (_, new) in zip(items, pairs):
             item.name = new
+    renamed = dict(names.get("body", []))  # what names a body: lights' and cameras' targets, contact excludes
+    for element, attributes in (
+        (spec.lights, ("targetbody",)),
+        (spec.cameras, ("targetbody",)),
+        (spec.excludes, ("bodyname1", "bodyname2")),
+    ):
+        for item in element:
+            for attribute in attributes:
+                if getattr(item, attribute) in renamed:
+                    setattr(item, attribute, renamed[getattr(item, attribute)])
 
 
 def _free(elements, names) -> None:
@@ -358,18 +367,30 @@ def _add_stance(spec: mujoco.MjSpec, d) -> None:
 
 # ----------------------------------------------------------------------------- scenes
 def scene_spec(d, flat: bool, size: float) -> mujoco.MjSpec:
-    """The flat or rough world with the converted robot attached; the world's size x `size`."""
+    """The converted robot with the flat or rough world attached (its size x `size`).
+
+    The world goes into the robot's spec under a prefix (an unprefixed attachment makes MuJoCo warn
+    and log), then its terrain's names are given back: ``terrain``, ``terrain_visual``, ``floor``."""
+    scene = robot_spec(d)
     world = mujoco.MjSpec.from_file(str(WORLDS_DIR / ("flat.xml" if flat else "rough.xml")))
     if flat:
         floor = world.geom("floor")
         floor.size = [v * size for v in floor.size[:2]] + [floor.size[2]]
-    set_options(world, d)  # before attaching: the parent's options are kept, and now they agree
-    world.attach(robot_spec(d), frame=world.worldbody.add_frame(), prefix="")  # the robot keeps its names
-    return world
+    scene.attach(world, frame=scene.worldbody.add_frame(), prefix=_WORLD_PREFIX)
+    for field in (scene.hfields, scene.geoms):
+        for element in field:
+            if element.name.startswith(_WORLD_PREFIX) and element.name[len(_WORLD_PREFIX) :] in _WORLD_NAMES:
+                element.name = element.name[len(_WORLD_PREFIX) :]
+    for geom in scene.geoms:
+        if geom.hfieldname.startswith(_WORLD_PREFIX):
+            geom.hfieldname = geom.hfieldname[len(_WORLD_PREFIX) :]
+    scene.visual.headlight.diffuse = world.visual.headlight.diffuse
+    scene.visual.headlight.ambient = world.visual.headlight.ambient
+    scene.visual.headlight.specular = world.visual.headlight.specular
+    for key in ("azimuth", "elevation", "offwidth", "offheight"):
+        setattr(scene.visual.global_, key, getattr(world.visual.global_, key))
+    return scene
 
 
-def compile_scene(spec: mujoco.MjSpec) -> mujoco.MjModel:
-    """`spec` compiled, without MuJoCo's warning that an unprefixed attachment cannot be saved as XML."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Attaching a spec with an empty prefix")
-        return spec.compile()
+_WORLD_PREFIX = "world/"
+_WORLD_NAMES = ("terrain", "terrain_visual", "floor")

@@ -40,11 +40,11 @@ def load_model(
     robot = as_robot(robot)
     flat = flat or (terrain is not None and str(terrain) == FLAT_TERRAIN)
     if robot.imported:  # a package MJCF cannot be <include>d: the world is built around it (envs.robot_import)
-        from envs.robot_import import compile_scene, scene_spec
+        from envs.robot_import import scene_spec
 
         spec = scene_spec(robot.description, flat, robot.size)
         if flat:
-            model = compile_scene(spec)
+            model = spec.compile()
             robot.configure(model)
             return model
     elif flat:
@@ -61,7 +61,7 @@ def load_model(
             if field is not None:
                 field.size = [v * robot.size for v in field.size]
     try:
-        model = spec.compile() if not robot.imported else compile_scene(spec)
+        model = spec.compile()
     except Exception as exc:  # mujoco raises ValueError with its own message
         reason = " ".join(str(exc).split())  # MuJoCo's message spans lines
         raise TerrainFileError(f"cannot load terrain {png}: {reason}") from exc

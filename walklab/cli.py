@@ -129,12 +129,16 @@ def prepare_playback_or_fail(record) -> None:
     prepare_rendering(headless=record is not None)
 
 
-def model_or_fail(terrain=None, flat: bool = False):
-    """The compiled scene, or one error line and exit when the terrain PNG is missing or unreadable."""
+def model_or_fail(terrain=None, flat: bool = False, robot: str | None = None):
+    """The compiled scene of `robot` (default the mini), or one error line and exit when the terrain PNG
+    is missing or unreadable or the robot cannot be used."""
+    from envs.robot import RobotError
     from envs.robot_sim import TerrainFileError, load_model  # MuJoCo after MUJOCO_GL is chosen
 
     try:
-        return load_model(terrain, flat=flat)
+        return load_model(terrain, flat=flat, robot=robot)
+    except RobotError as exc:
+        fail(str(exc))
     except TerrainFileError as exc:
         fail(str(exc))
 
@@ -243,13 +247,43 @@ output_dir = _output("directory", ())
 output_dir.__doc__ = "An argparse type: a folder that can be created or written into; nothing is created."
 
 
+def robot_name(text: str) -> str:
+    """An argparse type: a robot's name (assets/robots or $WALKLAB_ROBOTS_PATH) or folder (envs.robot)."""
+    from envs.robot import check_robot_name, describe
+
+    try:
+        check_robot_name(text)
+        describe(text)  # its description file read: a missing package or a bad key is refused here
+    except ConfigError as exc:
+        if exc.field == "EnvConfig.robot":  # an unknown name
+            raise argparse.ArgumentTypeError(f"must be {exc.requirement}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(exc.requirement if exc.field == "robot" else str(exc)) from None
+    return text
+
+
+robot_name.rule = {"path": "robot"}  # what tests/test_cli_fuzz.py reads
+
+
+def add_robot_argument(parser: argparse.ArgumentParser) -> None:
+    """--robot: the quadruped (default the mini); its own working trot, physics and scale come with it."""
+    from envs.robot import DEFAULT_ROBOT
+
+    parser.add_argument(
+        "--robot",
+        type=robot_name,
+        default=DEFAULT_ROBOT,
+        help="the quadruped: a name in assets/robots (mini, go1, ...) or a robot folder (default mini)",
+    )
+
+
 def add_gait_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("gait (defaults: the working trot)")
+    group = parser.add_argument_group("gait (defaults: the robot's working trot)")
     group.add_argument(
         "--gait",
         choices=sorted(PRESETS),
         default="working",
-        help="gait preset to start from: 'working' (the fixed default) or 'legacy' (the broken original)",
+        help="gait preset to start from: 'working' (the robot's own working trot, from its description) or "
+        "'legacy' (the mini's broken original)",
     )
     defaults = GaitParameters()
     units = {"duty_factor": ""}
@@ -259,14 +293,20 @@ def add_gait_arguments(parser: argparse.ArgumentParser) -> None:
             f"--{name.replace('_', '-')}",
             type=FINITE,
             default=None,
-            help=f"override {name}{unit}; working default {getattr(defaults, name)}",
+            help=f"override {name}{unit}; the mini's working default {getattr(defaults, name)}",
         )
 
 
-def gait_from_args(args: argparse.Namespace) -> GaitParameters:
-    """The preset named by --gait with any per-field overrides; exits with one line if impossible."""
+def gait_from_args(args: argparse.Namespace, robot: str | None = None) -> GaitParameters:
+    """The preset named by --gait ('working': `robot`'s own trot, default the mini's) with any per-field
+    overrides; exits with one line if impossible."""
     overrides = {name: getattr(args, name) for name in GAIT_FLAGS if getattr(args, name, None) is not None}
+    base = PRESETS[args.gait]
+    if args.gait == "working" and robot is not None:
+        from envs.robot import describe
+
+        base = describe(robot).gait
     try:
-        return dataclasses.replace(PRESETS[args.gait], **overrides)
+        return dataclasses.replace(base, **overrides)
     except GaitParameterError as exc:
         fail(str(exc))

@@ -3,6 +3,8 @@
 v2 (recommended) exposes every PPO and env setting; v1 keeps the original, simpler set-up.
 Both walk ``WORKING_GAIT``, given here explicitly; each root script restates it (the reference's
 ``grep -A5 GaitParameters train_residual_ppo_v2.py`` shows it) and calls ``main`` with its preset.
+That is the mini's trot: with ``--robot`` the preset is ``for_robot(name)``, which walks the robot's own
+working trot and physics steps (its description file), every other default as written here.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ class Preset:
 
     def with_gait(self, gait: GaitParameters) -> Preset:
         return dataclasses.replace(self, env=self.env.replace(gait=gait))
+
+    def for_robot(self, robot: str) -> Preset:
+        """These defaults on `robot`: its own working trot and physics steps (the mini's preset unchanged)."""
+        if str(robot) == self.env.robot:
+            return self
+        return dataclasses.replace(self, env=self.env.replace(robot=str(robot)))
 
 
 # Explicit gait parameters of the working baseline (~0.09-0.1 m/s on the default terrain); the old

@@ -197,7 +197,7 @@ class LiveViewer:
     viewer's thread to finish so the interpreter does not exit under it.
     """
 
-    def __init__(self, model, data, track_body: str | int = "trunk", key_callback=None):
+    def __init__(self, model, data, track_body: str | int = "trunk", key_callback=None, size: float = 1.0):
         import threading
 
         from mujoco import viewer as mj_viewer
@@ -209,7 +209,7 @@ class LiveViewer:
         # launch_passive runs the window in a thread it does not return (on Linux): find it
         self._threads = [t for t in threading.enumerate() if t not in before]
         with self.handle.lock():
-            track(self.handle.cam, model, track_body, data)
+            track(self.handle.cam, model, track_body, data, size=size)  # size: the robot's (envs.robot)
         self._text_interval = 0.1  # s of wall time between overlay updates; grows while it would stall
         self._text_sent = float("-inf")
 

@@ -100,6 +100,7 @@ def parse_job(preset: Preset, description: str, epilog: str = "", argv=None):
     from walklab.training import TrainingError, validate
 
     try:
+        preset = preset_for_argv(preset, argv)
         job = job_from_args(preset, build_parser(preset, description, epilog).parse_or_raise(argv))
         validate(job)
         if job.resume is not None:
@@ -109,6 +110,22 @@ def parse_job(preset: Preset, description: str, epilog: str = "", argv=None):
     except TrainingError as exc:
         fail(str(exc), code=exc.exit_code)
     return job
+
+
+def preset_for_argv(preset: Preset, argv=None) -> Preset:
+    """`preset` on the robot ``--robot`` names in `argv` (its own trot and frame skip become the defaults
+    the flags start from); the preset itself when there is none (or it is refused by the full parse)."""
+    if not preset.env_flags:
+        return preset
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--robot")
+    known, _ = pre.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if not known.robot:
+        return preset
+    try:
+        return preset.for_robot(known.robot)
+    except ConfigError:
+        return preset  # the full parser names the problem in one line
 
 
 def check_resume_target(target: Path) -> None:
