@@ -1,4 +1,5 @@
-"""The observation is built from envs.layout's one table: each row's method, in the table's order."""
+"""The observation is built from envs.layout's one table: each row's method, in the table's order; the action
+entries the core reads by index are the named slices."""
 
 import math
 
@@ -7,7 +8,18 @@ import pytest
 
 from envs import ResidualWalkEnv
 from envs.config import EnvConfig
-from envs.layout import OBSERVATION_PARTS, ObservationState, observation_size, observation_slices
+from envs.layout import (
+    FREQUENCY_ACTION,
+    N_ACTIONS,
+    OBSERVATION_PARTS,
+    STRIDE_ACTION,
+    ObservationState,
+    action_size,
+    action_slices,
+    observation_size,
+    observation_slices,
+    swing_height_index,
+)
 from envs.rows import libm
 from envs.walk_core import WalkCore
 
@@ -46,3 +58,22 @@ def test_each_part_sits_at_its_named_slice(switched):
         value = method(state)
         assert value.shape == (1, slices[name].stop - slices[name].start), name
         np.testing.assert_array_equal(obs[slices[name]], value[0].astype(np.float32), err_msg=name)
+
+
+ACTION_OPTIONS = ("gait_modulation", "swing_height", "steering")
+
+
+@pytest.mark.parametrize("switched", [(), ACTION_OPTIONS, ("swing_height",), ("steering",)])
+def test_the_action_entries_the_core_reads_sit_at_their_named_slices(switched):
+    config = EnvConfig().replace(**{option: True for option in switched})
+    at = action_slices(config)
+    assert at["foot_offsets"] == slice(0, N_ACTIONS)
+    assert sum(s.stop - s.start for s in at.values()) == action_size(
+        config.gait_modulation, config.steering, config.swing_height
+    )
+    if config.gait_modulation:
+        assert (at["stride"].start, at["frequency"].start) == (STRIDE_ACTION, FREQUENCY_ACTION)
+    if config.swing_height:
+        assert at["swing_height"].start == swing_height_index(config)
+    if config.steering:  # the core reads steering as the last entry
+        assert at["steering"].stop == action_size(config.gait_modulation, config.steering, config.swing_height)
