@@ -40,25 +40,32 @@ def _digest(*arrays) -> str:
     return h.hexdigest()[:12]
 
 
-def _info_bytes(info: dict) -> bytes:
-    # floats by repr (exact), numpy scalars as Python numbers
+def _info_bytes(info: dict, keys: set[str] | None) -> bytes:
+    """The info's entries named in `keys` (all when None), floats by repr (exact), numpy scalars as
+    Python numbers. Entries added later (a new reward term's ``reward_<term>``) are not in the
+    recorded keys and leave the digest as it was; a recorded entry that changes or goes does not."""
+
     def plain(v):
         return v.item() if isinstance(v, np.generic) else repr(v)
 
-    return json.dumps(info, sort_keys=True, default=plain).encode()
+    kept = info if keys is None else {k: v for k, v in info.items() if k in keys}
+    return json.dumps(kept, sort_keys=True, default=plain).encode()
 
 
-def walk(config: EnvConfig, tmp_path, seed: int = 0) -> list[str]:
-    """The digests of every reset and step of one seeded walk, one string per record (PARTS in order)."""
+def walk(config: EnvConfig, tmp_path, keys: set[str] | None = None, seed: int = 0) -> tuple[list[str], set[str]]:
+    """The digests of every reset and step of one seeded walk, one string per record (PARTS in order),
+    and every info key seen; `keys`: the info entries to digest (all when None)."""
     env = ResidualWalkEnv(config)
     if config.curriculum:
         write_level_terrains(tmp_path, 3)
         env.set_terrain_schedule(TerrainCurriculum(tmp_path, 3, 0.3, 0.1, seed=5))
     rng = np.random.default_rng(seed)
+    seen: set[str] = set()
 
     def record(obs, reward, terminated, truncated, info):
+        seen.update(info)
         ended = f"{int(bool(terminated))}{int(bool(truncated))}"
-        parts = (np.asarray(obs, dtype=np.float32), np.float64(reward), ended, _info_bytes(info), env.data.qpos)
+        parts = (np.asarray(obs, dtype=np.float32), np.float64(reward), ended, _info_bytes(info, keys), env.data.qpos)
         return " ".join(p if isinstance(p, str) else _digest(p) for p in parts)
 
     obs, info = env.reset(seed=seed)
@@ -71,7 +78,7 @@ def walk(config: EnvConfig, tmp_path, seed: int = 0) -> list[str]:
             obs, info = env.reset()
             out.append(record(obs, 0.0, False, False, info))
     env.close()
-    return out
+    return out, seen
 
 
 def test_record_or_compare_is_explicit():
@@ -80,17 +87,20 @@ def test_record_or_compare_is_explicit():
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_walk_matches_its_golden_digests(case, tmp_path):
-    steps = walk(CASES[case], tmp_path)
     if os.environ.get("RECORD_GOLDEN"):
-        record = json.loads(GOLDEN.read_text()) if GOLDEN.is_file() else {"cases": {}}
+        steps, seen = walk(CASES[case], tmp_path)
+        record = json.loads(GOLDEN.read_text()) if GOLDEN.is_file() else {"cases": {}, "info_keys": {}}
         record["recorded_on"] = f"{platform.machine()}, numpy {np.__version__}"
         record["cases"][case] = steps
+        record["info_keys"][case] = sorted(seen)
         GOLDEN.parent.mkdir(exist_ok=True)
         tmp = GOLDEN.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
         tmp.replace(GOLDEN)
         pytest.skip(f"recorded {case}")
-    golden = json.loads(GOLDEN.read_text())["cases"][case]
+    recorded = json.loads(GOLDEN.read_text())
+    golden = recorded["cases"][case]
+    steps, _ = walk(CASES[case], tmp_path, keys=set(recorded["info_keys"][case]))
     assert len(steps) == len(golden), f"{case}: {len(steps)} records, golden has {len(golden)} (resets moved)"
     for k, (now, then) in enumerate(zip(steps, golden)):
         differ = [part for part, a, b in zip(PARTS, now.split(), then.split()) if a != b]
