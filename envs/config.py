@@ -107,7 +107,7 @@ class EnvConfig:
         0.1, "low-pass coefficient of the residual (1 = no filter)", low=0, high=1, low_open=True
     )
     terrain: str | None = setting(None, "heightfield PNG (default assets/hfield.png)")
-    frame_skip: int = setting(None, "physics steps per control step (default: the robot's)", low=1, high=100)
+    frame_skip: int = setting(None, "physics steps per control step (default: the robot's)", low=1, high=100, kind=int)
     reward_weights: RewardWeights = dataclasses.field(default_factory=RewardWeights)
     min_body_height: float = setting(
         0.02,

@@ -37,10 +37,12 @@ def setting(
     high_open: bool = False,
     choices: tuple | None = None,
     flag: bool = True,
+    kind: type | None = None,
 ) -> Any:
     """A dataclass field with its rule: [low, high] (open ends when *_open), or one of `choices`.
 
-    Tuples and lists as defaults are fine (frozen dataclasses hold tuples).
+    Tuples and lists as defaults are fine (frozen dataclasses hold tuples). `kind`: the scalar type
+    when the default (None: filled in later) does not show it.
     """
     meta = {
         "help": help,
@@ -51,6 +53,7 @@ def setting(
         "high_open": high_open,
         "choices": choices,
         "flag": flag,
+        "kind": kind,
     }
     return dataclasses.field(default=default, metadata=meta)
 
@@ -100,7 +103,9 @@ def check(name: str, value: Any, meta: dict, kind: type) -> Any:
 
 
 def field_kind(field: dataclasses.Field) -> type:
-    """The scalar type a field holds: int, float, bool or str (from its default)."""
+    """The scalar type a field holds: int, float, bool or str (declared, or from its default)."""
+    if field.metadata.get("kind") is not None:
+        return field.metadata["kind"]
     default = field.default
     if isinstance(default, bool):
         return bool
