@@ -12,8 +12,8 @@ import math
 import numpy as np
 
 from envs.config import EnvConfig
-from envs.episode import RobotRows
 from envs.layout import N_COMMAND_OBS
+from envs.rows import RobotRows
 
 TURN_HORIZON = 20.0  # s: the episode length a turning robot's spawn is placed for (1000 steps)
 SPAWN_Y_SHIFT_MAX = 1.0  # m: the largest sideways spawn shift (the terrain's usable half-width is 1.4 m)

@@ -1,6 +1,6 @@
 """Each robot's whole episode, owned by ``envs.walk_core.WalkCore``.
 
-Every per-robot value is declared once, where it is made, in the core's ``RobotRows``: the core's
+Every per-robot value is declared once, where it is made, in the core's ``RobotRows`` (envs/rows.py): the core's
 arrays, the command and its heading and speed window (``envs.commands``), the random stream, the
 terrain and its schedule. With the randomised physics (the model fields of
 ``envs.randomization.RANDOMIZED_FIELDS``) and MuJoCo's integration state they are the whole robot:
@@ -15,7 +15,6 @@ per-robot views and the rollout loops all call these.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,58 +32,6 @@ FALL_TERMINATIONS = frozenset({"fell_height", "fell_tilt", "physics_error", "inv
 def is_fall(termination: str) -> bool:
     """True when an episode ended because the robot fell or the simulation (or the action) broke."""
     return termination in FALL_TERMINATIONS
-
-
-class RobotRows:
-    """The per-robot values of N robots, each declared once where it is made: an (N, ...) array,
-    one row per robot, or a list of N Python objects. ``take(i)`` copies robot i's values out and
-    ``put(i, values)`` writes them back: a snapshot, a restore or a copy cannot forget one."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self._arrays: dict[str, np.ndarray] = {}
-        self._lists: dict[str, list] = {}
-
-    def array(self, name: str, width: int | None = None, dtype: Any = np.float64) -> np.ndarray:
-        """A new (N,) array of zeros (or (N, width)), declared as `name`."""
-        self._declare(name)
-        rows = np.zeros((self.n,) if width is None else (self.n, width), dtype=dtype)
-        self._arrays[name] = rows
-        return rows
-
-    def objects(self, name: str, fill: Any = None) -> list:
-        """A new list of N `fill` values (one Python object per robot), declared as `name`."""
-        self._declare(name)
-        rows = [fill] * self.n
-        self._lists[name] = rows
-        return rows
-
-    def declared(self) -> dict[str, np.ndarray | list]:
-        """Every declared value by name: the (N, ...) arrays and the lists, as the owners hold them."""
-        return {**self._arrays, **self._lists}
-
-    def names(self) -> list[str]:
-        return [*self._arrays, *self._lists]
-
-    def _declare(self, name: str) -> None:
-        if name in self._arrays or name in self._lists:
-            raise ValueError(f"per-robot value {name!r} is declared twice")
-
-    def take(self, i: int) -> dict[str, Any]:
-        """Copies of robot i's values (deep copies of its objects: a random stream, a schedule)."""
-        values = {name: rows[i].copy() for name, rows in self._arrays.items()}
-        values.update({name: copy.deepcopy(rows[i]) for name, rows in self._lists.items()})
-        return values
-
-    def put(self, i: int, values: dict[str, Any]) -> None:
-        """Write `values` (a ``take``) into robot i's rows, in place."""
-        declared = set(self.names())
-        if set(values) != declared:
-            raise ValueError(f"a robot's values must name {sorted(declared)}, got {sorted(values)}")
-        for name, rows in self._arrays.items():
-            rows[i] = values[name]
-        for name, rows in self._lists.items():
-            rows[i] = copy.deepcopy(values[name])
 
 
 @dataclass(frozen=True)

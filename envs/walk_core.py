@@ -28,7 +28,6 @@ from envs.episode import (  # noqa: F401 - the terminations, where older code im
     FALL_TERMINATIONS,
     TERMINATIONS,
     RobotEpisodes,
-    RobotRows,
     is_fall,
 )
 from envs.observation import ObservationParts
@@ -36,7 +35,7 @@ from envs.physics import BatchSim, SingleSim
 from envs.randomization import nominal_physics
 from envs.rewards import RewardTerms, StepState
 from envs.robot import load_robot
-from envs.rows import libm, scatter
+from envs.rows import RobotRows, libm, scatter
 from envs.terrain import TerrainTable
 from envs.terrain_switch import TerrainFiles
 from gait.controller import TROT_PHASE_OFFSETS, BaselineTrotController
