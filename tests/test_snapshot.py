@@ -195,3 +195,28 @@ def test_every_per_robot_array_is_declared():
         for name, value in vars(owner).items():
             if isinstance(value, (np.ndarray, list)) and len(value) == n and name not in constant:
                 assert any(value is rows for rows in declared.values()), f"{type(owner).__name__}.{name} undeclared"
+
+
+def test_a_single_env_robot_restored_into_a_batch_row_walks_on_there(levels):
+    config = config_of(dict(commands=True, turning=True, randomize=True, curriculum=True, swing_height=True))
+    env = ResidualWalkEnv(config)
+    env.set_terrain_schedule(TerrainCurriculum(levels, LEVELS, 0.3, 0.1, seed=2))
+    env.reset(seed=4)
+    rng = np.random.default_rng(4)
+    walk(env, rng.uniform(-1.0, 1.0, (40, env.n_actions)), reset_at=-1)
+    vec = ResidualWalkVectorEnv(config, num_envs=3)
+    vec.reset(seed=0)
+    core = vec.core
+    core.restore(1, env.core.snapshot(0))
+    actions = rng.uniform(-1.0, 1.0, (80, env.n_actions))
+    (row,) = drive(core, actions, [1], reset_at=50)
+    single = []
+    for step, action in enumerate(actions):
+        if step == 50:
+            single.append(json.dumps(env.reset()[1]) + env.core.last_obs[0].tobytes().hex())
+        obs, reward, terminated, _, info = env.step(action)
+        info = json.dumps(info, sort_keys=True, default=repr)
+        single.append((obs.tobytes(), repr(np.float64(reward)), np.bool_(terminated), info, env.data.qpos.tobytes()))
+        if terminated:
+            env.reset()
+    assert row == single
