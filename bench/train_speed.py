@@ -2,6 +2,7 @@
 """Training throughput: PPO steps per second for several vector-env layouts, and Ant-v5, in one run.
 
     python3 bench/train_speed.py --layouts split:4,batched:32 [--updates 2] [--json PATH]
+    python3 bench/train_speed.py --robots mini,go1 --layouts batched:32 --ant-layouts ""
 
 A layout is ``<vec env>:<envs>`` (``in-process``, ``split``, ``subprocess`` or ``batched``;
 ``batched:32:1`` gives the batch one physics thread instead of every CPU); the ratio to the first
@@ -14,6 +15,11 @@ Ant-v5 runs with the same PPO settings at each of ``--ant-layouts`` and its best
 
 Prints steps/s per layout and the ratio to the first; ``--json`` writes ``layouts`` (name ->
 steps/s), ``ratio_to_first`` (name -> ratio), ``ant_sps`` (the best), ``ant_layouts`` and the settings.
+
+``--robots mini,go1`` measures every layout for each robot (v2's settings on that robot: its own trot and
+physics steps, ``Preset.for_robot``), in one run; ``layouts`` and ``ratio_to_first`` are the first robot's,
+``robots`` (robot -> layout -> steps/s) and ``robot_ratio_to_first`` (robot -> layout -> ratio to the first
+robot) hold them all.
 """
 
 from __future__ import annotations
@@ -69,9 +75,10 @@ def measure(vec, n_envs: int, samples: int, updates: int) -> float:
         stop_workers(vec)
 
 
-def ours(name: str, samples: int, updates: int) -> float:
+def ours(name: str, samples: int, updates: int, robot: str = "mini") -> float:
     layout, n, threads = parse_layout(name)
-    vec = make_vec_env(V2.env, n, V2.run.episode_steps, seed=0, layout=layout, threads=threads)
+    env = V2.for_robot(robot).env
+    vec = make_vec_env(env, n, V2.run.episode_steps, seed=0, layout=layout, threads=threads)
     return measure(vec, n, samples, updates)
 
 
@@ -86,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--layouts", type=layouts_argument, default=["split:4", "batched:32"], help="layouts to measure")
     p.add_argument("--ant-layouts", type=layouts_argument, default=["in-process:4", "subprocess:4"])
+    p.add_argument("--robots", default="mini", help="robots to measure, comma-separated (first: the reference)")
     p.add_argument("--updates", type=int, default=2, help="timed PPO updates per case")
     p.add_argument("--samples", type=int, default=8192, help="samples per PPO update (n_steps x envs)")
     p.add_argument("--json", type=Path, help="write layouts, ratio_to_first and ant_sps here")
@@ -96,10 +104,19 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--samples {args.samples} must split into whole rollouts and minibatches at {name}")
     torch.set_num_threads(1)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; {args.samples} samples per update")
-    results: dict[str, float] = {}
-    for name in args.layouts:
-        results[name] = ours(name, args.samples, args.updates)
-        print(f"ResidualWalk-v0 {name:16s} {results[name]:7.0f} steps/s", flush=True)
+    robots = [r for r in args.robots.split(",") if r]
+    per_robot: dict[str, dict[str, float]] = {}
+    for robot in robots:
+        per_robot[robot] = {}
+        for name in args.layouts:
+            per_robot[robot][name] = ours(name, args.samples, args.updates, robot)
+            label = "ResidualWalk-v0" if len(robots) == 1 else f"{robot:>6s}"
+            print(f"{label} {name:16s} {per_robot[robot][name]:7.0f} steps/s", flush=True)
+    results = per_robot[robots[0]]
+    robot_ratios = {r: {n: sps / results[n] for n, sps in v.items()} for r, v in per_robot.items()}
+    for robot in robots[1:]:
+        shown = ", ".join(f"{n} {r:.2f}x" for n, r in robot_ratios[robot].items())
+        print(f"{robot} to {robots[0]}: {shown}")
     ant_results = {}
     for name in args.ant_layouts:
         ant_results[name] = ant(name, args.samples, args.updates)
@@ -121,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio_to_first": ratios,
                 "ant_sps": ant_best,
                 "ant_layouts": ant_results,
+                "robots": per_robot,
+                "robot_ratio_to_first": robot_ratios,
                 "samples_per_update": args.samples,
                 "updates": args.updates,
             },
