@@ -1,8 +1,9 @@
 """Each robot's whole episode, owned by ``envs.walk_core.WalkCore``.
 
-Every per-robot value is declared once, where it is made, in the core's ``RobotRows`` (envs/rows.py): the core's
-arrays, the command and its heading and speed window (``envs.commands``), the random stream, the
-terrain and its schedule. With the randomised physics (the model fields of
+Every per-robot value is declared once, where it is made, in the core's ``RobotRows``
+(``envs.rows``): the core's arrays, the command and its heading and speed window
+(``envs.commands``), the random stream and its seed, the terrain and its schedule; a ``WalkCore``
+subclass declares its own there too. With the randomised physics (the model fields of
 ``envs.randomization.RANDOMIZED_FIELDS``) and MuJoCo's integration state they are the whole robot:
 ``WalkCore.snapshot(i)`` copies them out (a ``RobotSnapshot``) and ``WalkCore.restore(i, snapshot)``
 puts them back, into the same robot or another, so the robot continues bit for bit. Pickling and
