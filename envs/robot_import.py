@@ -37,6 +37,7 @@ import mujoco
 import numpy as np
 
 from envs.assets import ASSETS_DIR
+from envs.robot_description import RobotError, _read_description
 
 WORLDS_DIR = ASSETS_DIR / "worlds"
 LEG_PARTS = ("hip", "thigh", "calf")
@@ -58,8 +59,6 @@ IMU_SITE = "walklab_imu"
 
 
 def _error(d, message: str) -> Exception:
-    from envs.robot import RobotError
-
     return RobotError(f"{d.file}: {d.mjcf.name}: {message}")
 
 
@@ -201,8 +200,6 @@ _FACTS: dict = {}
 
 @functools.cache
 def _converted(file) -> mujoco.MjSpec:
-    from envs.robot import _read_description
-
     d = _read_description(file)
     try:
         spec = mujoco.MjSpec.from_file(str(d.mjcf))

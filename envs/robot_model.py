@@ -15,6 +15,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from envs.robot_description import RobotError
 from gait.kinematics import LegGeometry
 
 DECIMALS = 9  # derived lengths to 1 nm: the mini's hip is at 0.08 m, never 0.08000000000000002
@@ -23,8 +24,6 @@ _TOLERANCE = 1e-9  # m or unit-axis components
 
 
 def _error(d, message: str) -> Exception:
-    from envs.robot import RobotError
-
     return RobotError(f"{d.file}: {message}")
 
 
