@@ -32,6 +32,22 @@ def run_script(*args: str, timeout: float = 300, env_extra: dict | None = None) 
     return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def read_only_dir(tmp_path: Path) -> Path:
+    """A folder this process cannot create files in (for root, whom permission bits do not stop: /sys)."""
+    if os.geteuid() == 0:
+        return Path("/sys")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
 def phase5_trained(path: Path) -> dict[str, dict]:
     """{terrain file name: the trained side's summary} from a phase-5 JSON."""
     return {Path(t["terrain"]).name: t["trained"] for t in json.loads(Path(path).read_text())["terrains"]}

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from envs.robot import describe
 from envs.residual_walk_env import ResidualWalkEnv
+from envs.robot import describe
 from walklab import run_config
 
 
