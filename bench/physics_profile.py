@@ -156,12 +156,7 @@ def build(edit, terrain: str | None = None, timestep: float | None = None) -> mu
 
 
 def make_env(model, frame_skip, **kw):
-    orig = rwe.load_model
-    rwe.load_model = lambda terrain=None, flat=False: model
-    try:
-        return rwe.ResidualWalkEnv(frame_skip=frame_skip, **kw)
-    finally:
-        rwe.load_model = orig
+    return rwe.ResidualWalkEnv(frame_skip=frame_skip, model=model, **kw)
 
 
 def geom_names(m):
@@ -200,12 +195,14 @@ def contact_audit(env, actions):
     touches = np.zeros(m.ngeom)
     ncon = nsub = 0
     env.reset(seed=0)
+    core = env.core  # the walk's own per-robot arrays (row 0: the single env)
     for a in actions:
-        env._residual += env.action_filter * (np.clip(a, -1, 1) - env._residual)
+        residual = core.residual[0, :12]
+        residual += env.action_filter * (np.clip(a[:12], -1, 1) - residual)
         d.ctrl[:] = env.controller.joint_targets(
-            env._step_count * env.dt, (env.residual_scale * env._residual).reshape(4, 3)
+            core.step_count[0] * env.dt, (env.residual_scale * residual).reshape(4, 3)
         )
-        env._step_count += 1
+        core.step_count[0] += 1
         for _ in range(env.frame_skip):
             mujoco.mj_step(m, d)
             nsub += 1
