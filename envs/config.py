@@ -128,6 +128,57 @@ class EnvConfig:
     randomize: bool = setting(
         False, "domain randomisation: friction, trunk mass, actuator strength, terrain height, observation noise"
     )
+    # Perturbations (envs.perturbations: how each is drawn, per robot, from its own stream); all off by default
+    push_velocity: float = setting(
+        0.0,
+        "pushes: velocity kick on the trunk, horizontal, random direction (at the reference size; "
+        "x sqrt(robot size)); 0 = no pushes",
+        "m/s",
+        low=0,
+        high=2,
+    )
+    push_interval_min: float = setting(
+        1.0, "pushes: shortest time between two pushes", "s", low=0, high=60, low_open=True
+    )
+    push_interval_max: float = setting(
+        3.0, "pushes: longest time between two pushes", "s", low=0, high=60, low_open=True
+    )
+    action_latency_max: int = setting(
+        0,
+        "action latency: each episode delays the actions by 0..this many control steps (uniform)",
+        "steps",
+        low=0,
+        high=10,
+    )
+    obs_noise_level: float = setting(
+        0.0,
+        "per-sensor observation noise: this x each part's scale (envs.layout.OBSERVATION_PARTS' noise), "
+        "uniform either way; 0 = off",
+        low=0,
+        high=10,
+    )
+    actuator_strength_range: float = setting(
+        0.0, "actuator force limits x U(1 +- this), per actuator and episode", low=0, high=0.9
+    )
+    actuator_kp_range: float = setting(
+        0.0, "actuator position gains x U(1 +- this), per actuator and episode", low=0, high=0.9
+    )
+    actuator_kv_range: float = setting(
+        0.0, "joint damping (servo kv and passive) x U(1 +- this), per actuator and episode", low=0, high=0.9
+    )
+    joint_offset_max: float = setting(
+        0.0, "encoder bias per joint and episode, U(+- this): observed and servoed on", "rad", low=0, high=0.3
+    )
+    link_mass_range: float = setting(
+        0.0, "every link's mass but the trunk's x U(1 +- this), per episode", low=0, high=0.9
+    )
+    com_offset_max: float = setting(
+        0.0,
+        "the trunk's centre of mass moves U(+- this) per axis and episode (at the reference size; x robot size)",
+        "m",
+        low=0,
+        high=0.05,
+    )
     gait_modulation: bool = setting(
         False,
         "two more action entries modulate the trot's stride length and "
@@ -261,6 +312,12 @@ class EnvConfig:
                 raise ConfigError("EnvConfig.terrain", "a PNG path or None", self.terrain)
             object.__setattr__(self, "terrain", str(self.terrain))
         validate(self)
+        if self.push_interval_min > self.push_interval_max:
+            raise ConfigError(
+                "EnvConfig.push_interval_max",
+                f">= push_interval_min ({self.push_interval_min})",
+                self.push_interval_max,
+            )
         if self.command_feedforward and not (self.commands and self.gait_modulation):
             raise ConfigError("EnvConfig.command_feedforward", "used with commands and gait_modulation", True)
 

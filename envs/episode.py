@@ -57,6 +57,7 @@ class RobotEpisodes:
         """
         if seed is not None or self.rngs[i] is None:
             self.rngs[i], self.seeds[i] = seeding.np_random(seed)
+            self.perturbations.seed(i, self.seeds[i])  # its own stream: the main one's draws stay as they were
         rng = self.rngs[i]
         changed = False
         schedule = self.terrain_schedule[i]
@@ -67,6 +68,9 @@ class RobotEpisodes:
                 changed = True
         if self.config.randomize:
             randomize_physics(self.physics.models()[i], self._nominal_physics[i], self.physics.trunk_id, rng)
+            changed = True
+        model = self.physics.models()[i]
+        if self.perturbations.start(i, model, self._nominal_physics[i], self.physics.trunk_id, self.config.randomize):
             changed = True
         if changed:
             self._models_changed(i)

@@ -76,15 +76,16 @@ class ObservationPart(NamedTuple):
     option: str | None  # the EnvConfig switch that adds the part (None: always there)
     unit: str
     meaning: str
+    noise: float = 0.0  # the sensor noise's half-width at obs_noise_level 1, in `unit` (envs.perturbations)
 
 
 # The observation, in order: the one place its parts and their order are written.
 OBSERVATION_PARTS = (
-    ObservationPart("gravity", 3, None, "-", "gravity direction in the trunk frame (unit vector)"),
-    ObservationPart("gyro", 3, None, "rad/s", "trunk angular velocity, trunk frame (gyro)"),
-    ObservationPart("linear_velocity", 3, None, "m/s", "trunk linear velocity, trunk frame (velocimeter)"),
-    ObservationPart("joint_positions", 12, None, "rad", "joint positions"),
-    ObservationPart("joint_velocities", 12, None, "rad/s", "joint velocities"),
+    ObservationPart("gravity", 3, None, "-", "gravity direction in the trunk frame (unit vector)", 0.05),
+    ObservationPart("gyro", 3, None, "rad/s", "trunk angular velocity, trunk frame (gyro)", 0.2),
+    ObservationPart("linear_velocity", 3, None, "m/s", "trunk linear velocity, trunk frame (velocimeter)", 0.05),
+    ObservationPart("joint_positions", 12, None, "rad", "joint positions", 0.01),
+    ObservationPart("joint_velocities", 12, None, "rad/s", "joint velocities", 1.5),
     ObservationPart(
         "phase", 2, None, "-", "gait phase as (sin, cos) of 2 pi x cycles walked (t / cycle_time for the plain trot)"
     ),
@@ -96,6 +97,7 @@ OBSERVATION_PARTS = (
         "terrain_samples",
         "m",
         "ground minus trunk height, 3 points per hip: x -3, 0, +3 cm, turning with the trunk",
+        0.005,
     ),
     ObservationPart(
         "heading",
@@ -177,6 +179,8 @@ class ObservationTerms:
         return s.sensors[:, self._sensor["linear_velocity"]]
 
     def _obs_joint_positions(self, s: ObservationState) -> np.ndarray:
+        if self.perturbations.offsets:  # the encoders' bias (joint_offset_max)
+            return s.qpos[:, self._joint_qpos] + self.perturbations.joint_offset[s.ids]
         return s.qpos[:, self._joint_qpos]  # the robot's addresses (envs.robot)
 
     def _obs_joint_velocities(self, s: ObservationState) -> np.ndarray:

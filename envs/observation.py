@@ -1,6 +1,6 @@
 """ResidualWalk-v0's observation: the parts of ``envs.layout.OBSERVATION_PARTS`` in the table's
 order, each computed by its ``_obs_<part>`` method (``envs.layout.ObservationTerms``), then the
-observation noise of ``randomize``."""
+observation noise of ``randomize`` and the per-sensor noise of ``obs_noise_level`` (envs.perturbations)."""
 
 from __future__ import annotations
 
@@ -30,4 +30,6 @@ class ObservationParts(ObservationTerms):
         if self.config.randomize:
             for k, i in enumerate(ids):
                 obs[k] += observation_noise(self.rngs[i], self.obs_size)
+        if self.perturbations.noisy:  # per-sensor noise (obs_noise_level), from the perturbation stream
+            self.perturbations.add_noise(ids, obs)
         return obs

@@ -27,10 +27,13 @@ def nominal_physics(model: mujoco.MjModel) -> dict[str, np.ndarray]:
         "bias": model.actuator_biasprm[:, 1].copy(),
         "force": model.actuator_forcerange.copy(),
         "hfield_size": model.hfield_size.copy(),
+        "kv": model.actuator_biasprm[:, 2].copy(),  # envs.perturbations' draws
+        "dof_damping": model.dof_damping.copy(),
+        "body_ipos": model.body_ipos.copy(),
     }
 
 
-# The model fields randomize_physics writes: a robot's randomised physics (in its snapshot).
+# The model fields randomize_physics and envs.perturbations write: a robot's randomised physics (in its snapshot).
 RANDOMIZED_FIELDS = (
     "geom_friction",
     "body_mass",
@@ -39,6 +42,8 @@ RANDOMIZED_FIELDS = (
     "actuator_biasprm",
     "actuator_forcerange",
     "hfield_size",
+    "dof_damping",  # envs.perturbations
+    "body_ipos",
 )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from envs.config import EnvConfig
 from envs.layout import N_ACTIONS
+from envs.perturbations import changes_models
 from envs.physics import BatchSim
 from envs.residual_walk_env import ResidualWalkEnv
 from envs.walk_core import WalkCore, is_fall
@@ -158,7 +159,7 @@ def run_batch(
     gets a NaN action, which the core neither applies nor steps.
     """
     n = len(seeds)
-    physics = BatchSim(model, n, threads, own_models=config.randomize, robot=config.robot)
+    physics = BatchSim(model, n, threads, own_models=changes_models(config), robot=config.robot)
     core = WalkCore(config, physics)
     for i, seed in enumerate(seeds):
         core.reset(i, seed, options)

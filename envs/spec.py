@@ -123,13 +123,23 @@ def observation_table(config: EnvConfig, complete: bool = True) -> str:
     `complete` lists the parts `config` switches off too ("off"); otherwise only the observed ones.
     """
     slices = observation_slices(config)
-    lines = [_row(("slice", "entries", "part", "meaning", "unit", "option")), _row(["---"] * 6)]
+    header = ("slice", "entries", "part", "meaning", "unit", "option", "noise (obs_noise_level 1)")
+    lines = [_row(header), _row(["---"] * len(header))]
     for part in OBSERVATION_PARTS:
         at = slices.get(part.name)
         if not (at or complete):
             continue
         where = f"{at.start}:{at.stop}" if at else "off"
-        cells = (where, part_size(part, config), f"`{part.name}`", part.meaning, part.unit, part.option or "always")
+        noise = f"{part.noise:g}" if part.noise else "-"
+        cells = (
+            where,
+            part_size(part, config),
+            f"`{part.name}`",
+            part.meaning,
+            part.unit,
+            part.option or "always",
+            noise,
+        )
         lines.append(_row(cells))
     return "\n".join(lines)
 

@@ -43,6 +43,7 @@ from gymnasium.vector.utils import batch_space
 from envs import MAX_EPISODE_STEPS
 from envs.config import EnvConfig
 from envs.layout import N_ACTIONS
+from envs.perturbations import changes_models
 from envs.physics import BatchSim, default_threads
 from envs.robot_sim import load_model
 from envs.walk_core import WalkCore
@@ -82,7 +83,7 @@ class ResidualWalkVectorEnv(VectorEnv):
     own_models=None, core_class=WalkCore, autoreset_mode=AutoresetMode.NEXT_STEP, render_mode=None,
     **keywords)``: ``config`` and ``keywords`` as ``ResidualWalkEnv``'s (a batch does not render:
     render_mode must be None); ``max_episode_steps`` None for no time
-    limit; ``own_models`` gives every robot its own MjModel (default: with ``randomize`` or
+    limit; ``own_models`` gives every robot its own MjModel (default: with ``randomize``, a model perturbation or
     ``curriculum``, where robots' physics or terrain differ); ``core_class`` a WalkCore subclass.
     """
 
@@ -115,7 +116,7 @@ class ResidualWalkVectorEnv(VectorEnv):
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         model = load_model(config.terrain, robot=config.robot)
         if own_models is None:  # per-robot models only where robots' physics or terrain differ
-            own_models = config.randomize or config.curriculum
+            own_models = changes_models(config) or config.curriculum
         self.num_envs = int(num_envs)
         self.physics = BatchSim(
             model, self.num_envs, threads or default_threads(), own_models=own_models, robot=config.robot

@@ -31,6 +31,7 @@ from envs.episode import (  # noqa: F401 - the terminations, where older code im
     is_fall,
 )
 from envs.observation import ObservationParts
+from envs.perturbations import Perturbations
 from envs.physics import BatchSim, SingleSim
 from envs.randomization import nominal_physics
 from envs.rewards import RewardTerms, StepState
@@ -109,6 +110,8 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         self.last_obs = rows.array("last_obs", self.obs_size, dtype=np.float32)
         self.last_termination = rows.objects("last_termination", "")
         self.commands = Commands(c, n, self.dt, rows)  # the command, its heading and speed window
+        # pushes, latency, sensor noise, actuator and mass draws: their stream and rows (envs.perturbations)
+        self.perturbations = Perturbations(c, robot, n, self.dt, self.n_actions, self.obs_size, rows)
         self.episode_x0 = rows.array("episode_x0")  # m, world x at the episode's start
         self.episode_started = rows.array("episode_started", dtype=bool)  # an episode since the schedule was set
         self.terrain_path = rows.objects("terrain_path")  # the PNG last loaded (None: the configured terrain)
@@ -151,18 +154,24 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         all_valid = bool(valid.all())
         go = slice(None) if all_valid else np.flatnonzero(valid)
         action = np.minimum(np.maximum(action, -1.0), 1.0)  # np.clip's result, at half its call cost
-        self.residual[go] += self.filter * (action[go] - self.residual[go])
+        perturb = self.perturbations
+        arriving = perturb.delayed(go, action) if perturb.delays else action[go]  # action latency
+        self.residual[go] += self.filter * (arriving - self.residual[go])
         stride, frequency, turn = self._modulation(go)
         cycles = self.step_count[go] * self.dt / self.gait.cycle_time + self.extra_cycles[go]
         offsets = self._residual_scale * self.residual[go, : L.N_ACTIONS]
         lift = None  # the swing apex's scale, with swing_height
         if self.config.swing_height:
             lift = 1.0 + self.config.swing_height_range * self.residual[go, self._swing_index]
-        self.physics.ctrl[go] = self._joint_targets(cycles, offsets, stride, turn, lift)
+        targets = self._joint_targets(cycles, offsets, stride, turn, lift)
+        # a biased encoder: the servo holds the joint where it reads the target
+        self.physics.ctrl[go] = targets - perturb.joint_offset[go] if perturb.offsets else targets
         if self.phase_from_cycles:
             self.extra_cycles[go] += (frequency - 1.0) * self.dt / self.gait.cycle_time
         xy_before = self.physics.qpos[go, 0:2].copy()
 
+        if perturb.pushes:
+            perturb.push(go, self.step_count, self.physics.qvel)
         raised = self.physics.step(None if all_valid else go, self.config.frame_skip)
         self.step_count[go] += 1
         p = self.physics

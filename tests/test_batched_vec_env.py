@@ -7,16 +7,16 @@ import pandas as pd
 import pytest
 
 import envs
-from tests.walk_cases import CASES, assert_same_info
+from tests.walk_cases import CASES, PERTURBED, assert_same_info
 from walklab.vec_envs import make_vec_env
 from walklab.vec_envs.batched import BatchedVecEnv, make_batched_vec_env
 
 N_ENVS, EPISODE_STEPS, STEPS = 3, 70, 160
 
 
-@pytest.mark.parametrize("case", ["v2", "commands", "randomize"])
+@pytest.mark.parametrize("case", ["v2", "commands", "randomize", "perturbed"])
 def test_batched_steps_equal_single_envs_with_the_same_seeds(case, tmp_path):
-    config = CASES[case]
+    config = {**CASES, "perturbed": PERTURBED.replace(randomize=True)}[case]  # every perturbation
     single_paths = [tmp_path / f"single_{i}.csv" for i in range(N_ENVS)]
     batch_paths = [tmp_path / f"batch_{i}.csv" for i in range(N_ENVS)]
     single = make_vec_env(config, N_ENVS, EPISODE_STEPS, seed=7, monitor_paths=single_paths, layout="in-process")

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from envs.config import EnvConfig
 from envs.residual_walk_env import ResidualWalkEnv
 from envs.vector_env import ResidualWalkVectorEnv
-from tests.walk_cases import COMMANDS
+from tests.walk_cases import COMMANDS, PERTURBED_SETTINGS
 from walklab.curriculum import TerrainCurriculum, write_level_terrains
 from walklab.presets import V2
 
@@ -33,6 +33,7 @@ OPTIONS = st.fixed_dictionaries(
         "randomize": st.booleans(),
         "curriculum": st.booleans(),
         "swing_height": st.booleans(),
+        "perturbed": st.booleans(),
     }
 )
 COPIES = {"deepcopy": copy.deepcopy, "pickle": lambda env: pickle.loads(pickle.dumps(env))}
@@ -50,6 +51,8 @@ def config_of(options: dict) -> EnvConfig:
     config = base.replace(
         swing_height=options["swing_height"], randomize=options["randomize"], curriculum=options["curriculum"]
     )
+    if options.get("perturbed"):  # every perturbation (envs.perturbations): pushes, latency, noise, actuators, masses
+        config = config.replace(**PERTURBED_SETTINGS)
     if options["commands"] and options["turning"]:
         config = config.replace(command_yaw_rate_min=-0.6, command_yaw_rate_max=0.6, command_straight_share=0.3)
     return config
@@ -133,11 +136,21 @@ def drive(core, actions: np.ndarray, rows: list[int], reset_at: int = -1) -> lis
 
 
 @pytest.mark.parametrize(
-    "options", ["commands turning randomize curriculum swing_height", "commands swing_height", "randomize"]
+    "options",
+    [
+        "commands turning randomize curriculum swing_height",
+        "commands swing_height",
+        "randomize",
+        "perturbed",
+        "perturbed commands",
+    ],
 )
 def test_snapshot_restores_a_batch_row_in_place_and_in_another_row(levels, options):
     config = config_of(
-        {key: key in options.split() for key in ("commands", "turning", "randomize", "curriculum", "swing_height")}
+        {
+            key: key in options.split()
+            for key in ("commands", "turning", "randomize", "curriculum", "swing_height", "perturbed")
+        }
     )
     vec = ResidualWalkVectorEnv(config, num_envs=3)  # own models with randomize or curriculum, else shared
     core = vec.core
@@ -191,14 +204,17 @@ def test_every_per_robot_array_is_declared():
     core = ResidualWalkVectorEnv(COMMANDS, num_envs=n).core
     declared = core.rows.declared()
     constant = {"_nominal_physics"}  # each robot model's nominal values: the model's, not the episode's
-    for owner in (core, core.commands):
+    for owner in (core, core.commands, core.perturbations):
         for name, value in vars(owner).items():
             if isinstance(value, (np.ndarray, list)) and len(value) == n and name not in constant:
                 assert any(value is rows for rows in declared.values()), f"{type(owner).__name__}.{name} undeclared"
 
 
-def test_a_single_env_robot_restored_into_a_batch_row_walks_on_there(levels):
-    config = config_of(dict(commands=True, turning=True, randomize=True, curriculum=True, swing_height=True))
+@pytest.mark.parametrize("perturbed", [False, True])
+def test_a_single_env_robot_restored_into_a_batch_row_walks_on_there(levels, perturbed):
+    config = config_of(
+        dict(commands=True, turning=True, randomize=True, curriculum=True, swing_height=True, perturbed=perturbed)
+    )
     env = ResidualWalkEnv(config)
     env.set_terrain_schedule(TerrainCurriculum(levels, LEVELS, 0.3, 0.1, seed=2))
     env.reset(seed=4)

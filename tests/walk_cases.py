@@ -49,3 +49,20 @@ def assert_same_info(new: dict, old: dict, where: str) -> None:
     assert new.keys() == old.keys(), where
     for key in old:
         assert _same(new[key], old[key]), f"{where}: info[{key!r}] {new[key]!r} != {old[key]!r}"
+
+
+# Every perturbation of envs.perturbations on, strong enough to show (not in CASES: no golden digests)
+PERTURBED_SETTINGS = {
+    "push_velocity": 0.3,
+    "push_interval_min": 0.3,
+    "push_interval_max": 0.8,
+    "action_latency_max": 2,
+    "obs_noise_level": 1.0,
+    "actuator_strength_range": 0.2,
+    "actuator_kp_range": 0.2,
+    "actuator_kv_range": 0.3,
+    "joint_offset_max": 0.03,
+    "link_mass_range": 0.2,
+    "com_offset_max": 0.005,
+}
+PERTURBED = V2.env.replace(**PERTURBED_SETTINGS)

@@ -31,6 +31,7 @@ import envs
 from envs import assets as A
 from envs.config import EnvConfig
 from envs.fields import ConfigError
+from envs.perturbations import PERTURBATIONS_OFF
 from envs.robot import DEFAULT_ROBOT, describe
 from walklab.files import atomic_write_json
 
@@ -140,9 +141,11 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     return config
 
 
-# What every evaluation fixes whatever the run trained with: nominal physics, default fall thresholds.
+# What every evaluation fixes whatever the run trained with: nominal physics, no perturbations
+# (phases_test/phase7_robustness.py adds them case by case), default fall thresholds.
 EVALUATION_SETTINGS = {
     "randomize": False,
+    **PERTURBATIONS_OFF,
     "max_tilt": EnvConfig().max_tilt,
     "min_body_height": EnvConfig().min_body_height,
 }
