@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Phase 7: a policy and the baseline trot under each perturbation, on the same seeds: the robustness report.
 
-Each case (walklab.robustness.ROBUSTNESS_CASES: nominal, push, latency, sensor_noise, actuators,
-masses; the settings are envs.perturbations' and are written into the JSON) runs the policy's own
+Each case (walklab.robustness.ROBUSTNESS_CASES: nominal, push, push_strong, latency, sensor_noise,
+actuators, masses; the settings are envs.perturbations' and are written into the JSON) runs the policy's own
 env with that case's settings, every episode a row of one batch, for the policy and for the
 baseline trot on seeds 0..K-1. Per case it prints and writes the mean forward speeds, the ratio
 with its 95 % paired bootstrap interval, the falls and the episodes that ended at the terrain's side.
