@@ -7,6 +7,7 @@ every monitor CSV, and writes report.md, report.json and PNG plots into RUN_DIR/
 
     python3 debug_model.py runs/quick_test_20251111_173611
     python3 debug_model.py runs/RUN --model best --episodes 10 --seconds 20
+    python3 debug_model.py runs/RUN --robustness    # + the robustness report's cases (phase 7)
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def build_parser() -> OneLineErrorParser:
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
     p.add_argument("--terrain", type=heightfield_file, default=None, help="evaluate on this heightfield PNG instead")
     p.add_argument("--out", type=Path, default=None, help="report folder (default RUN_DIR/debug)")
+    p.add_argument(
+        "--robustness",
+        action="store_true",
+        help="add the robustness report's cases (phases_test/phase7_robustness.py), --episodes each",
+    )
     return p
 
 
@@ -139,6 +145,14 @@ def main(argv=None) -> int:
         "verdicts": checks,
         "plots": {k: v.name for k, v in plots.items()},
     }
+    if args.robustness:  # the same cases as phases_test/phase7_robustness.py, on this report's seeds
+        from walklab.robustness import ROBUSTNESS_CASES, evaluate_case
+
+        seeds = list(range(args.episodes))
+        report["robustness"] = [
+            {"name": name, **evaluate_case(env.config, env.model, loaded.act_rows, settings, seeds, args.seconds)}
+            for name, settings in ROBUSTNESS_CASES.items()
+        ]
     atomic_write_json(out / "report.json", report)
     text = render_markdown(report)
     atomic_write_text(out / "report.md", text)
@@ -198,6 +212,10 @@ def render_markdown(r: dict) -> str:
             f"- last 100 episodes: {p['last100_mean_reward']:.2f}",
             f"- best episode: {p['best_episode_reward']:.2f}",
         ]
+    if r.get("robustness"):
+        from walklab.robustness import markdown_table
+
+        lines += ["", "## Robustness (phases_test/phase7_robustness.py's cases)", "", markdown_table(r["robustness"])]
     lines += [
         "",
         "## Verdicts",

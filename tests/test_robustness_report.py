@@ -45,3 +45,14 @@ def test_an_unknown_case_is_refused_in_one_line():
         *("--model", f"{POLICY}/final_model.zip", "--cases", "earthquake"),
     )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_debug_model_adds_the_cases_on_request(tmp_path):
+    out = tmp_path / "debug"
+    result = run_script(
+        "debug_model.py", POLICY, "--episodes", "1", "--seconds", "0.5", "--out", str(out), "--robustness"
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert [case["name"] for case in report["robustness"]] == list(ROBUSTNESS_CASES)
+    assert "## Robustness" in (out / "report.md").read_text()

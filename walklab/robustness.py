@@ -73,3 +73,22 @@ def case_line(name: str, case: dict) -> str:
 
 
 HEADER = f"{'case':14s} {'trained':>8s} {'baseline':>9s} {'ratio [95 % CI]':>22s} {'falls t/b':>9s} {'side t/b':>9s}"
+
+
+def markdown_table(cases: list[dict]) -> str:
+    """The report's cases (JSON records with their names) as a Markdown table, as docs/robustness.md shows them."""
+    lines = [
+        "| case | trained m/s | baseline m/s | ratio [95 % CI] | falls trained / baseline "
+        "| at the side trained / baseline |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for case in cases:
+        t, b = case["trained"], case["baseline"]
+        ratio = (
+            "n/a" if case["ratio"] is None else "{:.2f}x [{:.2f}, {:.2f}]".format(case["ratio"], *case["ratio_ci95"])
+        )
+        lines.append(
+            f"| {case['name']} | {t['forward_velocity_mps']:.4f} | {b['forward_velocity_mps']:.4f} | {ratio} "
+            f"| {t['falls']} / {b['falls']} | {t['off_terrain']} / {b['off_terrain']} |"
+        )
+    return "\n".join(lines)
