@@ -21,6 +21,7 @@ from gait.parameters import GaitParameterError, GaitParameters
 
 WEIGHT_SUFFIX = "_weight"
 MAX_REWARD_WEIGHT = 1000.0  # far above any useful weight; keeps every reward finite
+ROBOT_DEFAULTS = ("gait", "frame_skip")  # None: the robot's own (its description), also when the robot changes
 
 
 @dataclass(frozen=True)
@@ -349,10 +350,11 @@ class EnvConfig:
                 fields_changes["gait"] = GaitParameters.from_dict(gait)
             except (GaitParameterError, TypeError) as exc:
                 raise ConfigError("EnvConfig.gait", "valid gait parameters", f"{gait} ({exc})") from exc
-        if "robot" in fields_changes and "gait" not in fields_changes and fields_changes["robot"] != self.robot:
-            fields_changes["gait"] = None  # another robot walks its own trot unless a gait is given
-        if "robot" in fields_changes and "frame_skip" not in fields_changes and fields_changes["robot"] != self.robot:
-            fields_changes["frame_skip"] = None  # ... and steps its own physics per control step
+        if "robot" in fields_changes:  # a flag gives a Path: compare names
+            fields_changes["robot"] = check_robot_name(fields_changes["robot"])
+            if fields_changes["robot"] != self.robot:  # another robot walks its own trot and steps its own
+                for key in ROBOT_DEFAULTS:  # physics per control step, unless they are given
+                    fields_changes.setdefault(key, None)
         rw = fields_changes.get("reward_weights", self.reward_weights)
         if isinstance(rw, dict):
             unknown = set(rw) - set(type(self.reward_weights).terms())

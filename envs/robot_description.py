@@ -25,6 +25,7 @@ PACKAGE_PREFIX = "package:"  # an MJCF inside an installed Python package (impor
 REFERENCE_LEG_LENGTH = 0.1  # m, thigh + calf of the mini: the length for which shared lengths are written
 TOOLKIT_LEGS = ("FR", "FL", "RR", "RL")  # the toolkit's leg order (foot rows, joint blocks, trot pairs)
 LEG_PARTS = ("hip", "thigh", "calf")  # abduction (x axis), hip pitch (y axis), knee (y axis)
+JOINT_AXES = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 1.0, 0.0))  # LEG_PARTS' axes in the trunk frame
 DEFAULT_NAMES = {
     "trunk": "trunk",
     "joint": "{leg}_{part}_joint",

@@ -37,12 +37,10 @@ import mujoco
 import numpy as np
 
 from envs.assets import ASSETS_DIR
-from envs.robot_description import RobotError, _read_description
+from envs.robot_description import JOINT_AXES, LEG_PARTS, TOOLKIT_LEGS, RobotError, _read_description
 
 WORLDS_DIR = ASSETS_DIR / "worlds"
-LEG_PARTS = ("hip", "thigh", "calf")
-_TOOLKIT_LEGS = ("FR", "FL", "RR", "RL")
-_AXES = np.array([(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 1.0, 0.0)])
+_AXES = np.array(JOINT_AXES)
 FALLBACK_RANGES = {"hip": (-0.8, 0.8), "thigh": (-1.5, 3.5), "calf": (-2.7, -0.6)}  # rad, Go1-like legs
 KP_PER_MGL = 1.9  # servo stiffness per unit of m g L (N m / rad): kp 100 for Go1, stands all ten robots
 KV_PER_KP = 0.02  # s: kv 2 for Go1's kp 100
@@ -146,7 +144,7 @@ def find_legs(model: mujoco.MjModel, d) -> tuple[int, list[dict[str, Any]]]:
                 + np.linalg.norm(data.geom_xpos[foot] - data.xanchor[joints[2]])
             ),
         }
-    missing = [n for n in _TOOLKIT_LEGS if n not in legs]
+    missing = [n for n in TOOLKIT_LEGS if n not in legs]
     if missing:
         raise _error(
             d,
@@ -156,7 +154,7 @@ def find_legs(model: mujoco.MjModel, d) -> tuple[int, list[dict[str, Any]]]:
     used = {a for leg in legs.values() for a in leg["actuators"]}
     if model.nu != 12 or len(used) != 12:
         raise _error(d, f"a quadruped of 12 leg joints has 12 actuators, this model has {model.nu}")
-    return trunk, [legs[n] for n in _TOOLKIT_LEGS]
+    return trunk, [legs[n] for n in TOOLKIT_LEGS]
 
 
 def _subtree_has_joint(model, body: int) -> bool:

@@ -15,11 +15,10 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from envs.robot_description import RobotError
+from envs.robot_description import JOINT_AXES, RobotError
 from gait.kinematics import LegGeometry
 
 DECIMALS = 9  # derived lengths to 1 nm: the mini's hip is at 0.08 m, never 0.08000000000000002
-_AXES = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 1.0, 0.0))  # hip (abduction), thigh, calf, trunk frame
 _TOLERANCE = 1e-9  # m or unit-axis components
 
 
@@ -93,7 +92,7 @@ def _geometry(model: mujoco.MjModel, d, trunk: int, joints: list[int]) -> LegGeo
     hips, offsets, thighs, calves = [], [], [], []
     for leg in range(4):
         hip, thigh, calf = joints[3 * leg : 3 * leg + 3]
-        for j, axis in zip((hip, thigh, calf), _AXES):
+        for j, axis in zip((hip, thigh, calf), JOINT_AXES):
             if not np.allclose(rot.T @ data.xaxis[j], axis, atol=_TOLERANCE):
                 raise _error(
                     d,
