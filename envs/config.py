@@ -219,6 +219,13 @@ class EnvConfig:
         0.5, "fraction by which the swing height action may raise or lower the apex", low=0, high=0.9
     )
     heading_observation: bool = setting(False, "observe the heading (sin, cos of yaw) and the lateral position")
+    obs_history: int = setting(
+        0,
+        "observe the last k observations and actions besides the current ones, newest first (envs.history; 0 = off)",
+        "steps",
+        low=0,
+        high=10,
+    )
     commands: bool = setting(
         False,
         "velocity commands: each episode draws a forward speed and a yaw rate, "

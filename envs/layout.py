@@ -11,6 +11,10 @@ part name to its size, in order; ``observation_slices(config)`` turns it into sl
 A new observation part behind an option is its ``EnvConfig`` field, one row here and its method
 here (after the row's neighbours); its slice, the observation size, the spec's table
 (``envs.spec``) and docs/environment.md follow.
+
+With ``obs_history`` k > 0 the observation ends with ``HISTORY_PARTS``: the last k observations
+(each the parts of ``OBSERVATION_PARTS``, as observed) and the last k actions, newest first
+(``envs.history`` keeps them, per robot).
 """
 
 from __future__ import annotations
@@ -110,21 +114,60 @@ OBSERVATION_PARTS = (
 )
 
 
+HISTORY_OBSERVATIONS = "k x O"  # the size of a history part: k (obs_history) x the current observation's parts
+HISTORY_ACTIONS = "k x A"  # ... k x the action's size
+# After the current observation's parts, with obs_history k > 0 (envs.history): the last k of them
+# and the last k actions, newest first. No noise of their own: they hold what was observed.
+HISTORY_PARTS = (
+    ObservationPart(
+        "observation_history",
+        HISTORY_OBSERVATIONS,
+        "obs_history",
+        "as above",
+        "the observations (the parts above, noise included) of the last k steps, newest first; "
+        "the episode's first observation where the episode is younger than k steps",
+    ),
+    ObservationPart(
+        "action_history",
+        HISTORY_ACTIONS,
+        "obs_history",
+        "-",
+        "the actions sent at the last k steps, clipped to [-1, 1], newest first (the first is "
+        "previous_action); zeros where the episode is younger than k steps",
+    ),
+)
+
+
 def observation_parts(config: EnvConfig) -> tuple[ObservationPart, ...]:
-    """The rows of OBSERVATION_PARTS that `config` switches on, in order."""
+    """The rows of OBSERVATION_PARTS that `config` switches on, in order: the current observation,
+    without the history (HISTORY_PARTS)."""
     return tuple(part for part in OBSERVATION_PARTS if part.option is None or getattr(config, part.option))
+
+
+def history_parts(config: EnvConfig) -> tuple[ObservationPart, ...]:
+    """The rows of HISTORY_PARTS when `config` observes a history (obs_history > 0), else none."""
+    return HISTORY_PARTS if config.obs_history else ()
+
+
+def current_observation_size(config: EnvConfig) -> int:
+    """Entries of the current observation (OBSERVATION_PARTS under `config`), one history slot's size."""
+    return sum(part_size(part, config) for part in observation_parts(config))
 
 
 def part_size(part: ObservationPart, config: EnvConfig) -> int:
     """Entries of `part` under `config`."""
     if part.size == ACTIONS:
         return action_size(config.gait_modulation, config.steering, config.swing_height)
+    if part.size == HISTORY_OBSERVATIONS:
+        return config.obs_history * current_observation_size(config)
+    if part.size == HISTORY_ACTIONS:
+        return config.obs_history * action_size(config.gait_modulation, config.steering, config.swing_height)
     return part.size
 
 
 def observation_structure(config: EnvConfig) -> dict[str, int]:
-    """Observation part name -> size, in order (OBSERVATION_PARTS under `config`)."""
-    return {part.name: part_size(part, config) for part in observation_parts(config)}
+    """Observation part name -> size, in order (OBSERVATION_PARTS, then HISTORY_PARTS, under `config`)."""
+    return {part.name: part_size(part, config) for part in observation_parts(config) + history_parts(config)}
 
 
 def _slices(structure: dict[str, int]) -> dict[str, slice]:

@@ -23,13 +23,14 @@ class ObservationParts(ObservationTerms):
         return self.ground.at_points(world_xy, ids)
 
     def _observation(self, ids: np.ndarray, ground: np.ndarray, rot: np.ndarray, yaw: np.ndarray | None) -> np.ndarray:
-        """The observation rows of robots `ids`; `ground` is the world z of their 12 ground samples."""
+        """The current observation rows of robots `ids` (without the history of obs_history, which
+        ``WalkCore`` appends); `ground` is the world z of their 12 ground samples."""
         p = self.physics
         s = ObservationState(ids, p.qpos[ids], p.qvel[ids], p.sensordata[ids], rot, ground, yaw)
         obs = np.concatenate([part(s) for part in self._obs_terms], axis=1, dtype=np.float32)  # one cast per entry
         if self.config.randomize:
             for k, i in enumerate(ids):
-                obs[k] += observation_noise(self.rngs[i], self.obs_size)
+                obs[k] += observation_noise(self.rngs[i], self.current_obs_size)
         if self.perturbations.noisy:  # per-sensor noise (obs_noise_level), from the perturbation stream
             self.perturbations.add_noise(ids, obs)
         return obs

@@ -30,6 +30,7 @@ from envs.episode import (  # noqa: F401 - the terminations, where older code im
     RobotEpisodes,
     is_fall,
 )
+from envs.history import ObservationHistory
 from envs.observation import ObservationParts
 from envs.perturbations import Perturbations
 from envs.physics import BatchSim, SingleSim
@@ -86,7 +87,8 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         self._obs_terms = self._observation_terms()  # envs.layout.OBSERVATION_PARTS' methods, in order
         self.n_actions = L.action_size(c.gait_modulation, c.steering, c.swing_height)
         self._swing_index = L.swing_height_index(c)
-        self.obs_size = L.observation_size(c)
+        self.obs_size = L.observation_size(c)  # with obs_history, the history's parts included
+        self.current_obs_size = L.current_observation_size(c)  # without them: one history slot
         self._sensor = {}  # the IMU's readings in sensordata, by role
         for role in ("gyro", "linear_velocity"):
             i = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, robot.description.name_of(role))
@@ -112,7 +114,9 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         self.last_termination = rows.objects("last_termination", "")
         self.commands = Commands(c, n, self.dt, rows)  # the command, its heading and speed window
         # pushes, latency, sensor noise, actuator and mass draws: their stream and rows (envs.perturbations)
-        self.perturbations = Perturbations(c, robot, n, self.dt, self.n_actions, self.obs_size, rows)
+        self.perturbations = Perturbations(c, robot, n, self.dt, self.n_actions, self.current_obs_size, rows)
+        # the last obs_history observations and actions (envs.history); empty rows when off
+        self.history = ObservationHistory(c.obs_history, self.current_obs_size, self.n_actions, rows)
         self.episode_x0 = rows.array("episode_x0")  # m, world x at the episode's start
         self.episode_started = rows.array("episode_started", dtype=bool)  # an episode since the schedule was set
         self.terrain_path = rows.objects("terrain_path")  # the PNG last loaded (None: the configured terrain)
@@ -139,7 +143,11 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         rot = p.trunk_xmat[ids]
         ground = self._ground(p.qpos[ids], rot, ids)
         yaw = libm(math.atan2, rot[:, 3], rot[:, 0]) if self._needs_yaw else None
-        self.last_obs[ids] = self._observation(ids, ground, rot, yaw)
+        obs = self._observation(ids, ground, rot, yaw)
+        if self.history.on:  # the first observation fills the history (envs.history)
+            self.history.start(ids, obs)
+            obs = self.history.observation(ids, obs)
+        self.last_obs[ids] = obs
         height = p.qpos[ids, 2] - ground.sum(axis=1) / ground.shape[1]
         return [{"x_position": float(p.qpos[i, 0]), "body_height": float(h)} for i, h in zip(ids, height)]
 
@@ -232,6 +240,9 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         done = fell_height | fell_tilt | off
         self.prev_action[ids] = action
         obs = self._observation(ids, ground, rot, yaw)
+        if self.history.on:  # the observation they were given last and the action sent in answer
+            self.history.push(ids, self.last_obs[ids, : self.current_obs_size], action)
+            obs = self.history.observation(ids, obs)
 
         # info: one dict per robot (SB3 and the callbacks read them)
         mean_abs = np.abs(action).sum(axis=1) / self.n_actions
