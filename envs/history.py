@@ -11,8 +11,10 @@ sent, not the one an action latency lets through), the observation after t steps
 newest first: slot 0 is the last step's. Each o is exactly what the policy was given then, noise
 included (no noise is added again). Before the episode is k steps old the missing observations are
 its first, o_0 (the robot stood still before it), and the missing actions zeros (the plain trot's,
-as ``previous_action`` at reset). a_{t-1} repeats the current ``previous_action`` part and each o_j
-holds a_{j-1}: the action history is the issue's "last k actions" as a block of its own.
+as ``previous_action`` at reset). The actions are as sent, without the observation noise of
+``randomize`` (which the ``previous_action`` part gets). a_{t-1} is the current ``previous_action``
+and each o_j holds a_{j-1}: the action history is the issue's "last k actions" as a block of its
+own, noise-free.
 
 Each robot's history is two rows of the core's ``RobotRows`` (declared once, here; snapshots,
 restores, pickles and copies carry them); a reset fills them (``start``), each step of a robot

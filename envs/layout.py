@@ -132,8 +132,8 @@ HISTORY_PARTS = (
         HISTORY_ACTIONS,
         "obs_history",
         "-",
-        "the actions sent at the last k steps, clipped to [-1, 1], newest first (the first is "
-        "previous_action); zeros where the episode is younger than k steps",
+        "the actions sent at the last k steps, clipped to [-1, 1], newest first (as sent: no "
+        "observation noise); zeros where the episode is younger than k steps",
     ),
 )
 

@@ -12,12 +12,18 @@ torch.export-based exporter, opset 18) computes the same, with a dynamic batch s
 - a policy trained with commands (``EnvConfig.commands``) has two: ``observation`` float32
   (N, obs_dim - 2), the env's observation WITHOUT its command entries, and ``command``
   float32 (N, 2) = (forward speed m/s, yaw rate rad/s), the env observation's
-  ``observation_slices(config)["command"]`` (today its last two entries). Inside, the command is
-  put back at its slice to make the policy's observation, so a controller sets the command as an
-  input of its own;
+  ``observation_slices(config)["command"]`` (its last two entries without ``obs_history``). Inside,
+  the command is put back at its slice to make the policy's observation, so a controller sets the
+  command as an input of its own;
 - one output, ``action`` float32 (N, n_actions).
+A policy trained with ``obs_history`` k > 0 (``envs.history``) stays stateless: its observation
+input is the env's whole observation, history included (obs_dim follows), and the controller keeps
+the last k observations and actions itself (the past commands sit in the history's slots, in the
+``observation`` input).
 The model's metadata (``metadata_props``) records obs_dim, action_dim, command_slice ("" or
-"start:stop" of the full observation) and the source model. Run it with onnxruntime:
+"start:stop" of the full observation), obs_history (k, "0" without) with history_slice ("" or
+"start:stop": where the history parts sit in the full observation) and the source model. Run it
+with onnxruntime:
 ``ort.InferenceSession("policy.onnx").run(None, {"observation": obs, "command": cmd})``.
 """
 
@@ -30,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from envs.layout import observation_slices
+from envs.layout import HISTORY_PARTS, observation_slices
 from envs.rollout import run_episode
 from walklab.files import atomic_write_bytes, describe_os_error
 from walklab.policies import LoadedPolicy, open_policy
@@ -185,6 +191,13 @@ def command_slice(env) -> slice | None:
     return observation_slices(env.config).get("command")
 
 
+def history_slice(env) -> slice | None:
+    """Where the observation history (obs_history) sits in the env's observation, or None without it."""
+    slices = observation_slices(env.config)
+    parts = [slices[part.name] for part in HISTORY_PARTS if part.name in slices]
+    return slice(parts[0].start, parts[-1].stop) if parts else None
+
+
 def without_command(observations: np.ndarray, commands: slice) -> np.ndarray:
     """Full env observations (N, obs_dim) without their command entries: the ONNX ``observation`` input."""
     return np.concatenate([observations[:, : commands.start], observations[:, commands.stop :]], axis=1)
@@ -198,7 +211,7 @@ def export_onnx(model_path: str | Path, stats_path: str | Path | None, out_path:
     import onnx
 
     _, env, loaded = open_policy(model_path, stats_path)
-    commands = command_slice(env)
+    commands, history, k = command_slice(env), history_slice(env), env.config.obs_history
     env.close()
     module = policy_module(loaded)
     batch = torch.export.Dim("batch", min=1)
@@ -239,6 +252,8 @@ def export_onnx(model_path: str | Path, stats_path: str | Path | None, out_path:
             "obs_dim": str(module.obs_dim),
             "action_dim": str(module.action_dim),
             "command_slice": "" if commands is None else f"{commands.start}:{commands.stop}",
+            "obs_history": str(k),
+            "history_slice": "" if history is None else f"{history.start}:{history.stop}",
             "source_model": str(model_path),
         },
     )
