@@ -14,9 +14,10 @@ from walklab.vec_envs.batched import BatchedVecEnv, make_batched_vec_env
 N_ENVS, EPISODE_STEPS, STEPS = 3, 70, 160
 
 
-@pytest.mark.parametrize("case", ["v2", "commands", "randomize", "perturbed"])
+@pytest.mark.parametrize("case", ["v2", "commands", "randomize", "perturbed", "history"])
 def test_batched_steps_equal_single_envs_with_the_same_seeds(case, tmp_path):
-    config = {**CASES, "perturbed": PERTURBED.replace(randomize=True)}[case]  # every perturbation
+    perturbed = PERTURBED.replace(randomize=True)  # every perturbation
+    config = {**CASES, "perturbed": perturbed, "history": perturbed.replace(obs_history=2)}[case]
     single_paths = [tmp_path / f"single_{i}.csv" for i in range(N_ENVS)]
     batch_paths = [tmp_path / f"batch_{i}.csv" for i in range(N_ENVS)]
     single = make_vec_env(config, N_ENVS, EPISODE_STEPS, seed=7, monitor_paths=single_paths, layout="in-process")

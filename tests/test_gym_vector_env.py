@@ -29,7 +29,13 @@ SHORT = 30  # steps per episode: every robot is cut several times
 STEPS = 150
 # residuals of 10 cm, unfiltered: random actions throw robots over (terminations)
 FALLING = CASES["v2"].replace(residual_scale=0.1, action_filter=1.0)
-CONFIGS = {"v2": CASES["v2"], "commands": CASES["commands"], "randomize": CASES["randomize"], "falling": FALLING}
+CONFIGS = {
+    "v2": CASES["v2"],
+    "commands": CASES["commands"],
+    "randomize": CASES["randomize"],
+    "falling": FALLING,
+    "history": FALLING.replace(obs_history=2, obs_noise_level=1.0),  # the last 2 observations and actions
+}
 MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
 
 
