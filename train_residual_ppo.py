@@ -4,10 +4,12 @@
 v1 keeps the original, simpler set-up: fixed PPO settings with short rollouts (n_steps 512,
 batch 64, SB3's initial log std 0), the env's default residual scale (0.02 m), and only the
 flags every training script shares (steps, envs, run name, seed, resume, evaluation and
-checkpoint intervals). It writes the same run directory as v2 through the same code
-(walklab.training). For real training use train_residual_ppo_v2.py.
+checkpoint intervals), and --robot (default mini; another robot walks its own working trot and
+physics steps, its lengths scaled to its legs, as with v2). It writes the same run directory as
+v2 through the same code (walklab.training). For real training use train_residual_ppo_v2.py.
 
     python3 train_residual_ppo.py --total-timesteps 200000 --n-envs 4 --run-name v1_test
+    python3 train_residual_ppo.py --robot go1 --total-timesteps 200000 --n-envs 4 --run-name v1_go1
 """
 
 from __future__ import annotations

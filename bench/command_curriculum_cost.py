@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What commands and the terrain curriculum cost per env step, against v2's uncommanded env.
 
-    python3 bench/command_curriculum_cost.py [--steps 3000] [--rounds 3]
+    python3 bench/command_curriculum_cost.py [--steps 3000] [--rounds 3] [--robot go1]
 
 Three envs walk the same random-residual actions, interleaved in rounds in one process so that
 machine noise hits them alike, timed with the thread's CPU clock (resets included: an episode
@@ -11,7 +11,8 @@ ends at 1000 steps, as in training, or on termination):
   0.8 s speed window);
 - commanded + curriculum: the same, switching terrains by level at every reset
   (walklab.curriculum.TerrainCurriculum, 30 % of episodes on the run's own terrain).
-The ratios to v2 are the figures to quote; the best round of each is kept.
+The ratios to v2 are the figures to quote; the best round of each is kept. ``--robot`` (v2's flag)
+measures another robot: v2's settings on its own trot and physics steps (the command speeds stay in m/s).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from walklab.flags import add_env_setting_flags, preset_on_robot
+from walklab.presets import V2
 
 EPISODE_STEPS = 1000  # the registration's max_episode_steps
 
@@ -44,16 +48,17 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=3000, help="control steps per env and round")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
+    add_env_setting_flags(p, V2.env, ("robot",))
     args = p.parse_args()
     if args.steps < 1 or args.rounds < 1:
         p.error("--steps and --rounds must be at least 1")
+    v2 = preset_on_robot(V2, args).env  # v2's settings on the robot's own trot and physics steps
 
     from envs.assets import DEFAULT_TERRAIN_PNG
     from envs.residual_walk_env import ResidualWalkEnv
     from walklab.curriculum import TerrainCurriculum, write_level_terrains
-    from walklab.presets import V2
 
-    commanded = V2.env.replace(
+    commanded = v2.replace(
         commands=True,
         command_feedforward=True,
         command_speed_max=0.35,
@@ -64,7 +69,7 @@ def main() -> None:
         tracking_velocity_weight=3.0,
         tracking_yaw_rate_weight=0.5,
     )
-    envs = {"v2": ResidualWalkEnv(V2.env), "commanded": ResidualWalkEnv(commanded)}
+    envs = {"v2": ResidualWalkEnv(v2), "commanded": ResidualWalkEnv(commanded)}
     with tempfile.TemporaryDirectory() as folder:
         levels = commanded.curriculum_levels
         write_level_terrains(Path(folder), levels)
@@ -82,7 +87,7 @@ def main() -> None:
                 seconds = walk(env, actions[:, : n_actions[name]], seed=round_)
                 best[name] = min(best[name], seconds)
     base = best["v2"] / args.steps
-    print(f"{args.steps} steps x {args.rounds} rounds, CPU time per env step (best round), resets included")
+    print(f"{v2.robot}: {args.steps} steps x {args.rounds} rounds, CPU time per env step (best round), resets included")
     for name, seconds in best.items():
         per_step = seconds / args.steps
         print(f"{name:>24s}: {per_step * 1e6:7.1f} us   {per_step / base:5.3f}x v2")

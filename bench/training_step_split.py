@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a PPO training step goes: the envs, the gradient updates, and the rest of the learner.
 
-    python3 bench/training_step_split.py [--updates 3] [--n-epochs 10] [--batch-size 512] [--ant]
+    python3 bench/training_step_split.py [--updates 3] [--n-epochs 10] [--batch-size 512] [--ant] [--robot go1]
 
 Builds the vector env as training does (`--vec-env`, VecNormalize, v2's PPO settings, 4 envs, one
 torch thread), runs one warm-up update, then times `--updates` more and splits their wall time,
@@ -10,7 +10,8 @@ per environment step, into:
 - train: PPO's gradient updates (``model.train``: n_epochs passes over the rollout);
 - rest: everything else in collection (the policy's forward pass per vector step, VecNormalize,
   the rollout buffer, GAE).
-`--ant` measures Gymnasium's Ant-v5 the same way, for comparison.
+`--ant` measures Gymnasium's Ant-v5 the same way, for comparison. ``--robot`` (v2's flag) measures
+another robot: v2's settings on its own trot and physics steps.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
 from walklab.cli import add_vec_env_argument
+from walklab.flags import add_env_setting_flags, preset_on_robot
 from walklab.presets import V2
 from walklab.vec_envs import local_env_count, make_env_fn, vec_env_from_fns
 
@@ -69,16 +71,23 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=V2.ppo.batch_size, help="PPO minibatch (v2: %(default)s)")
     p.add_argument("--ant", action="store_true", help="also measure Ant-v5 with the same settings")
     add_vec_env_argument(p, "where the envs step (default: training's)")
+    add_env_setting_flags(p, V2.env, ("robot",))
     args = p.parse_args()
+    preset = preset_on_robot(V2, args)  # v2's settings on the robot's own trot and physics steps
     torch.set_num_threads(1)
     kwargs = dict(V2.ppo.constructor_kwargs(), n_epochs=args.n_epochs, batch_size=args.batch_size)
     here = local_env_count(args.vec_env, N_ENVS)
     cases = {
-        "ResidualWalk-v0": [make_env_fn(V2.env, V2.run.episode_steps, None, worker=i >= here) for i in range(N_ENVS)]
+        "ResidualWalk-v0": [
+            make_env_fn(preset.env, preset.run.episode_steps, None, worker=i >= here) for i in range(N_ENVS)
+        ]
     }
     if args.ant:
         cases["Ant-v5"] = [lambda: gym.make("Ant-v5")] * N_ENVS
-    print(f"{N_ENVS} envs ({args.vec_env}), n_epochs {args.n_epochs}, batch {args.batch_size}: us per environment step")
+    print(
+        f"{preset.env.robot}: {N_ENVS} envs ({args.vec_env}), n_epochs {args.n_epochs}, batch {args.batch_size}: "
+        "us per environment step"
+    )
     for name, fns in cases.items():
         us = split(fns, args.updates, kwargs, args.vec_env)
         print(

@@ -11,7 +11,10 @@ NormalizeObservation and NormalizeReward. With NEXT_STEP autoreset the step afte
 end only resets that robot: its transition is left out of the loss, and a time-limit cut
 bootstraps from the value of the episode's last observation. Prints one line per update (steps/s,
 episodes ended and their mean return, the losses). It shows the env used from plain Gymnasium;
-the project's training is train_residual_ppo_v2.py (Stable-Baselines3).
+the project's training is train_residual_ppo_v2.py (Stable-Baselines3). ``--robot`` (v2's flag)
+picks the quadruped: another robot walks its own trot and physics steps, lengths scaled to it.
+
+    python3 scripts/gymnasium_ppo.py --robot go1 --updates 10 --num-envs 4
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import argparse
 import time
 
 from walklab.cli import SEED, THREADS, OneLineErrorParser, number, output_file
+from walklab.flags import add_env_setting_flags, env_settings_from_args
+
+ENV_SETTINGS = ("robot",)  # the EnvConfig settings this script takes as flags (v2's own flags for them)
 
 # torch, MuJoCo and the env are imported inside main(), after the flags are parsed: --help and a
 # refused flag answer at once.
@@ -36,7 +42,11 @@ FRACTION = number(float, low=0.0, high=1.0)
 
 
 def build_parser() -> OneLineErrorParser:
-    p = OneLineErrorParser(description=__doc__.splitlines()[0])
+    from envs.config import EnvConfig  # settings only: no MuJoCo
+
+    p = OneLineErrorParser(
+        description=__doc__.splitlines()[0], epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--updates", type=COUNT, default=10, help="PPO updates (rollout + optimisation) to run")
     p.add_argument("--num-envs", type=number(int, low=1, high=1024), default=4, help="robots in the batch")
     p.add_argument("--num-steps", type=COUNT, default=256, help="steps per robot per update (rollout length)")
@@ -66,6 +76,7 @@ def build_parser() -> OneLineErrorParser:
     p.add_argument("--seed", type=SEED, default=0, help="seeds the env (robot i: seed + i), torch and numpy")
     p.add_argument("--threads", type=THREADS, default=None, help="physics threads of the batch (default: every CPU)")
     p.add_argument("--save", type=output_file(".pt"), default=None, help="write the trained agent here (.pt)")
+    add_env_setting_flags(p, EnvConfig(), ENV_SETTINGS)
     return p
 
 
@@ -77,7 +88,27 @@ def parse_args(argv=None) -> argparse.Namespace:
             f"--minibatches {args.minibatches} is more than the {args.num_envs * args.num_steps} samples of a "
             "rollout (--num-envs x --num-steps)"
         )
+    args.env_config = env_config(args)
     return args
+
+
+def env_config(args):
+    """The env's settings: the preset's (v2: train_residual_ppo_v2.py's; plain: EnvConfig's defaults) on
+    the robot --robot names; a refused robot is one line and exit 2."""
+    from envs.config import EnvConfig
+    from envs.fields import ConfigError
+    from walklab.cli import fail
+    from walklab.flags import label_for
+
+    base = EnvConfig()
+    if args.preset == "v2":
+        from walklab.presets import V2  # settings only: no SB3
+
+        base = V2.env
+    try:
+        return env_settings_from_args(base, args, ENV_SETTINGS)
+    except ConfigError as exc:
+        fail(exc.for_label(label_for(exc)))
 
 
 def make_env(args):
@@ -87,11 +118,7 @@ def make_env(args):
 
     import envs  # registers ResidualWalk-v0
 
-    config = None
-    if args.preset == "v2":
-        from walklab.presets import V2  # settings only: no SB3
-
-        config = V2.env
+    config = getattr(args, "env_config", None) or env_config(args)
     vec = gym.make_vec(
         envs.ENV_ID,
         num_envs=args.num_envs,
@@ -249,6 +276,7 @@ def main(argv=None) -> None:
                 "obs_var": normalizer.obs_rms.var,
                 "hidden": args.hidden,
                 "preset": args.preset,
+                "env": env_config(args).to_dict(),  # the env it was trained on: its robot, trot, settings
             },
             args.save,
         )

@@ -17,7 +17,7 @@ from typing import Any
 from envs.assets import FLAT_TERRAIN
 from envs.config import WEIGHT_SUFFIX, EnvConfig
 from envs.fields import ConfigError, field_kind
-from walklab.cli import number_for
+from walklab.cli import fail, number_for
 
 ENV_FLAG_EXCLUDE = ("gait", "reward_weights")  # the gait is spelled out by each script; weights get their own
 
@@ -89,6 +89,30 @@ def add_env_flags(parser: argparse.ArgumentParser, env: EnvConfig) -> None:
     add_dataclass_flags(group, env, exclude=ENV_FLAG_EXCLUDE)
     weights = parser.add_argument_group("reward weights")
     add_dataclass_flags(weights, env.reward_weights, suffix=WEIGHT_SUFFIX)
+
+
+def add_env_setting_flags(parser: argparse.ArgumentParser, env: EnvConfig, names: Iterable[str]) -> None:
+    """Only the EnvConfig settings `names` as flags, the very flags v2 generates for them (a script
+    that builds an env from a preset takes ``--robot`` this way: ``names=("robot",)``)."""
+    names = set(names)
+    others = [f.name for f in dataclasses.fields(env) if f.name not in names]
+    add_dataclass_flags(parser.add_argument_group("environment"), env, exclude=others)
+
+
+def env_settings_from_args(env: EnvConfig, args: argparse.Namespace, names: Iterable[str]) -> EnvConfig:
+    """`env` with the settings `names` the flags give (add_env_setting_flags); another robot walks its
+    own trot and physics steps (EnvConfig.replace). ConfigError when a value is refused."""
+    names = set(names)
+    return env.replace(**{k: v for k, v in values_from_args(env, args).items() if k in names})
+
+
+def preset_on_robot(preset, args: argparse.Namespace):
+    """`preset` (a walklab.presets.Preset) on the robot the parsed ``--robot`` names (add_env_setting_flags):
+    its own trot and physics steps, every other default the preset's; one line and exit 2 when refused."""
+    try:
+        return preset.for_robot(env_settings_from_args(preset.env, args, ("robot",)).robot)
+    except ConfigError as exc:
+        fail(exc.for_label(label_for(exc)))
 
 
 def env_from_args(env: EnvConfig, args: argparse.Namespace) -> EnvConfig:

@@ -27,7 +27,8 @@ class Preset:
     ppo: PPOConfig
     run: RunSettings = RunSettings()
     ppo_flags: bool = True
-    env_flags: bool = True
+    env_flags: bool = True  # every EnvConfig setting a flag (v2)
+    env_fields: tuple[str, ...] = ()  # else only these EnvConfig settings (v1: the robot)
 
     def with_gait(self, gait: GaitParameters) -> Preset:
         return dataclasses.replace(self, env=self.env.replace(gait=gait))
@@ -71,4 +72,5 @@ V1 = Preset(
     ppo=PPOConfig(n_steps=512, batch_size=64, log_std_init=0.0),  # short rollouts, SB3's initial noise
     ppo_flags=False,
     env_flags=False,
+    env_fields=("robot",),  # --robot, as v2's (its own trot and physics steps come with it)
 )

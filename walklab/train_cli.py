@@ -17,7 +17,15 @@ from walklab.cli import (
     OneLineErrorParser,
     fail,
 )
-from walklab.flags import add_dataclass_flags, add_env_flags, env_from_args, label_for, values_from_args
+from walklab.flags import (
+    add_dataclass_flags,
+    add_env_flags,
+    add_env_setting_flags,
+    env_from_args,
+    env_settings_from_args,
+    label_for,
+    values_from_args,
+)
 from walklab.input_files import InputFileError, check_model_archive, check_statistics_file
 from walklab.presets import Preset
 from walklab.run_config import command_line
@@ -50,6 +58,8 @@ def build_parser(preset: Preset, description: str, epilog: str = "") -> argparse
         add_dataclass_flags(p.add_argument_group("PPO"), preset.ppo)
     if preset.env_flags:
         add_env_flags(p, preset.env)
+    elif preset.env_fields:  # a few env settings, through the same generated flags as v2's
+        add_env_setting_flags(p, preset.env, preset.env_fields)
     return p
 
 
@@ -61,7 +71,10 @@ def job_from_args(preset: Preset, args: argparse.Namespace, command: str | None 
     try:
         run = dataclasses.replace(preset.run, **values_from_args(preset.run, args))
         ppo = dataclasses.replace(preset.ppo, **values_from_args(preset.ppo, args)) if preset.ppo_flags else preset.ppo
-        env = env_from_args(preset.env, args) if preset.env_flags else preset.env
+        if preset.env_flags:
+            env = env_from_args(preset.env, args)
+        else:
+            env = env_settings_from_args(preset.env, args, preset.env_fields)
     except ConfigError as exc:
         raise FlagError(exc.for_label(label_for(exc))) from None
     return TrainJob(
@@ -115,7 +128,7 @@ def parse_job(preset: Preset, description: str, epilog: str = "", argv=None):
 def preset_for_argv(preset: Preset, argv=None) -> Preset:
     """`preset` on the robot ``--robot`` names in `argv` (its own trot and frame skip become the defaults
     the flags start from); the preset itself when there is none (or it is refused by the full parse)."""
-    if not preset.env_flags:
+    if not (preset.env_flags or "robot" in preset.env_fields):
         return preset
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--robot")

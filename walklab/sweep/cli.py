@@ -16,6 +16,7 @@ from envs.fields import field_kind
 from walklab import runs
 from walklab.cli import EPISODES, SECONDS, SEED, OneLineErrorParser, fail, input_file, number, number_for, output_dir
 from walklab.config import RunSettings
+from walklab.flags import add_env_setting_flags, preset_on_robot
 from walklab.presets import V2
 from walklab.sweep.objective import Objective, validate_space
 from walklab.sweep.space import (
@@ -76,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="search space (narrow it with --fix, --range, --choices or --space):\n"
         + "\n".join(f"  {name:15s} {param.describe()}" for name, param in SEARCH_SPACE.items())
-        + "\n\nflags after -- go to every trial's train_residual_ppo_v2.py, e.g. -- --terrain T.png --randomize",
+        + "\n\nflags after -- go to every trial's train_residual_ppo_v2.py, e.g. -- --terrain T.png --randomize"
+        + "\n\n--robot NAME sweeps on that robot: every trial is v2 --robot NAME (its own trot and physics\n"
+        "steps; lengths in the space, as residual_scale, are at the mini's size and scaled to the robot)",
     )
     p.add_argument("--study-name", required=True, help="the study; also its folder runs/sweeps/<study-name>/")
     p.add_argument(
@@ -173,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in PASSED_TO_TRIALS:
         flag = "--" + name.replace("_", "-")
         passed.add_argument(flag, type=_field_rule(RunSettings, name), default=None, help=f"v2's {flag}")
+    add_env_setting_flags(p, V2.env, ("robot",))  # v2's own --robot: every trial walks that robot
     return p
 
 
@@ -195,7 +199,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Sweep
         fail(f"--study-name {args.study_name!r} may use only letters, digits, '_', '-' and '.'")
     if len(set(args.seeds)) != len(args.seeds):
         fail(f"--seeds must be distinct, got {' '.join(map(str, args.seeds))}")
+    preset = args.preset = preset_on_robot(V2, args)  # its own trot and physics steps
     pass_through = []
+    if preset.env.robot != V2.env.robot:  # the mini's studies keep their recorded trial flags
+        pass_through += ["--robot", preset.env.robot]
     for flag in PASSED_TO_TRIALS:
         value = getattr(args, flag)
         if value is not None:
@@ -210,7 +217,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Sweep
         args.sweeps_dir,
         pass_through + extra,
     )
-    preset = V2
     settings.defaults = {
         name: getattr(preset.env, name, getattr(preset.ppo, name, False))
         for name, param in SEARCH_SPACE.items()
@@ -267,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         callbacks.append(MaxTrialsCallback(args.study_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)))
     started = time.time()
-    objective = Objective(settings, space, V2)
+    objective = Objective(settings, space, args.preset)
     try:
         study.optimize(
             objective,

@@ -314,7 +314,7 @@ def reproduce_command(argv: list[str], run_name: str) -> str:
     return shlex.join(["python3", TRAIN_SCRIPT, *argv, "--run-name", run_name])
 
 
-RESERVED = {"total_timesteps", "n_envs", "seed", "run_name", "runs_dir", "no_progress", "resume"}
+RESERVED = {"total_timesteps", "n_envs", "seed", "run_name", "runs_dir", "no_progress", "resume", "robot"}
 
 
 def check_pass_through(extra: list[str], space: dict[str, Param]) -> None:
