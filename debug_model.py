@@ -4,6 +4,8 @@
 Reads RUN_DIR/config.json, loads final_model.zip (or --model best|PATH) with its VecNormalize
 statistics, runs the trained policy and the baseline trot on the same seeds and terrain, reads
 every monitor CSV, and writes report.md, report.json and PNG plots into RUN_DIR/debug/.
+The robot is the run's (config.json; there is no --robot): its verdicts compare the run's gait
+with that robot's own working trot, and the velocity plot averages over one of its gait cycles.
 
     python3 debug_model.py runs/quick_test_20251111_173611
     python3 debug_model.py runs/RUN --model best --episodes 10 --seconds 20
@@ -116,7 +118,11 @@ def main(argv=None) -> int:
     plots = {
         "learning_curve": diagnosis.plot_learning_curve(progress, out / "learning_curve.png"),
         "velocity": diagnosis.plot_velocity(
-            trained_eps[0].velocity_trace, baseline_eps[0].velocity_trace, env.dt, out / "velocity.png"
+            trained_eps[0].velocity_trace,
+            baseline_eps[0].velocity_trace,
+            env.dt,
+            out / "velocity.png",
+            cycle_time=env.config.gait.cycle_time,  # the run's own trot (its robot's)
         ),
         "action_histogram": diagnosis.plot_action_histogram(
             [a for e in trained_eps for a in e.abs_actions], out / "action_histogram.png"

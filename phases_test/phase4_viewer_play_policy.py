@@ -9,7 +9,8 @@ overlay shows the real-time factor and the last line says it ("ran at 0.09x real
 --side-by-side also runs the baseline trot from the same spawn and draws it in the same view
 as a translucent blue robot. A policy trained with --commands is steered from the keyboard
 while it plays: up and down change the speed, left and right the yaw rate, space stops.
---record renders offscreen to .mp4/.gif and needs no display.
+--record renders offscreen to .mp4/.gif and needs no display. The robot is the model's (its run's
+config.json; there is no --robot): a Go1 model walks Go1 on its terrain, the camera at its size.
 
     python3 phases_test/phase4_viewer_play_policy.py --model runs/RUN/final_model.zip \\
         --normalize runs/RUN/vec_normalize.pkl --seconds 20 --deterministic

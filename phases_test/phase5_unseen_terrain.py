@@ -5,6 +5,11 @@ Without --terrains it writes a standard unseen set (every kind of walklab.terrai
 0.5 and 0.9, seeds never used for the default terrain) to runs/terrains/ and uses that. For
 each terrain it prints trained vs baseline velocity, falls and improvement.
 
+The robot is the model's (its run's config.json; there is no --robot). A terrain PNG holds heights
+relative to its field: every one, the standard set included, is laid out at the robot's size as its
+default terrain is (the field's length, width and height x robot size), so one set serves every
+robot. The JSON records the robot; scripts/compare_unseen.py refuses to pair two robots.
+
     python3 phases_test/phase5_unseen_terrain.py --model assets/policies/residual_walk/final_model.zip \\
         --normalize assets/policies/residual_walk/vec_normalize.pkl --episodes 3 --json runs/unseen.json
 """
@@ -139,7 +144,7 @@ def main(argv=None) -> int:
     if missing:
         fail(f"terrain file(s) not found: {', '.join(missing)}")
     rows, failed = [], []
-    print(f"{args.episodes} episodes x {args.seconds:g} s per side and terrain")
+    print(f"{args.env_config.robot}: {args.episodes} episodes x {args.seconds:g} s per side and terrain")
     print(f"{'terrain':28s} {'trained m/s':>11s} {'baseline m/s':>12s} {'improve':>8s} {'falls t/b':>9s}")
     for terrain in terrains:
         # a bad terrain is reported and skipped: the finished ones are kept and written
@@ -162,7 +167,13 @@ def main(argv=None) -> int:
     better = sum(1 for r in done if r["trained"]["forward_velocity_mps"] > r["baseline"]["forward_velocity_mps"])
     print(f"trained faster on {better}/{len(done)} terrains")
     if args.json:
-        record = {"model": str(args.model), "episodes": args.episodes, "seconds": args.seconds, "terrains": rows}
+        record = {
+            "model": str(args.model),
+            "robot": args.env_config.robot,
+            "episodes": args.episodes,
+            "seconds": args.seconds,
+            "terrains": rows,
+        }
         try:
             print(f"wrote {atomic_write_json(args.json, record)}")
         except OSError as exc:

@@ -13,6 +13,11 @@ command fixed (and the yaw rate fixed to --yaw-rate, default 0) and reports:
 The env is the model's own (its run's config.json), nominal physics, its terrain unless
 --terrain is given. A model without a command input is refused (one line, exit 2).
 
+The robot is the model's (its run's config.json; there is no --robot). The default commands and
+targets are written for the mini and scaled to another robot as similar walks scale (Froude):
+speeds x sqrt(robot size), yaw rates / sqrt(robot size); Go1 (size 4.26): 0.103 0.206 0.310
+0.413 m/s, speed target 0.041 m/s, yaw-rate target 0.039 rad/s. Given --commands are used as given.
+
 With --yaw-rates every (speed, yaw rate) pair is a command. Each entry then also gives the
 achieved yaw rate (the unwrapped heading change over the time walked, rad/s) and its absolute
 error, and the achieved speed is measured along the trunk's heading (a turning robot walks a
@@ -23,16 +28,17 @@ circle, not along x); the top level adds the mean absolute yaw-rate error with i
     python3 phases_test/phase6_command_tracking.py --model RUN/final_model.zip --normalize RUN/vec_normalize.pkl \
         --commands 0.10 0.20 --yaw-rates -0.5 -0.25 0 0.25 0.5 --json RUN/turning.json
 
-JSON: {"model", "episodes", "seconds", "yaw_rate", "terrain", "mean_abs_error_mps",
-"mean_abs_error_ci95_mps", "falls", "commands": [one entry per command with command_mps, achieved_mps,
+JSON: {"model", "robot", "episodes", "seconds", "yaw_rate", "terrain", "mean_abs_error_mps",
+"mean_abs_error_ci95_mps", "target_mps", "falls", "commands": [one entry per command with command_mps, achieved_mps,
 abs_error_mps, falls, abs_error_ci95_mps, step_abs_error_mps, per_episode_mps, terminations]};
-with --yaw-rates also "yaw_rates", "mean_abs_yaw_error", "mean_abs_yaw_error_ci95" and, per entry,
+with --yaw-rates also "yaw_rates", "mean_abs_yaw_error", "mean_abs_yaw_error_ci95", "target_yaw_rate" and, per entry,
 command_yaw_rate, achieved_yaw_rate, abs_yaw_error, abs_yaw_error_ci95, per_episode_yaw_rate.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from walklab.cli import (
@@ -46,12 +52,13 @@ from walklab.cli import (
     heightfield_file,
     output_file,
     output_or_fail,
+    robot_speed_scale,
 )
 from walklab.policy_inputs import policy_inputs_or_fail
 
-DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s
-TARGET_ERROR_MPS = 0.02  # the issue's target: mean absolute tracking error, no falls
-TARGET_YAW_ERROR = 0.08  # rad/s: the turning target, mean absolute yaw-rate error, no falls
+DEFAULT_COMMANDS = (0.05, 0.10, 0.15, 0.20)  # m/s on the mini; x sqrt(robot size) on another robot
+TARGET_ERROR_MPS = 0.02  # the issue's target: mean absolute tracking error, no falls (mini; x sqrt(size))
+TARGET_YAW_ERROR = 0.08  # rad/s: the turning target, mean absolute yaw-rate error, no falls (mini; / sqrt(size))
 
 # The project's heavier modules are imported inside main(), after the flags are parsed: --help and
 # a refused flag answer at once, and MUJOCO_GL is chosen before MuJoCo loads.
@@ -84,8 +91,9 @@ def build_parser() -> OneLineErrorParser:
         "--commands",
         type=SPEED,
         nargs="+",
-        default=list(DEFAULT_COMMANDS),
-        help="commanded forward speeds, m/s (default 0.05 0.10 0.15 0.20)",
+        default=None,
+        help="commanded forward speeds, m/s (default 0.05 0.10 0.15 0.20 on the mini, x sqrt(robot size) on "
+        "the model's robot)",
     )
     turning = p.add_mutually_exclusive_group()
     turning.add_argument("--yaw-rate", type=YAW_RATE, default=0.0, help="commanded yaw rate for every episode, rad/s")
@@ -119,6 +127,11 @@ def parse_args(argv=None) -> argparse.Namespace:
             f"{args.model} has no command input (its run was trained without --commands): "
             "train with --commands to evaluate command tracking"
         )
+    scale = robot_speed_scale(base.robot)  # 1 on the mini
+    args.target_mps, args.target_yaw_rate = TARGET_ERROR_MPS * scale, TARGET_YAW_ERROR / scale
+    if args.commands is None:  # the mini's speeds scaled to the model's robot, within what a command may be
+        top = next(f for f in dataclasses.fields(base) if f.name == "command_speed_max").metadata["high"]
+        args.commands = [round(min(c * scale, top), 3) for c in DEFAULT_COMMANDS]
     yaw_rates = args.yaw_rates if args.yaw_rates is not None else [args.yaw_rate]
     args.pairs = [(c, w) for c in args.commands for w in yaw_rates]
     try:
@@ -187,7 +200,7 @@ def main(argv=None) -> int:
     policy = loaded.act_rows
     rows, per_episode_errors, per_episode_yaw_errors = [], [], []
     yaw_text = "yaw rates " + " ".join(f"{w:g}" for w in args.yaw_rates) if turning else f"yaw rate {args.yaw_rate:g}"
-    print(f"{args.episodes} episodes x {args.seconds:g} s per command, {yaw_text} rad/s")
+    print(f"{args.env_config.robot}: {args.episodes} episodes x {args.seconds:g} s per command, {yaw_text} rad/s")
     print(
         f"{'command m/s':>11s} {'achieved m/s':>12s} {'|error| m/s':>11s} {'95% interval':>15s} "
         f"{'per-step':>9s} {'falls':>5s}" + (f" {'yaw rad/s':>9s} {'achieved':>9s} {'|error|':>8s}" if turning else "")
@@ -210,32 +223,39 @@ def main(argv=None) -> int:
 
     mean_error, interval = mean_of_means_with_ci(per_episode_errors)
     falls = sum(r["falls"] for r in rows)
-    met = mean_error <= TARGET_ERROR_MPS and falls == 0
+    met = mean_error <= args.target_mps and falls == 0
     print(
         f"mean |error| {mean_error:.4f} m/s (95% interval {interval[0]:.4f}-{interval[1]:.4f}), {falls} falls: "
-        f"target (<= {TARGET_ERROR_MPS} m/s, no falls) {'met' if met else 'not met'}"
+        f"target (<= {args.target_mps:.3g} m/s, no falls) {'met' if met else 'not met'}"
     )
     if turning:
         yaw_error, yaw_interval = mean_of_means_with_ci(per_episode_yaw_errors)
-        yaw_met = yaw_error <= TARGET_YAW_ERROR and falls == 0
+        yaw_met = yaw_error <= args.target_yaw_rate and falls == 0
         print(
             f"mean |yaw-rate error| {yaw_error:.4f} rad/s (95% interval {yaw_interval[0]:.4f}-{yaw_interval[1]:.4f}): "
-            f"target (<= {TARGET_YAW_ERROR} rad/s, no falls) {'met' if yaw_met else 'not met'}"
+            f"target (<= {args.target_yaw_rate:.3g} rad/s, no falls) {'met' if yaw_met else 'not met'}"
         )
     if args.json:
         record = {
             "model": str(args.model),
+            "robot": args.env_config.robot,
             "episodes": args.episodes,
             "seconds": args.seconds,
             "yaw_rate": args.yaw_rate,
             "terrain": str(args.terrain) if args.terrain else None,
             "mean_abs_error_mps": mean_error,
             "mean_abs_error_ci95_mps": interval,
+            "target_mps": args.target_mps,
             "falls": falls,
             "commands": rows,
         }
         if turning:
-            record.update(yaw_rates=args.yaw_rates, mean_abs_yaw_error=yaw_error, mean_abs_yaw_error_ci95=yaw_interval)
+            record.update(
+                yaw_rates=args.yaw_rates,
+                mean_abs_yaw_error=yaw_error,
+                mean_abs_yaw_error_ci95=yaw_interval,
+                target_yaw_rate=args.target_yaw_rate,
+            )
         try:
             print(f"wrote {atomic_write_json(args.json, record)}")
         except OSError as exc:

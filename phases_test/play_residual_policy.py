@@ -2,7 +2,8 @@
 """Play a trained residual policy: the minimal form of phase4_viewer_play_policy.py.
 
 The viewer's camera follows the robot; the last line says the real-time factor when the
-computer could not keep real time.
+computer could not keep real time. The robot, its env and terrain are the model's (its run's
+config.json; there is no --robot).
 
     python3 phases_test/play_residual_policy.py runs/RUN/final_model.zip [--record walk.gif]
 """
@@ -26,7 +27,9 @@ SMOKE_ARGS = ["assets/policies/residual_walk/final_model.zip", "--seconds", "0.3
 
 
 def build_parser() -> OneLineErrorParser:
-    p = OneLineErrorParser(description=__doc__.splitlines()[0])
+    p = OneLineErrorParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     p.add_argument("model", type=model_file, help="trained model .zip (statistics and config are found beside it)")
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="how long to play (s)")
     p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif")

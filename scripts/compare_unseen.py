@@ -5,7 +5,8 @@ Phase 5 (``phases_test/phase5_unseen_terrain.py --json``) seeds episode i of eve
 same way on a terrain, so the two files' episodes are paired: the ratio of mean speeds on each
 terrain gets a paired bootstrap interval over episodes (``walklab.evaluation.ratio_with_ci``),
 and so does the ratio over all terrains together. Falls are shown beside, since a faster policy
-that falls is not better.
+that falls is not better. Both files must be of one robot (their "robot", the mini for files
+from before robots were recorded): a Go1 policy is compared with a Go1 policy.
 
     python3 scripts/compare_unseen.py runs/d09/candidate.json assets/policies/residual_walk/unseen_d0.9_10.json
 """
@@ -19,11 +20,16 @@ from pathlib import Path
 from walklab.cli import OneLineErrorParser, fail
 from walklab.evaluation import ratio_with_ci
 
+DEFAULT_ROBOT = "mini"  # envs.robot's: a phase-5 JSON without "robot" is from before robots were recorded
 
-def load_phase5(path: str) -> dict[str, dict]:
-    """{terrain file name: the trained side's summary} from a phase-5 JSON, or one line and exit 2."""
+
+def load_phase5(path: str) -> tuple[str, dict[str, dict]]:
+    """(robot, {terrain file name: the trained side's summary}) from a phase-5 JSON, or one line and exit 2."""
     try:
         data = json.loads(Path(path).read_text())
+        robot = data.get("robot", DEFAULT_ROBOT)
+        if not isinstance(robot, str):
+            raise TypeError(f"robot is {robot!r}")
         rows = {Path(t["terrain"]).name: t["trained"] for t in data["terrains"]}
         for name, row in rows.items():
             if not row.get("per_episode_forward_velocity_mps"):
@@ -33,7 +39,7 @@ def load_phase5(path: str) -> dict[str, dict]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = f"{type(exc).__name__}: {exc}"
         fail(f"{path} is not a phase-5 JSON ({reason}): write one with phase5_unseen_terrain.py --json")
-    return rows
+    return robot, rows
 
 
 # The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
@@ -52,7 +58,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     """The flags, with both files read and checked (``args.candidate_rows``, ``args.reference_rows``):
     one line and exit 2 otherwise."""
     args = build_parser().parse_args(argv)
-    args.candidate_rows, args.reference_rows = load_phase5(args.candidate), load_phase5(args.reference)
+    robot_a, args.candidate_rows = load_phase5(args.candidate)
+    robot_b, args.reference_rows = load_phase5(args.reference)
+    if robot_a != robot_b:
+        fail(f"{args.candidate} is of robot {robot_a} but {args.reference} of {robot_b}: compare policies of one robot")
+    args.robot = robot_a
     return args
 
 

@@ -8,6 +8,8 @@ The file maps raw float32 observations (N, obs_dim) to deterministic actions (N,
 load it with torch.jit.load, or onnxruntime for .onnx (--format onnx, or an .onnx --out), no
 SB3 needed. A policy trained with commands takes the command as a separate ONNX input
 ``command`` (N, 2), the observation's last two entries (walklab/export.py says more).
+The robot is the model's (its run's config.json; there is no --robot): the check walks the
+policy's own env, and the file is for that robot's observations and 12 joint targets.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ SMOKE_ARGS = ["assets/policies/residual_walk/final_model.zip", "--out", "{tmp}/p
 
 
 def build_parser() -> OneLineErrorParser:
-    p = OneLineErrorParser(description=__doc__.splitlines()[0])
+    p = OneLineErrorParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     p.add_argument(
         "model", type=input_file(".zip"), help="trained model .zip (its run's config.json must be beside it or above)"
     )

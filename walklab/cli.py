@@ -276,6 +276,17 @@ def add_robot_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def robot_speed_scale(robot: str) -> float:
+    """What a speed written for the mini becomes on `robot`, as a factor: sqrt(its size), 1 on the mini.
+    Speeds of similar walks scale with sqrt(g x leg length) (Froude), as envs.perturbations scales its
+    pushes; yaw rates scale with 1 / this. Loads the robot (MuJoCo): call it after the flags are parsed."""
+    import math
+
+    from envs.robot import load_robot
+
+    return math.sqrt(load_robot(robot).size)
+
+
 def add_gait_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("gait (defaults: the robot's working trot)")
     group.add_argument(

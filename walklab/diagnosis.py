@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from envs.robot import DEFAULT_ROBOT
 from gait.parameters import WORKING_GAIT
 from walklab import runs
 from walklab.files import atomic_write_bytes
@@ -123,14 +124,17 @@ def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, bas
     """The checks of TRAINING_FIXES.md's 'Debugging Failed Runs', each with what to try."""
     out = []
     gait = config["env"]["gait"]
-    working = WORKING_GAIT.to_dict()
+    robot = config["env"].get("robot", DEFAULT_ROBOT)  # runs from before robots walked the mini
+    working, fix = working_gait(robot).to_dict(), "retrain with the explicit GaitParameters of train_residual_ppo_v2.py"
+    if robot != DEFAULT_ROBOT:  # another robot's own trot: v2 walks it when no gait flag is given
+        fix = f"retrain without gait flags: v2 --robot {robot} walks the robot's own working trot"
     off = [k for k in ("body_height", "step_length", "step_height", "cycle_time") if gait.get(k) != working[k]]
     if off:
         out.append(
             "GAIT MISMATCH: the run trained with "
             + ", ".join(f"{k}={gait[k]}" for k in off)
             + f" instead of the working gait ({', '.join(f'{k}={working[k]}' for k in off)}); "
-            "retrain with the explicit GaitParameters of train_residual_ppo_v2.py"
+            + fix
         )
     else:
         out.append("OK gait: the run used the working gait parameters")
@@ -195,6 +199,17 @@ def verdicts(config: dict, progress: TrainingProgress | None, trained: dict, bas
     return out
 
 
+def working_gait(robot: str):
+    """`robot`'s working trot (its description file); the mini's when the robot cannot be read here."""
+    from envs.fields import ConfigError
+    from envs.robot import RobotError, describe
+
+    try:
+        return describe(robot).gait
+    except (ConfigError, RobotError, OSError):
+        return WORKING_GAIT
+
+
 def choose_model(run_dir: Path, which: str) -> Path:
     """final (or interrupted, if the run was stopped), best, or an explicit path."""
     if which == "best":
@@ -225,12 +240,18 @@ def plot_learning_curve(progress: TrainingProgress | None, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_velocity(trained_trace: list[float], baseline_trace: list[float], dt: float, path: Path) -> Path:
+def plot_velocity(
+    trained_trace: list[float], baseline_trace: list[float], dt: float, path: Path, cycle_time: float = 0.8
+) -> Path:
+    """Both walks' forward velocity over time, each a running mean over one gait cycle (`cycle_time` s,
+    the run's trot: 0.8 s on the mini, 40 steps at 50 Hz)."""
     import matplotlib.pyplot as plt
+
+    window = max(1, int(round(cycle_time / dt)))
 
     def smooth(v):
         v = np.asarray(v)
-        k = min(len(v), 40)  # 0.8 s at 50 Hz: one gait cycle
+        k = min(len(v), window)  # one gait cycle
         return np.convolve(v, np.ones(k) / k, mode="valid") if k else v
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -238,7 +259,7 @@ def plot_velocity(trained_trace: list[float], baseline_trace: list[float], dt: f
         s = smooth(trace)
         ax.plot(np.arange(len(s)) * dt, s, label=f"{name} (mean {np.mean(trace):.3f} m/s)")
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("forward velocity (m/s, 0.8 s mean)")
+    ax.set_ylabel(f"forward velocity (m/s, {cycle_time:g} s mean)")
     ax.set_title("velocity over time, first evaluation episode")
     ax.legend()
     return _save(fig, path)
