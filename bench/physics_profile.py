@@ -6,10 +6,11 @@
 Runs ResidualWalkEnv on seed 0 with a policy-sized residual (uniform +-0.1 actions, the same
 walk as bench/env_step_overhead.py) and prints, per variant of the physics (see VARIANTS):
 mj_step's timers in us per physics step, contacts per step, which robot geoms touched the
-terrain (in % of physics steps), and the env.step time. Variants are built from
-assets/scene_rough.xml with MjSpec edits, so the assets on disk are untouched; `--calibrate`
-also walks the working and legacy trots (5 seeds x 20 s, as
-tests/compare_residual_vs_baseline.py --baseline-only) on each variant.
+terrain (in % of physics steps), and the env.step time. Variants are built from the robot's
+rough scene (the mini's assets/scene_rough.xml; an imported robot's built world) with MjSpec edits,
+so the assets on disk are untouched; `--calibrate` also walks the working and legacy trots (5 seeds
+x 20 s, as tests/compare_residual_vs_baseline.py --baseline-only) on each variant. ``--robot`` (v2's
+flag) profiles another robot: its scene, physics steps and working trot (the legacy trot is the mini's).
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ import numpy as np
 import envs.residual_walk_env as rwe
 from envs import assets as A
 from envs import robot_sim
+from envs.config import EnvConfig
+from envs.fields import ConfigError
 from envs.robot import load_robot
+from walklab.flags import add_env_setting_flags, env_settings_from_args
 
-MINI = load_robot("mini")
+ROBOT_NAME = "mini"  # the robot profiled (a name or a robot folder): main() sets --robot's
+ROBOT = load_robot(ROBOT_NAME)
 
 T = mujoco.mjtTimer
 TIMERS = (
@@ -46,7 +51,6 @@ TIMERS = (
     "CONSTRAINT",
     "ADVANCE",
 )
-FOOT_GEOMS = set(MINI.description.foot_geoms)
 
 
 def _robot_geoms(spec):
@@ -58,7 +62,7 @@ def _robot_geoms(spec):
 def feet_only(spec):
     """Only the four feet collide; trunk, battery, head, hips, thighs and calves never do."""
     for g in _robot_geoms(spec):
-        if g.name not in FOOT_GEOMS:
+        if g.name not in ROBOT.description.foot_geoms:
             g.contype = 0
             g.conaffinity = 0
 
@@ -67,16 +71,16 @@ def no_upper(spec):
     """Trunk, battery, head, hips and thighs never collide; calves and feet still do."""
     for g in _robot_geoms(spec):
         body = g.parent.name
-        if g.name not in FOOT_GEOMS and not body.endswith("_calf"):
+        if g.name not in ROBOT.description.foot_geoms and not body.endswith("_calf"):
             g.contype = 0
             g.conaffinity = 0
 
 
 def sphere_feet(spec):
     for g in _robot_geoms(spec):
-        if g.name in FOOT_GEOMS:
+        if g.name in ROBOT.description.foot_geoms:
             g.type = mujoco.mjtGeom.mjGEOM_SPHERE
-            g.size = [MINI.geometry.foot_radius, 0, 0]
+            g.size = [ROBOT.geometry.foot_radius, 0, 0]
 
 
 def hfield_every(rows: int = 1, cols: int = 1):
@@ -144,19 +148,29 @@ VARIANTS = {
 
 
 def build(edit, terrain: str | None = None, timestep: float | None = None) -> mujoco.MjModel:
-    spec = mujoco.MjSpec.from_file(str(MINI.scene(flat=False)))
+    if ROBOT.imported:  # a package MJCF's world is built around it (envs.robot_import), as robot_sim does
+        from envs.robot_import import scene_spec
+
+        spec = scene_spec(ROBOT.description, False, ROBOT.size)
+    else:
+        spec = mujoco.MjSpec.from_file(str(ROBOT.scene(flat=False)))
     spec.hfield(A.HFIELD_NAME).file = str(Path(terrain or A.DEFAULT_TERRAIN_PNG).resolve())
+    if ROBOT.size != 1.0:  # the terrain at the robot's size, as robot_sim.load_model lays it out
+        for name in (A.HFIELD_NAME, A.HFIELD_VISUAL_NAME):
+            if spec.hfield(name) is not None:
+                spec.hfield(name).size = [v * ROBOT.size for v in spec.hfield(name).size]
     if edit is not None:
         edit(spec)
-    if timestep is not None:
-        spec.option.timestep = timestep
     model = spec.compile()
+    ROBOT.configure(model)  # the description's physics and servos (the mini's scene already holds them)
+    if timestep is not None:
+        model.opt.timestep = timestep
     robot_sim._fill_visual_hfield(model)
     return model
 
 
 def make_env(model, frame_skip, **kw):
-    return rwe.ResidualWalkEnv(frame_skip=frame_skip, model=model, **kw)
+    return rwe.ResidualWalkEnv(frame_skip=frame_skip, model=model, robot=ROBOT_NAME, **kw)
 
 
 def geom_names(m):
@@ -221,7 +235,7 @@ def calibrate(model, frame_skip, gait_name, episodes=5, seconds=20.0):
     from gait.parameters import PRESETS
     from walklab.evaluation import evaluate, zero_policy
 
-    gait = PRESETS[gait_name]
+    gait = ROBOT.gait if gait_name == "working" else PRESETS[gait_name]  # the robot's own working trot
     env = make_env(model, frame_skip, gait=gait)
     summary, episodes_stats = evaluate(env, zero_policy, episodes, seconds)
     return summary, episodes_stats
@@ -233,12 +247,21 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--variant", nargs="+", default=["base"], help=f"any of {', '.join(VARIANTS)}; join with '+'")
     p.add_argument("--timestep", type=float, help="physics timestep (s) for every variant")
-    p.add_argument("--frame-skip", type=int, default=MINI.description.frame_skip)
+    p.add_argument("--frame-skip", type=int, default=None, help="physics steps per control step (default: the robot's)")
     p.add_argument("--terrain", help="heightfield PNG instead of assets/hfield.png")
     p.add_argument("--calibrate", action="store_true")
     p.add_argument("--no-audit", action="store_true")
     p.add_argument("--episodes", type=int, default=5, help="calibration seeds")
+    add_env_setting_flags(p, EnvConfig(), ("robot",))
     args = p.parse_args()
+    global ROBOT, ROBOT_NAME
+    try:
+        ROBOT_NAME = env_settings_from_args(EnvConfig(), args, ("robot",)).robot
+        ROBOT = load_robot(ROBOT_NAME)
+    except ConfigError as exc:
+        p.error(str(exc))
+    if args.frame_skip is None:
+        args.frame_skip = ROBOT.description.frame_skip
     actions = np.random.default_rng(0).uniform(-0.1, 0.1, (args.steps, 12)).astype(np.float32)
     envs_ = {}
     for name in args.variant:
@@ -266,7 +289,7 @@ def main() -> None:
                 + ", ".join(f"{k} {v:.1f}" for k, v in touch.items())
             )
         if args.calibrate:
-            for gait_name in ("working", "legacy"):
+            for gait_name in ("working", "legacy") if ROBOT_NAME == "mini" else ("working",):
                 s, eps = calibrate(env.model, env.frame_skip, gait_name, args.episodes)
                 per = ", ".join(f"{e.forward_velocity:.3f}" for e in eps)
                 print(f"   {gait_name}: {s['forward_velocity_mps']:.3f} m/s ({per}) falls {s['falls']}/{s['episodes']}")
