@@ -111,6 +111,28 @@ def test_a_bench_measures_go1():
     assert proc.stdout.startswith("go1: 20 steps x 1 rounds") and "commanded + curriculum" in proc.stdout
 
 
+def test_tracking_kernel_bias_walks_go1_at_its_scaled_commands():
+    proc = run_script("scripts/tracking_kernel_bias.py", "--robot", "go1", "--windows", "0", "--episodes", "1",
+                      "--seconds", "0.3", timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("go1: feedforward trot")
+    commands = [float(line.split()[0]) for line in proc.stdout.splitlines()[2:]]
+    assert commands == [round(c * math.sqrt(go1()[1].size), 3) for c in (0.05, 0.10, 0.15, 0.20)]
+
+
+def test_the_viewers_keys_step_at_the_robots_scale():
+    from walklab.keyboard import KEY_LEFT, KEY_UP, KeyboardCommand
+
+    scale = math.sqrt(go1()[1].size)
+    mini = KeyboardCommand.for_env({"command_speed_max": 0.4, "command_yaw_rate_max": 0.6}, (0.2, 0.0))
+    big = KeyboardCommand.for_env({"robot": "go1", "command_speed_max": 0.5, "command_yaw_rate_max": 0.6}, (0.2, 0.0))
+    for keys in (mini, big):
+        keys.press(KEY_UP)
+        keys.press(KEY_LEFT)
+    assert mini.command == (0.25, 0.25)  # the mini's steps, as before
+    assert big.command == (round(0.2 + 0.05 * scale, 4), round(0.25 / scale, 4))
+
+
 # ----------------------------------------------------------------------------- scripts that replay a model
 @pytest.fixture(scope="module")
 def go1_run(tmp_path_factory):
