@@ -20,6 +20,11 @@ steps/s), ``ratio_to_first`` (name -> ratio), ``ant_sps`` (the best), ``ant_layo
 physics steps, ``Preset.for_robot``), in one run; ``layouts`` and ``ratio_to_first`` are the first robot's,
 ``robots`` (robot -> layout -> steps/s) and ``robot_ratio_to_first`` (robot -> layout -> ratio to the first
 robot) hold them all.
+
+``--perturbations`` measures every robot and layout twice more, alternating: with every perturbation off
+and with every perturbation class of the robustness report on at once (walklab.robustness.ALL_PERTURBATIONS:
+the strong pushes, latency, sensor noise, actuators and masses), and prints the cost ratio; ``--json``
+gains ``perturbations`` (robot -> layout -> {"off", "on", "ratio"}).
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
+from envs.config import EnvConfig
 from walklab.config import VEC_ENV_LAYOUTS
 from walklab.files import atomic_write_json
 from walklab.presets import V2
+from walklab.robustness import ALL_PERTURBATIONS
 from walklab.vec_envs import make_vec_env, stop_workers, vec_env_from_fns
 
 
@@ -75,9 +82,9 @@ def measure(vec, n_envs: int, samples: int, updates: int) -> float:
         stop_workers(vec)
 
 
-def ours(name: str, samples: int, updates: int, robot: str = "mini") -> float:
+def ours(name: str, samples: int, updates: int, robot: str = "mini", settings: dict | None = None) -> float:
     layout, n, threads = parse_layout(name)
-    env = V2.for_robot(robot).env
+    env = V2.for_robot(robot).env.replace(**(settings or {}))
     vec = make_vec_env(env, n, V2.run.episode_steps, seed=0, layout=layout, threads=threads)
     return measure(vec, n, samples, updates)
 
@@ -89,6 +96,28 @@ def ant(name: str, samples: int, updates: int) -> float:
     return measure(vec_env_from_fns([lambda: gym.make("Ant-v5")] * n, layout), n, samples, updates)
 
 
+def perturbation_costs(robots: list[str], layouts: list[str], samples: int, updates: int) -> dict:
+    """Per robot and layout: steps/s with every perturbation off and with all on, two alternating runs each."""
+    defaults = EnvConfig()  # every perturbation off
+    off = {key: getattr(defaults, key) for key in ALL_PERTURBATIONS}
+    costs: dict[str, dict[str, dict[str, float]]] = {}
+    for robot in robots:
+        costs[robot] = {}
+        for name in layouts:
+            runs = {"off": [], "on": []}
+            for _ in range(2):
+                for label, settings in (("off", off), ("on", ALL_PERTURBATIONS)):
+                    runs[label].append(ours(name, samples, updates, robot, settings))
+            sps = {label: sum(v) / len(v) for label, v in runs.items()}
+            costs[robot][name] = {**sps, "ratio": sps["off"] / sps["on"]}
+            print(
+                f"{robot:>6s} {name:16s} perturbations off {sps['off']:7.0f}, all on {sps['on']:7.0f} steps/s: "
+                f"training takes {costs[robot][name]['ratio']:.3f}x as long",
+                flush=True,
+            )
+    return costs
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--layouts", type=layouts_argument, default=["split:4", "batched:32"], help="layouts to measure")
@@ -97,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--updates", type=int, default=2, help="timed PPO updates per case")
     p.add_argument("--samples", type=int, default=8192, help="samples per PPO update (n_steps x envs)")
     p.add_argument("--json", type=Path, help="write layouts, ratio_to_first and ant_sps here")
+    p.add_argument(
+        "--perturbations", action="store_true", help="also time every perturbation off against all on, alternating"
+    )
     args = p.parse_args(argv)
     for name in args.layouts + args.ant_layouts:
         _, n, _ = parse_layout(name)
@@ -117,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     for robot in robots[1:]:
         shown = ", ".join(f"{n} {r:.2f}x" for n, r in robot_ratios[robot].items())
         print(f"{robot} to {robots[0]}: {shown}")
+    perturbed = perturbation_costs(robots, args.layouts, args.samples, args.updates) if args.perturbations else {}
     ant_results = {}
     for name in args.ant_layouts:
         ant_results[name] = ant(name, args.samples, args.updates)
@@ -140,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ant_layouts": ant_results,
                 "robots": per_robot,
                 "robot_ratio_to_first": robot_ratios,
+                "perturbations": perturbed,
                 "samples_per_update": args.samples,
                 "updates": args.updates,
             },

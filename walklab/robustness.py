@@ -35,6 +35,12 @@ ROBUSTNESS_CASES: dict[str, dict[str, float]] = {
     "masses": {"link_mass_range": 0.2, "com_offset_max": 0.005},
 }
 
+# Every perturbation class at once, at the report's settings (the strong pushes): what training with all of
+# them costs (bench/train_speed.py --perturbations)
+ALL_PERTURBATIONS: dict[str, float] = {
+    key: value for name, case in ROBUSTNESS_CASES.items() if name != "push" for key, value in case.items()
+}
+
 
 def evaluate_case(
     config, model, policy: RowPolicy, settings: dict, seeds: list[int], seconds: float, threads: int | None = None
