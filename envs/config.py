@@ -45,6 +45,7 @@ class RewardWeights:
         0.05, "cost weight of action changes (mean squared difference)", low=0, high=MAX_REWARD_WEIGHT
     )
     alive: float = setting(0.1, "reward per step while standing", low=0, high=MAX_REWARD_WEIGHT)
+    fall: float = setting(0.0, "cost of falling, paid once on the step that falls", low=0, high=MAX_REWARD_WEIGHT)
     height: float = setting(0.0, "cost weight of |body height - gait body height| (m)", low=0, high=MAX_REWARD_WEIGHT)
     orientation: float = setting(0.5, "cost weight of trunk tilt, 1 - cos(tilt)", low=0, high=MAX_REWARD_WEIGHT)
     heading: float = setting(0.0, "cost weight of heading error, 1 - cos(yaw)", low=0, high=MAX_REWARD_WEIGHT)

@@ -33,6 +33,7 @@ class StepState(NamedTuple):
     rot: np.ndarray  # trunk rotation matrices, (rows, 9)
     yaw: np.ndarray | None  # rad, when something reads it
     rows: Any  # index of these robots in the core (a slice for all of them)
+    fell: np.ndarray  # bool: this step ends the episode as a fall (height or tilt; not the terrain's side)
 
 
 class RewardTerms:
@@ -63,6 +64,10 @@ class RewardTerms:
     def _reward_alive(self, s: StepState) -> np.ndarray:
         """(+) 1 per step while not fallen."""
         return np.ones(len(s.tilt))
+
+    def _reward_fall(self, s: StepState) -> np.ndarray:
+        """(-) 1 on the step that ends the episode as a fall (too low or too tilted), else 0."""
+        return -s.fell.astype(float)
 
     def _reward_heading(self, s: StepState) -> np.ndarray:
         """(-) 1 - cos(yaw - commanded heading): off the commanded heading (0 rad without a turn)."""

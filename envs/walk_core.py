@@ -227,15 +227,17 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
             heading_speed = x_velocity * libm(math.cos, yaw) + y_velocity * libm(math.sin, yaw)
             self.commands.track(heading_speed, ids)
             self.commands.advance(ids)
-        state = StepState(x_velocity, y_velocity, body_height, tilt, action, qpos, qvel, rot, yaw, ids)
+        fell_height = body_height < self._min_body_height
+        fell_tilt = tilt > c.max_tilt
+        state = StepState(
+            x_velocity, y_velocity, body_height, tilt, action, qpos, qvel, rot, yaw, ids, fell_height | fell_tilt
+        )
         reward = np.zeros(len(ids))
         terms = {}
         for key, weight, fn in self._reward_fns:  # a term weighted 0 is not computed
             value = weight * fn(state) if weight else np.zeros(len(ids))
             terms[key] = value
             reward = reward + value
-        fell_height = body_height < self._min_body_height
-        fell_tilt = tilt > c.max_tilt
         off = (np.abs(qpos[:, 0]) > self.terrain_limit_x) | (np.abs(qpos[:, 1]) > self.terrain_limit_y)
         done = fell_height | fell_tilt | off
         self.prev_action[ids] = action
