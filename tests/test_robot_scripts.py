@@ -13,6 +13,7 @@ import math
 
 import pytest
 
+from envs.robot import known_robots
 from tests.conftest import one_line, run_script
 
 GO1_SIZE = 4.26  # Go1's leg length over the mini's (envs.robot), to two decimals
@@ -63,7 +64,8 @@ def test_v1_trainer_trains_go1(tmp_path):
 def test_an_unknown_robot_is_one_line_and_exit_2(script, smoke):
     proc = run_script(script, *smoke, "--robot", "go9", timeout=60)
     assert proc.returncode == 2
-    assert one_line(proc.stderr) == "error: --robot must be one of go1, mini (or a robot folder), got 'go9'"
+    known = ", ".join(known_robots())
+    assert one_line(proc.stderr) == f"error: --robot must be one of {known} (or a robot folder), got 'go9'"
 
 
 def test_gymnasium_ppo_trains_on_go1_and_saves_its_env(tmp_path):
