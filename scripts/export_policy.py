@@ -7,7 +7,8 @@
 The file maps raw float32 observations (N, obs_dim) to deterministic actions (N, 12);
 load it with torch.jit.load, or onnxruntime for .onnx (--format onnx, or an .onnx --out), no
 SB3 needed. A policy trained with commands takes the command as a separate ONNX input
-``command`` (N, 2), the observation's last two entries (walklab/export.py says more).
+``command`` (N, 2), the observation's command entries (the metadata's ``command_slice``; walklab/export.py
+says more).
 The robot is the model's (its run's config.json; there is no --robot): the check walks the
 policy's own env, and the file is for that robot's observations and 12 joint targets.
 """

@@ -83,7 +83,7 @@ def test_onnx_export_matches_the_sb3_policy_on_recorded_observations(tmp_path):
     assert [i.name for i in session.get_inputs()] == ["observation"]
     assert session.get_inputs()[0].shape[1] == SHIPPED_OBS and session.get_outputs()[0].shape[1] == SHIPPED_ACTIONS
     meta = session.get_modelmeta().custom_metadata_map
-    assert meta["obs_dim"] == str(SHIPPED_OBS) and meta["command_slice"] == ""
+    assert meta["obs_dim"] == str(SHIPPED_OBS) and meta["command_slice"] == "" and meta["robot"] == "mini"
     _, env, loaded = open_policy(MODEL, STATS)
     observations = sample_observations(env, loaded, 200, seed=0)
     env.close()

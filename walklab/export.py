@@ -22,7 +22,8 @@ the last k observations and actions itself (the past commands sit in the history
 ``observation`` input).
 The model's metadata (``metadata_props``) records obs_dim, action_dim, command_slice ("" or
 "start:stop" of the full observation), obs_history (k, "0" without) with history_slice ("" or
-"start:stop": where the history parts sit in the full observation) and the source model. Run it
+"start:stop": where the history parts sit in the full observation), the robot (its name or folder) and
+the source model. Run it
 with onnxruntime:
 ``ort.InferenceSession("policy.onnx").run(None, {"observation": obs, "command": cmd})``.
 """
@@ -253,6 +254,7 @@ def export_onnx(model_path: str | Path, stats_path: str | Path | None, out_path:
             "action_dim": str(module.action_dim),
             "command_slice": "" if commands is None else f"{commands.start}:{commands.stop}",
             "obs_history": str(k),
+            "robot": str(env.config.robot),
             "history_slice": "" if history is None else f"{history.start}:{history.stop}",
             "source_model": str(model_path),
         },
