@@ -369,6 +369,8 @@ class EnvConfig:
             if unknown:
                 raise ConfigError("reward_weights", f"terms of {', '.join(REWARD_TERMS)}", sorted(unknown))
             rw = dataclasses.replace(self.reward_weights, **rw)
+        if not isinstance(rw, RewardWeights):
+            raise ConfigError("reward_weights", "RewardWeights or a dict of term weights", rw)
         if weights:
             rw = dataclasses.replace(rw, **weights)
         fields_changes["reward_weights"] = rw

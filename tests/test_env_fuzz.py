@@ -58,6 +58,12 @@ def test_random_keyword_sets(keywords):
     make_or_error(**keywords)
 
 
+def test_reward_weights_that_are_not_weights_are_refused_beside_a_weight_keyword():
+    # found by the random sets: a weight keyword used to be applied to whatever reward_weights was
+    with pytest.raises(ConfigError, match="reward_weights must be RewardWeights or a dict"):
+        gym.make("ResidualWalk-v0", reward_weights=False, energy_weight=0.1)
+
+
 def test_unknown_keyword_is_named():
     with pytest.raises(ConfigError, match="env keyword must be one of"):
         gym.make("ResidualWalk-v0", no_such_setting=1)
