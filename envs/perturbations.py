@@ -100,7 +100,7 @@ class Perturbations:
         self.offsets = bool(c.joint_offset_max)
         self.noisy = bool(c.obs_noise_level)
         self.models = bool(c.com_offset_max or any(getattr(c, k) for k in MODEL_SETTINGS))  # model draws of its own
-        self._push_speed = c.push_velocity * math.sqrt(robot.size)  # m/s
+        self._push_speed = c.push_velocity * robot.speed_scale  # m/s
         self._push_steps = (c.push_interval_min / dt, c.push_interval_max / dt)  # control steps
         self._root_qvel = robot.root_qvel
         self._com_offset = c.com_offset_max * robot.size  # m

@@ -31,6 +31,7 @@ spawn clearance, the ground samples, the camera distance, the terrain) are state
 from __future__ import annotations
 
 import functools
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,12 @@ class Robot:
     def scaled(self, length: float) -> float:
         """A length written for the reference robot (the mini), for this robot (m)."""
         return length * self.size
+
+    @property
+    def speed_scale(self) -> float:
+        """What a speed written for the reference robot becomes here, as a factor: sqrt(size), 1 on the
+        mini. Speeds of similar walks scale with sqrt(g x leg length) (Froude); yaw rates with 1 / this."""
+        return math.sqrt(self.size)
 
     def configure(self, model) -> None:
         """Impose the description's physics settings and servos on a compiled scene (in place)."""

@@ -277,14 +277,11 @@ def add_robot_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def robot_speed_scale(robot: str) -> float:
-    """What a speed written for the mini becomes on `robot`, as a factor: sqrt(its size), 1 on the mini.
-    Speeds of similar walks scale with sqrt(g x leg length) (Froude), as envs.perturbations scales its
-    pushes; yaw rates scale with 1 / this. Loads the robot (MuJoCo): call it after the flags are parsed."""
-    import math
-
+    """``Robot.speed_scale`` of robot `robot` (sqrt(size), 1 on the mini), as envs.perturbations scales its
+    pushes. Loads the robot (MuJoCo): call it after the flags are parsed."""
     from envs.robot import load_robot
 
-    return math.sqrt(load_robot(robot).size)
+    return load_robot(robot).speed_scale
 
 
 def add_gait_arguments(parser: argparse.ArgumentParser) -> None:

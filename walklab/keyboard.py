@@ -40,7 +40,7 @@ class KeyboardCommand:
             abs(env_config.get("command_yaw_rate_min", 0.0)), abs(env_config.get("command_yaw_rate_max", 0.0))
         )
         robot = env_config.get("robot", "mini")  # runs from before robots walked the mini
-        scale = 1.0 if robot == "mini" else robot_speed_scale(robot)
+        scale = robot_speed_scale(robot)
         speed_max = float(env_config.get("command_speed_max", 0.2))
         return cls(float(command[0]), float(command[1]), speed_max, yaw_limit, scale)
 
