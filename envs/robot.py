@@ -20,7 +20,8 @@ The description (JSON; every key but ``mjcf`` and ``gait`` optional)::
                 "linear_velocity": "trunk_linvel", "home_key": "home"},   # parts: hip, thigh, calf
       "physics": {"timestep": 0.004, "frame_skip": 5},   # s; physics steps per control step
       "servo": {"kp": 8.0, "kv": 0.0, "torque_limit": 0.6},  # N m/rad, N m s/rad, N m
-      "gait": {"body_height": 0.05, ...}         # its working trot (gait.GaitParameters, m and s)
+      "gait": {"body_height": 0.05, ...},        # its working trot (gait.GaitParameters, m and s)
+      "terrain": {"relief": 1.0}                 # its fields' heights x this beyond the size scaling
     }
 
 Its size: lengths written once for every robot (a config's residual scale and fall height, the

@@ -36,7 +36,8 @@ DEFAULT_NAMES = {
     "linear_velocity": "trunk_linvel",
     "home_key": "home",
 }
-KNOWN_KEYS = {"about", "mjcf", "scenes", "legs", "names", "physics", "servo", "gait", "import"}
+KNOWN_KEYS = {"about", "mjcf", "scenes", "legs", "names", "physics", "servo", "gait", "import", "terrain"}
+TERRAIN_KEYS = {"relief"}
 PHYSICS_KEYS = {"timestep", "frame_skip", "integrator", "cone", "impratio", "foot_contact", "foot_condim"}
 
 
@@ -119,6 +120,7 @@ class RobotDescription:
     gait: GaitParameters  # its working trot
     physics: dict[str, Any] = field(default_factory=dict)  # every physics key as written (envs.robot_import)
     importing: dict[str, Any] = field(default_factory=dict)  # "import": e.g. {"ranges": {"thigh": [lo, hi]}}
+    relief: float = 1.0  # "terrain": {"relief": r}: its fields' heights x r beyond the size scaling (envs.robot)
 
     @property
     def imported(self) -> bool:
@@ -171,6 +173,7 @@ def _read_description(file: Path) -> RobotDescription:
         raise RobotError(
             f"{file}: unknown physics key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(PHYSICS_KEYS))}"
         )
+    relief = _relief(file, raw.get("terrain", {}))
     if "scenes" not in raw and ("names" in raw or "legs" in raw):
         raise RobotError(
             f"{file}: an imported robot (no 'scenes') is read by its structure: leave out 'names' and 'legs'"
@@ -188,7 +191,18 @@ def _read_description(file: Path) -> RobotDescription:
         gait=gait,
         physics=dict(physics),
         importing=dict(raw.get("import", {})),
+        relief=relief,
     )
+
+
+def _relief(file: Path, terrain: Any) -> float:
+    """The "terrain" key's relief: a number in (0, 2], 1 when absent; RobotError otherwise."""
+    if not isinstance(terrain, dict) or set(terrain) - TERRAIN_KEYS:
+        raise RobotError(f"{file}: 'terrain' is an object with only these keys: {', '.join(sorted(TERRAIN_KEYS))}")
+    relief = terrain.get("relief", 1.0)
+    if isinstance(relief, bool) or not isinstance(relief, (int, float)) or not 0.0 < relief <= 2.0:
+        raise RobotError(f"{file}: terrain.relief must be a number in (0, 2], got {relief!r}")
+    return float(relief)
 
 
 def describe(name: str | os.PathLike = DEFAULT_ROBOT) -> RobotDescription:

@@ -36,7 +36,8 @@ def load_model(
     """Compile `robot`'s rough scene with `terrain` (a PNG path; default assets/hfield.png), or its flat
     scene (`flat=True` or terrain "flat"); the robot's physics settings and servos imposed.
 
-    The heightfield's size and heights (metres for the reference size) scale with the robot."""
+    The heightfield's size and heights (metres for the reference size) scale with the robot; its heights
+    also by the description's terrain relief (1 unless its robot.json says otherwise)."""
     robot = as_robot(robot)
     flat = flat or (terrain is not None and str(terrain) == FLAT_TERRAIN)
     if robot.imported:  # a package MJCF cannot be <include>d: the world is built around it (envs.robot_import)
@@ -55,11 +56,12 @@ def load_model(
         spec = mujoco.MjSpec.from_file(str(robot.scene(flat=False)))
     png = check_terrain_file(terrain if terrain is not None else A.DEFAULT_TERRAIN_PNG)  # cheap, MuJoCo-free
     spec.hfield(A.HFIELD_NAME).file = str(png.resolve())
-    if robot.size != 1.0:
+    if robot.size != 1.0 or robot.description.relief != 1.0:
         for name in (A.HFIELD_NAME, A.HFIELD_VISUAL_NAME):
             field = spec.hfield(name)
             if field is not None:
-                field.size = [v * robot.size for v in field.size]
+                x, y, top, base = (v * robot.size for v in field.size)
+                field.size = [x, y, top * robot.description.relief, base]
     try:
         model = spec.compile()
     except Exception as exc:  # mujoco raises ValueError with its own message

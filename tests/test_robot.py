@@ -104,3 +104,34 @@ def test_an_unknown_robot_is_one_line_listing_the_known_ones():
 def test_configs_without_a_robot_read_as_the_mini():
     config = EnvConfig.from_dict({"gait": {"body_height": 0.05}, "residual_scale": 0.04})
     assert config.robot == "mini" and EnvConfig().to_dict()["robot"] == "mini"
+
+
+def test_terrain_relief_scales_only_the_fields_heights(big_robot, tmp_path, monkeypatch):
+    from envs.robot_sim import load_model
+
+    folder = tmp_path / "robots" / "big"
+    plain = load_model(robot="big").hfield_size[0].copy()
+    description = json.loads((folder / "robot.json").read_text())
+    low = tmp_path / "robots" / "low"
+    shutil.copytree(folder, low)
+    (low / "robot.json").write_text(json.dumps({**description, "terrain": {"relief": 0.5}}))
+    relieved = load_model(robot="low").hfield_size[0]
+    np.testing.assert_allclose(relieved, plain * [1.0, 1.0, 0.5, 1.0])  # x, y and the base as its size says
+
+
+@pytest.mark.parametrize(
+    "terrain, message",
+    [
+        ({"relief": 0}, "terrain.relief must be a number in (0, 2], got 0"),
+        ({"relief": "low"}, "terrain.relief must be a number in (0, 2], got 'low'"),
+        ({"height": 1}, "'terrain' is an object with only these keys: relief"),
+        ([1], "'terrain' is an object with only these keys: relief"),
+    ],
+)
+def test_an_impossible_terrain_relief_is_refused_in_one_line(big_robot, tmp_path, terrain, message):
+    folder = tmp_path / "robots" / "big"
+    description = json.loads((folder / "robot.json").read_text())
+    (folder / "robot.json").write_text(json.dumps({**description, "terrain": terrain}))
+    with pytest.raises(ConfigError) as error:
+        load_robot(folder / "robot.json")
+    assert str(error.value).endswith(message) and "\n" not in str(error.value)

@@ -170,7 +170,9 @@ def test_unseen_terrains_are_laid_out_at_the_robots_size(tmp_path):
     png = write_heightmap_png(generate("steps", 0.5, 101), tmp_path / "steps.png")  # as phase 5's standard set
     for terrain in (None, png):  # the default terrain and an unseen one, alike
         mini, big = load_model(terrain, robot="mini").hfield_size[0], load_model(terrain, robot="go1").hfield_size[0]
-        assert big == pytest.approx(mini * go1()[1].size) and go1()[1].size == pytest.approx(GO1_SIZE, abs=0.005)
+        relief = [1.0, 1.0, go1()[1].description.relief, 1.0]  # its heights follow its lift (robot.json)
+        assert big == pytest.approx(mini * go1()[1].size * relief)
+        assert go1()[1].size == pytest.approx(GO1_SIZE, abs=0.005)
 
 
 def test_phase6_scales_its_default_commands_to_the_models_robot(go1_run, tmp_path):
