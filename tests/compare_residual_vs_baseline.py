@@ -182,6 +182,7 @@ def main(argv=None) -> int:
 
             record = RunDir.of_model(args.model).config()
             result["gait"] = record["env"]["gait"]
+            result["robot"] = check_env.config.robot  # the run's (runs from before robots: the mini)
             if record["env"].get("commands"):
                 result["command_mps"] = check_env.config.command_speed_max  # fixed for every episode
         check_env.close()

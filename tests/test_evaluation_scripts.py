@@ -102,7 +102,7 @@ def test_compare_trained_vs_baseline_json(tiny_run, tmp_path):
         assert key in result["trained"]
     for key in ("forward_velocity_mps", "lateral_velocity_mps", "falls", "episodes"):
         assert key in result["baseline"]
-    assert isinstance(result["improvement_pct"], float)
+    assert isinstance(result["improvement_pct"], float) and result["robot"] == "mini"  # the run's robot
     for side in ("trained", "baseline"):
         assert isinstance(result[side]["falls"], int) and isinstance(result[side]["off_terrain"], int)
     low, high = result["ratio_ci95"]
