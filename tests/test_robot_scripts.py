@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from envs.robot import known_robots
+from envs.robot import describe, known_robots
 from tests.conftest import one_line, run_script
 
 GO1_SIZE = 4.26  # Go1's leg length over the mini's (envs.robot), to two decimals
@@ -35,7 +35,7 @@ def test_v1_trainer_keeps_its_defaults_and_takes_v2s_robot_flag():
     description, _ = go1()
     job = v1.parse_args(["--total-timesteps", "512", "--n-envs", "1", "--robot", "go1"])
     assert job.env.robot == "go1" and job.env.gait == description.gait
-    assert job.env.frame_skip == description.frame_skip == 10
+    assert job.env.frame_skip == description.frame_skip  # its own physics: 4 ms x 5
     assert job.env.residual_scale == V1.env.residual_scale and job.ppo == V1.ppo  # v1's own settings otherwise
     assert "--learning-rate" not in v1.build_parser().format_help()  # still only the run flags and --robot
 
@@ -48,7 +48,7 @@ def test_v1_trainer_trains_go1(tmp_path):
     assert proc.returncode == 0, proc.stderr
     config = json.loads(next(tmp_path.iterdir()).joinpath("config.json").read_text())
     assert config["script"] == "train_residual_ppo.py" and config["status"] == "finished"
-    assert config["env"]["robot"] == "go1" and config["env"]["frame_skip"] == 10
+    assert config["env"]["robot"] == "go1" and config["env"]["frame_skip"] == go1()[0].frame_skip
     assert config["env"]["gait"]["body_height"] == go1()[0].gait.body_height
 
 
@@ -79,7 +79,7 @@ def test_gymnasium_ppo_trains_on_go1_and_saves_its_env(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     saved = torch.load(out, weights_only=False)
-    assert saved["env"]["robot"] == "go1" and saved["env"]["frame_skip"] == 10
+    assert saved["env"]["robot"] == "go1" and saved["env"]["frame_skip"] == go1()[0].frame_skip
     assert saved["env"]["gait"]["body_height"] == go1()[0].gait.body_height
 
 
@@ -90,13 +90,13 @@ def test_sweep_trials_walk_the_sweeps_robot(tmp_path, capsys):
     from walklab.train_cli import job_from_args
 
     own = ["--study-name", "g", "--n-envs", "1", "--fix", "n_steps=1024", "--fix", "batch_size=512"]
-    args, settings, space = parse_args([*own, "--sweeps-dir", str(tmp_path), "--robot", "go1"])
-    assert settings.pass_through == ["--robot", "go1"]  # in every trial's command and the study's record
+    args, settings, space = parse_args([*own, "--sweeps-dir", str(tmp_path), "--robot", "go2"])
+    assert settings.pass_through == ["--robot", "go2"]  # in every trial's command and the study's record
     values = {n: p.fixed if p.fixed is not None else p.choices[0] if p.choices else p.low for n, p in space.items()}
     argv = trial_argv(settings, space, values, 0)
     job = job_from_args(args.preset, parse_trial_args(v2_parser(args.preset), argv), "x")
-    assert job.env.robot == "go1" and job.env.frame_skip == 10  # its own physics steps, not the mini's 5
-    assert job.env.gait == go1()[0].gait
+    assert job.env.robot == "go2" and job.env.frame_skip == 10  # its own physics steps (2 ms), not the mini's 5
+    assert job.env.gait == describe("go2").gait
     _, mini, _ = parse_args([*own, "--sweeps-dir", str(tmp_path)])
     assert "--robot" not in mini.pass_through  # the mini's studies record the same trial flags as before
     with pytest.raises(SystemExit) as exit_:
