@@ -106,7 +106,7 @@ def test_configs_without_a_robot_read_as_the_mini():
     assert config.robot == "mini" and EnvConfig().to_dict()["robot"] == "mini"
 
 
-def test_terrain_relief_scales_only_the_fields_heights(big_robot, tmp_path, monkeypatch):
+def test_terrain_relief_scales_only_the_fields_heights(big_robot, tmp_path):
     from envs.robot_sim import load_model
 
     folder = tmp_path / "robots" / "big"
