@@ -134,7 +134,7 @@ class EnvConfig:
     push_velocity: float = setting(
         0.0,
         "pushes: velocity kick on the trunk, horizontal, random direction (at the reference size; "
-        "x sqrt(robot size)); 0 = no pushes",
+        "x sqrt(robot size) x its description's push scale); 0 = no pushes",
         "m/s",
         low=0,
         high=2,

@@ -17,7 +17,8 @@ Every per-robot value is a row of the core's ``RobotRows`` (envs/rows.py), so ``
 - pushes: every ``push_interval_min``..``push_interval_max`` s (uniform) the trunk's horizontal
   velocity (the free joint's qvel) changes by ``push_velocity`` m/s, in a uniformly drawn
   direction. The size is stated for the reference robot and scaled by sqrt(robot.size) (Froude:
-  speeds of similar walks scale with sqrt(g x leg length)).
+  speeds of similar walks scale with sqrt(g x leg length)) and by the robot's own push scale (its
+  description's ``"robustness": {"push_scale": s}``, 1 unless calibrated: ``Robot.push_speed_scale``).
 - action latency: each episode draws a delay d in 0..``action_latency_max`` control steps; the
   action entering the low-pass filter at step t is the one the policy sent at step t - d (zeros,
   the plain trot's, before the first one arrives). The observed previous action is the one sent.
@@ -100,7 +101,7 @@ class Perturbations:
         self.offsets = bool(c.joint_offset_max)
         self.noisy = bool(c.obs_noise_level)
         self.models = bool(c.com_offset_max or any(getattr(c, k) for k in MODEL_SETTINGS))  # model draws of its own
-        self._push_speed = c.push_velocity * robot.speed_scale  # m/s
+        self._push_speed = c.push_velocity * robot.push_speed_scale  # m/s
         self._push_steps = (c.push_interval_min / dt, c.push_interval_max / dt)  # control steps
         self._root_qvel = robot.root_qvel
         self._com_offset = c.com_offset_max * robot.size  # m

@@ -21,7 +21,8 @@ The description (JSON; every key but ``mjcf`` and ``gait`` optional)::
       "physics": {"timestep": 0.004, "frame_skip": 5},   # s; physics steps per control step
       "servo": {"kp": 8.0, "kv": 0.0, "torque_limit": 0.6},  # N m/rad, N m s/rad, N m
       "gait": {"body_height": 0.05, ...},        # its working trot (gait.GaitParameters, m and s)
-      "terrain": {"relief": 1.0}                 # its fields' heights x this beyond the size scaling
+      "terrain": {"relief": 1.0},                # its fields' heights x this beyond the size scaling
+      "robustness": {"push_scale": 1.0}          # its pushes x this beyond the speed scaling
     }
 
 Its size: lengths written once for every robot (a config's residual scale and fall height, the
@@ -123,6 +124,13 @@ class Robot:
         """What a speed written for the reference robot becomes here, as a factor: sqrt(size), 1 on the
         mini. Speeds of similar walks scale with sqrt(g x leg length) (Froude); yaw rates with 1 / this."""
         return math.sqrt(self.size)
+
+    @property
+    def push_speed_scale(self) -> float:
+        """What a push written for the reference robot becomes here: speed_scale x the description's
+        push scale (its "robustness" key, calibrated so the strongest push case is the strongest its trot
+        survives; 1 when absent)."""
+        return self.speed_scale * self.description.push_scale
 
     def configure(self, model) -> None:
         """Impose the description's physics settings and servos on a compiled scene (in place)."""

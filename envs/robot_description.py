@@ -36,8 +36,9 @@ DEFAULT_NAMES = {
     "linear_velocity": "trunk_linvel",
     "home_key": "home",
 }
-KNOWN_KEYS = {"about", "mjcf", "scenes", "legs", "names", "physics", "servo", "gait", "import", "terrain"}
+KNOWN_KEYS = {"about", "mjcf", "scenes", "legs", "names", "physics", "servo", "gait", "import", "terrain", "robustness"}
 TERRAIN_KEYS = {"relief"}
+ROBUSTNESS_KEYS = {"push_scale"}
 PHYSICS_KEYS = {"timestep", "frame_skip", "integrator", "cone", "impratio", "foot_contact", "foot_condim"}
 
 
@@ -121,6 +122,7 @@ class RobotDescription:
     physics: dict[str, Any] = field(default_factory=dict)  # every physics key as written (envs.robot_import)
     importing: dict[str, Any] = field(default_factory=dict)  # "import": e.g. {"ranges": {"thigh": [lo, hi]}}
     relief: float = 1.0  # "terrain": {"relief": r}: its fields' heights x r beyond the size scaling (envs.robot)
+    push_scale: float = 1.0  # "robustness": {"push_scale": s}: its pushes x s beyond the speed scaling
 
     @property
     def imported(self) -> bool:
@@ -173,7 +175,8 @@ def _read_description(file: Path) -> RobotDescription:
         raise RobotError(
             f"{file}: unknown physics key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(PHYSICS_KEYS))}"
         )
-    relief = _relief(file, raw.get("terrain", {}))
+    relief = _group_factor(file, raw, "terrain", "relief", TERRAIN_KEYS)
+    push_scale = _group_factor(file, raw, "robustness", "push_scale", ROBUSTNESS_KEYS)
     if "scenes" not in raw and ("names" in raw or "legs" in raw):
         raise RobotError(
             f"{file}: an imported robot (no 'scenes') is read by its structure: leave out 'names' and 'legs'"
@@ -192,17 +195,19 @@ def _read_description(file: Path) -> RobotDescription:
         physics=dict(physics),
         importing=dict(raw.get("import", {})),
         relief=relief,
+        push_scale=push_scale,
     )
 
 
-def _relief(file: Path, terrain: Any) -> float:
-    """The "terrain" key's relief: a number in (0, 2], 1 when absent; RobotError otherwise."""
-    if not isinstance(terrain, dict) or set(terrain) - TERRAIN_KEYS:
-        raise RobotError(f"{file}: 'terrain' is an object with only these keys: {', '.join(sorted(TERRAIN_KEYS))}")
-    relief = terrain.get("relief", 1.0)
-    if isinstance(relief, bool) or not isinstance(relief, (int, float)) or not 0.0 < relief <= 2.0:
-        raise RobotError(f"{file}: terrain.relief must be a number in (0, 2], got {relief!r}")
-    return float(relief)
+def _group_factor(file: Path, raw: dict, group: str, key: str, keys: set[str]) -> float:
+    """`raw[group][key]`: a factor in (0, 2], 1 when absent; RobotError when the group or the value is not one."""
+    values = raw.get(group, {})
+    if not isinstance(values, dict) or set(values) - keys:
+        raise RobotError(f"{file}: '{group}' is an object with only these keys: {', '.join(sorted(keys))}")
+    value = values.get(key, 1.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 2.0:
+        raise RobotError(f"{file}: {group}.{key} must be a number in (0, 2], got {value!r}")
+    return float(value)
 
 
 def describe(name: str | os.PathLike = DEFAULT_ROBOT) -> RobotDescription:

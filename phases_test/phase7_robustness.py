@@ -7,7 +7,8 @@ env with that case's settings, every episode a row of one batch, for the policy 
 baseline trot on seeds 0..K-1. Per case it prints and writes the mean forward speeds, the ratio
 with its 95 % paired bootstrap interval, the falls and the episodes that ended at the terrain's side.
 The robot is the model's (its run's config.json; there is no --robot); each case's sizes are at the
-mini's scale and scaled to it (envs.perturbations: lengths x robot size, speeds x sqrt(robot size)).
+mini's scale and scaled to it (envs.perturbations: lengths x robot size, speeds x sqrt(robot size),
+pushes also x the robot's push scale, its description's "robustness" key).
 
     python3 phases_test/phase7_robustness.py --model assets/policies/residual_walk/final_model.zip \\
         --normalize assets/policies/residual_walk/vec_normalize.pkl --episodes 10 --seconds 20 \\

@@ -71,6 +71,32 @@ def test_a_push_changes_the_trunk_velocity_by_push_velocity_in_some_direction():
     assert perturb.next_push[0] == core.step_count[0] + 5  # 0.1 s at 50 Hz
 
 
+def test_a_robots_push_scale_scales_its_kicks(tmp_path):
+    """The description's "robustness": {"push_scale": s} kicks the robot s times as hard (the mini: 1)."""
+    import json
+
+    from envs.robot import load_robot
+
+    mini = load_robot("mini").description
+    folder = tmp_path / "soft"
+    folder.mkdir()
+    description = json.loads(mini.file.read_text())
+    description.update(mjcf=str(mini.mjcf), scenes={kind: str(path) for kind, path in mini.scenes.items()})
+    (folder / "robot.json").write_text(json.dumps({**description, "robustness": {"push_scale": 0.5}}))
+    kicks = []
+    for robot in ("mini", str(folder)):
+        env = ResidualWalkEnv(
+            V2.env.replace(robot=robot, push_velocity=0.3, push_interval_min=0.1, push_interval_max=0.1)
+        )
+        env.reset(seed=1)
+        perturb, core = env.core.perturbations, env.core
+        qvel = np.zeros((1, env.model.nv))
+        core.step_count[0] = perturb.next_push[0]
+        perturb.push(slice(None), core.step_count, qvel)
+        kicks.append(math.hypot(qvel[0, 0], qvel[0, 1]))
+    assert kicks == pytest.approx([0.3, 0.15])
+
+
 def test_latency_delays_the_action_by_the_drawn_steps():
     env = ResidualWalkEnv(V2.env.replace(action_latency_max=3))
     delays = set()

@@ -120,18 +120,21 @@ def test_terrain_relief_scales_only_the_fields_heights(big_robot, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "terrain, message",
+    "group, values, message",
     [
-        ({"relief": 0}, "terrain.relief must be a number in (0, 2], got 0"),
-        ({"relief": "low"}, "terrain.relief must be a number in (0, 2], got 'low'"),
-        ({"height": 1}, "'terrain' is an object with only these keys: relief"),
-        ([1], "'terrain' is an object with only these keys: relief"),
+        ("terrain", {"relief": 0}, "terrain.relief must be a number in (0, 2], got 0"),
+        ("terrain", {"relief": "low"}, "terrain.relief must be a number in (0, 2], got 'low'"),
+        ("terrain", {"height": 1}, "'terrain' is an object with only these keys: relief"),
+        ("terrain", [1], "'terrain' is an object with only these keys: relief"),
+        ("robustness", {"push_scale": 2.5}, "robustness.push_scale must be a number in (0, 2], got 2.5"),
+        ("robustness", {"push_scale": True}, "robustness.push_scale must be a number in (0, 2], got True"),
+        ("robustness", {"pushes": 1}, "'robustness' is an object with only these keys: push_scale"),
     ],
 )
-def test_an_impossible_terrain_relief_is_refused_in_one_line(big_robot, tmp_path, terrain, message):
+def test_an_impossible_terrain_relief_or_push_scale_is_refused_in_one_line(big_robot, tmp_path, group, values, message):
     folder = tmp_path / "robots" / "big"
     description = json.loads((folder / "robot.json").read_text())
-    (folder / "robot.json").write_text(json.dumps({**description, "terrain": terrain}))
+    (folder / "robot.json").write_text(json.dumps({**description, group: values}))
     with pytest.raises(ConfigError) as error:
         load_robot(folder / "robot.json")
     assert str(error.value).endswith(message) and "\n" not in str(error.value)
