@@ -30,6 +30,7 @@ from walklab.cli import (
     fail,
     output_file,
     output_or_fail,
+    write_json_or_fail,
 )
 from walklab.policy_inputs import policy_inputs_or_fail
 
@@ -127,7 +128,6 @@ def main(argv=None) -> int:
         output_or_fail(args.terrain_dir, "directory", "--terrain-dir")
     from envs.robot_sim import TerrainFileError
     from walklab.evaluation import evaluate, improvement_pct, zero_rows
-    from walklab.files import atomic_write_json
     from walklab.policies import open_policy
     from walklab.runs import RunError
 
@@ -174,10 +174,7 @@ def main(argv=None) -> int:
             "seconds": args.seconds,
             "terrains": rows,
         }
-        try:
-            print(f"wrote {atomic_write_json(args.json, record)}")
-        except OSError as exc:
-            fail(f"cannot write --json {args.json} ({exc.strerror or exc})", code=1)
+        write_json_or_fail(args.json, record)
     if failed:
         print(
             f"error: {len(failed)} of {len(terrains)} terrains could not be evaluated: "

@@ -53,6 +53,7 @@ from walklab.cli import (
     output_file,
     output_or_fail,
     robot_speed_scale,
+    write_json_or_fail,
 )
 from walklab.policy_inputs import policy_inputs_or_fail
 
@@ -185,7 +186,6 @@ def main(argv=None) -> int:
     output_or_fail(args.json, "file", "--json")  # before any rollout
     from envs.residual_walk_env import ResidualWalkEnv
     from envs.robot_sim import TerrainFileError
-    from walklab.files import atomic_write_json
     from walklab.policies import open_policy
     from walklab.runs import RunError
 
@@ -256,10 +256,7 @@ def main(argv=None) -> int:
                 mean_abs_yaw_error_ci95=yaw_interval,
                 target_yaw_rate=args.target_yaw_rate,
             )
-        try:
-            print(f"wrote {atomic_write_json(args.json, record)}")
-        except OSError as exc:
-            fail(f"cannot write --json {args.json} ({exc.strerror or exc})", code=1)
+        write_json_or_fail(args.json, record)
     return 0
 
 

@@ -29,6 +29,7 @@ from walklab.cli import (
     fail,
     output_file,
     output_or_fail,
+    write_json_or_fail,
 )
 from walklab.policy_inputs import policy_inputs_or_fail
 from walklab.robustness import ROBUSTNESS_CASES
@@ -96,7 +97,6 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     output_or_fail(args.json, "file", "--json")  # before any rollout
     from envs.robot_sim import TerrainFileError
-    from walklab.files import atomic_write_json
     from walklab.policies import open_policy
     from walklab.robustness import HEADER, case_line, evaluate_case
     from walklab.runs import RunError
@@ -126,10 +126,7 @@ def main(argv=None) -> int:
             "command": args.command,
             "cases": cases,
         }
-        try:
-            print(f"wrote {atomic_write_json(args.json, record)}")
-        except OSError as exc:
-            fail(f"cannot write --json {args.json} ({exc.strerror or exc})", code=1)
+        write_json_or_fail(args.json, record)
     return 0
 
 

@@ -7,9 +7,11 @@ description's ``"robustness": {"push_scale": s}`` (docs/robots.md). This runs th
 trot on its rough field under that kick as each candidate push scale would make it, on seeds
 0..K-1, and prints per candidate the kick in m/s, the falls, the episodes that ended at the
 terrain's side and the speed. The suggestion is the largest candidate with no fall at which no
-smaller candidate fell either: write it into the robot's robot.json.
+smaller candidate fell either: write it into the robot's robot.json. The gait flags probe another
+trot under the same kick (the mini's at 1.31x its stride and 1.42x its pace, say).
 
-    python3 scripts/calibrate_push.py --robot go1 --scales 0.5 0.58 0.67 0.83 1 --episodes 20 --seconds 20
+    python3 scripts/calibrate_push.py --robot go1 --scales 0.5 0.58 0.67 0.83 --episodes 20 --seconds 20
+    python3 scripts/calibrate_push.py --scales 1 --step-length 0.0786 --cycle-time 0.5634 --episodes 20
 """
 
 from __future__ import annotations
@@ -22,11 +24,15 @@ from walklab.cli import (
     EPISODES,
     SECONDS,
     OneLineErrorParser,
+    add_gait_arguments,
     add_robot_argument,
     fail,
+    gait_from_args,
+    model_or_fail,
     number,
     output_file,
     output_or_fail,
+    write_json_or_fail,
 )
 from walklab.robustness import ROBUSTNESS_CASES
 
@@ -56,6 +62,7 @@ def build_parser() -> OneLineErrorParser:
     p.add_argument("--episodes", type=EPISODES, default=20, help="episodes per candidate (seeds 0..K-1)")
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
     p.add_argument("--json", type=output_file(".json"), default=None, help="write the probe as JSON here")
+    add_gait_arguments(p)
     return p
 
 
@@ -76,6 +83,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     from envs.robot import describe
 
     args = build_parser().parse_args(argv)
+    args.gait = gait_from_args(args, args.robot)
     args.scales = sorted(set(args.scales))
     push_scale = describe(args.robot).push_scale
     args.velocity = {s: STRONG_PUSH["push_velocity"] * s / push_scale for s in args.scales}
@@ -92,16 +100,9 @@ def main(argv=None) -> int:
     from envs.config import EnvConfig
     from envs.robot import load_robot
     from envs.rollout import run_batch, zero_rows
-    from walklab.cli import model_or_fail
     from walklab.evaluation import summarize
-    from walklab.files import atomic_write_json
 
     robot = load_robot(args.robot)
-    scales = args.scales
-    configs = {
-        s: EnvConfig(gait=robot.description.gait, robot=args.robot, **{**STRONG_PUSH, "push_velocity": v})
-        for s, v in args.velocity.items()
-    }
     model = model_or_fail(robot=args.robot)
     seeds = list(range(args.episodes))
     reference = STRONG_PUSH["push_velocity"] * robot.speed_scale  # m/s at push scale 1
@@ -112,8 +113,9 @@ def main(argv=None) -> int:
     )
     print(f"{'push scale':>10} {'kick m/s':>9} {'falls':>6} {'side':>5} {'speed m/s':>10}")
     rows = []
-    for s in scales:
-        summary = summarize(run_batch(configs[s], model, zero_rows, seeds, args.seconds))
+    for s in args.scales:
+        config = EnvConfig(gait=args.gait, robot=args.robot, **{**STRONG_PUSH, "push_velocity": args.velocity[s]})
+        summary = summarize(run_batch(config, model, zero_rows, seeds, args.seconds))
         row = {"push_scale": s, "kick_mps": reference * s, **summary}
         rows.append(row)
         print(
@@ -129,16 +131,14 @@ def main(argv=None) -> int:
     if args.json:
         record = {
             "robot": args.robot,
+            "gait": args.gait.to_dict(),
             "episodes": args.episodes,
             "seconds": args.seconds,
             "strong_push": STRONG_PUSH,
             "candidates": rows,
             "suggested_push_scale": best,
         }
-        try:
-            print(f"wrote {atomic_write_json(args.json, record)}")
-        except OSError as exc:
-            fail(f"cannot write --json {args.json} ({exc.strerror or exc})", code=1)
+        write_json_or_fail(args.json, record)
     return 0
 
 

@@ -42,6 +42,7 @@ from walklab.cli import (
     output_file,
     output_or_fail,
     statistics_file,
+    write_json_or_fail,
 )
 from walklab.policy_inputs import policy_inputs_or_fail
 
@@ -142,7 +143,6 @@ def main(argv=None) -> int:
     from envs.config import EnvConfig
     from envs.robot_sim import TerrainFileError
     from walklab.evaluation import PolicySource, improvement_pct, ratio_with_ci, run_episodes, summarize
-    from walklab.files import atomic_write_json
     from walklab.runs import RunError
 
     terrain = "flat" if args.flat else str(args.terrain) if args.terrain else None
@@ -234,10 +234,7 @@ def main(argv=None) -> int:
             f"{result['improvement_pct']:+.1f}% forward velocity"
         )
     if args.json:
-        try:
-            print(f"wrote {atomic_write_json(args.json, result)}")
-        except OSError as exc:
-            fail(f"cannot write --json {args.json} ({exc.strerror or exc})", code=1)
+        write_json_or_fail(args.json, result)
     return 0
 
 

@@ -36,6 +36,18 @@ def test_a_probe_on_the_mini_writes_each_candidates_kick_and_falls(tmp_path):
     assert record["suggested_push_scale"] == 1.0 and 'suggested: "robustness": {"push_scale": 1}' in result.stdout
 
 
+def test_the_gait_flags_probe_another_trot(tmp_path):
+    out = tmp_path / "calibration.json"
+    result = run_script(
+        "scripts/calibrate_push.py",
+        *("--scales", "1", "--step-length", "0.0786", "--cycle-time", "0.5634"),
+        *("--episodes", "1", "--seconds", "0.5", "--json", str(out)),
+    )
+    assert result.returncode == 0, result.stderr
+    gait = json.loads(out.read_text())["gait"]
+    assert (gait["step_length"], gait["cycle_time"], gait["body_height"]) == (0.0786, 0.5634, 0.05)
+
+
 def test_a_candidate_past_the_push_range_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "calibration.json"
     result = run_script("scripts/calibrate_push.py", "--robot", "go1", "--scales", "1.5", "--json", str(out))

@@ -160,6 +160,7 @@ SHIPPED = [
         ["tests/compare_residual_vs_baseline.py", "--baseline-only", "--json", "{ro}/compare.json"],
         ["tests/compare_residual_vs_baseline.py", "--baseline-only", "--json", "{dir}"],
         ["phases_test/phase5_unseen_terrain.py", *SHIPPED, "--json", "{ro}/unseen.json"],
+        ["scripts/calibrate_push.py", "--json", "{ro}/calibration.json"],
         ["phases_test/phase5_unseen_terrain.py", *SHIPPED, "--terrain-dir", "{file}/terrains"],
         ["phases_test/phase4_viewer_play_policy.py", *SHIPPED, "--record", "{ro}/walk.mp4"],
         [

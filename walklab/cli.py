@@ -12,7 +12,7 @@ from envs.assets import MAX_FRAME_PIXELS
 from envs.fields import ConfigError, check
 from envs.terrain_file import TerrainFileError, check_terrain_file
 from gait.parameters import PRESETS, GaitParameterError, GaitParameters
-from walklab.files import OutputError, writable_output
+from walklab.files import OutputError, atomic_write_json, writable_output
 from walklab.input_files import InputFileError, check_model_archive, check_statistics_file
 
 GAIT_FLAGS = ("body_height", "step_length", "step_height", "cycle_time", "duty_factor")
@@ -102,6 +102,15 @@ def output_or_fail(path, kind: str = "file", label: str | None = None):
         return writable_output(path, kind, label)
     except OutputError as exc:
         fail(str(exc))
+
+
+def write_json_or_fail(path, record, label: str = "--json") -> None:
+    """Write `record` to `path` (under a temporary name, then renamed) and print where; one line and
+    exit 1 when the write fails (the place was checked by output_or_fail before any work)."""
+    try:
+        print(f"wrote {atomic_write_json(path, record)}")
+    except OSError as exc:
+        fail(f"cannot write {label} {path} ({exc.strerror or exc})", code=1)
 
 
 def video_path_or_fail(path, label: str | None = None):
