@@ -219,21 +219,6 @@ class EnvConfig:
     swing_height_range: float = setting(
         0.5, "fraction by which the swing height action may raise or lower the apex", low=0, high=0.9
     )
-    foot_placement_gain: float = setting(
-        0.0,
-        "capture-step reflex: every foot target moves this x the trunk's horizontal velocity (trunk frame) "
-        "minus its recent mean (foot_placement_time), so a kicked trunk steps after itself; 0 = off",
-        "s",
-        low=0,
-        high=0.5,
-    )
-    foot_placement_time: float = setting(
-        0.5,
-        "capture-step reflex: time constant of the recent mean velocity it compares with",
-        "s",
-        low=0.01,
-        high=10,
-    )
     heading_observation: bool = setting(False, "observe the heading (sin, cos of yaw) and the lateral position")
     obs_history: int = setting(
         0,

@@ -80,8 +80,6 @@ class RobotEpisodes:
         self.extra_cycles[i] = 0.0
         self.prev_action[i] = 0.0
         self.residual[i] = 0.0
-        self.velocity_mean[i] = 0.0
-        self.landing_offset[i] = 0.0
         self.episode_x0[i] = float(self.physics.qpos[i, 0])
         self.episode_started[i] = True
         self.last_termination[i] = ""

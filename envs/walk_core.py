@@ -99,7 +99,6 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         if c.gait_modulation:  # the stride keeps action_filter: a stride jump jerks every foot
             self.filter[L.FREQUENCY_ACTION] = c.frequency_filter
         self._nominal_feet = self.controller._nominal  # (4, 3) sweep centres in the hip frames
-        self._velocity_mean_rate = min(1.0, self.dt / c.foot_placement_time)  # the reflex's mean, per step
         self._needs_yaw = bool(c.heading_observation or c.commands or self.weights["heading"])
 
         # Every per-robot value, declared once (snapshot and restore copy each; envs/episode.py)
@@ -118,9 +117,6 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         self.perturbations = Perturbations(c, robot, n, self.dt, self.n_actions, self.current_obs_size, rows)
         # the last obs_history observations and actions (envs.history); empty rows when off
         self.history = ObservationHistory(c.obs_history, self.current_obs_size, self.n_actions, rows)
-        # m/s, the trunk-frame horizontal velocity's recent mean (the capture-step reflex compares with it)
-        self.velocity_mean = rows.array("velocity_mean", 2)
-        self.landing_offset = rows.array("landing_offset", 8)  # m, x and y per leg where it last touched down
         self.episode_x0 = rows.array("episode_x0")  # m, world x at the episode's start
         self.episode_started = rows.array("episode_started", dtype=bool)  # an episode since the schedule was set
         self.terrain_path = rows.objects("terrain_path")  # the PNG last loaded (None: the configured terrain)
@@ -176,8 +172,6 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         lift = None  # the swing apex's scale, with swing_height
         if self.config.swing_height:
             lift = 1.0 + self.config.swing_height_range * self.residual[go, self._swing_index]
-        if gain := self.config.foot_placement_gain:
-            offsets = offsets + self._capture_step(go, gain, cycles)
         targets = self._joint_targets(cycles, offsets, stride, turn, lift)
         # a biased encoder: the servo holds the joint where it reads the target
         self.physics.ctrl[go] = targets - perturb.joint_offset[go] if perturb.offsets else targets
@@ -315,33 +309,6 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         }
 
     # ------------------------------------------------------------------ gait
-    def _capture_step(self, go, gain: float, cycles: np.ndarray) -> np.ndarray:
-        """(m, 12) foot offsets of the capture-step reflex: a swinging foot lands ``gain`` x the trunk's
-        horizontal velocity off its recent mean (trunk frame) away from its trot target; a standing foot
-        keeps where it landed, easing back to the trot's sweep by lift-off."""
-        rot = self.physics.trunk_xmat[go]
-        v = self.physics.qvel[go, 0:3]
-        forward = rot[:, 0] * v[:, 0] + rot[:, 3] * v[:, 1] + rot[:, 6] * v[:, 2]  # R^T v, trunk x and y
-        sideways = rot[:, 1] * v[:, 0] + rot[:, 4] * v[:, 1] + rot[:, 7] * v[:, 2]
-        velocity = np.stack([forward, sideways], axis=1)
-        mean = self.velocity_mean[go]
-        error = velocity - mean
-        self.velocity_mean[go] = mean + self._velocity_mean_rate * error
-        g = self.gait
-        phase = (cycles[:, None] + TROT_PHASE_OFFSETS) % 1.0  # (m, 4)
-        stance = phase < g.duty_factor
-        s = np.where(stance, 0.0, (phase - g.duty_factor) / (1.0 - g.duty_factor))
-        landing = self.landing_offset[go].reshape(-1, 4, 2)
-        swing_target = gain * error[:, None, :] * (s * s * (3.0 - 2.0 * s))[:, :, None]  # smoothstep 0 -> 1
-        landing = np.where(stance[:, :, None], landing, swing_target)
-        self.landing_offset[go] = landing.reshape(-1, 8)
-        ease = np.where(stance, 1.0 - phase / g.duty_factor, 1.0)[:, :, None]
-        shift = landing * ease
-        offsets = np.zeros((len(velocity), 12))
-        offsets[:, 0::3] = shift[:, :, 0]
-        offsets[:, 1::3] = shift[:, :, 1]
-        return offsets
-
     def _modulation(self, go) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(stride scale, frequency scale, turn) of the robots `go` from their filtered gait actions."""
         r, c = self.residual[go], self.config

@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import sys
 
-from envs.config import EnvConfig
 from walklab.cli import (
     EPISODES,
     SECONDS,
@@ -31,18 +30,16 @@ from walklab.cli import (
     gait_from_args,
     model_or_fail,
     number,
-    number_for,
     output_file,
     output_or_fail,
     write_json_or_fail,
 )
 from walklab.robustness import ROBUSTNESS_CASES
 
-# The project's heavier modules (the simulator's) are imported inside main(), after the flags are
-# parsed: --help and a refused flag answer at once.
+# The project's heavier modules are imported inside main(), after the flags are parsed: --help and
+# a refused flag answer at once.
 
 STRONG_PUSH = ROBUSTNESS_CASES["push_strong"]
-FIELDS = {f.name: f.metadata for f in dataclasses.fields(EnvConfig)}  # each setting's range
 PUSH_SCALE = number(float, low=0, low_open=True, high=2)  # robot.json's "robustness": {"push_scale": s}
 
 # The cheapest complete run, from the repository root ({tmp}: a scratch folder); the fuzz suite
@@ -65,12 +62,6 @@ def build_parser() -> OneLineErrorParser:
     p.add_argument("--episodes", type=EPISODES, default=20, help="episodes per candidate (seeds 0..K-1)")
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="episode length (s)")
     p.add_argument("--json", type=output_file(".json"), default=None, help="write the probe as JSON here")
-    p.add_argument(
-        "--foot-placement-gain",
-        type=number_for(float, FIELDS["foot_placement_gain"]),
-        default=0.0,
-        help="the trot with the capture-step reflex at this gain (s; EnvConfig.foot_placement_gain, default 0: off)",
-    )
     add_gait_arguments(p)
     return p
 
@@ -88,6 +79,7 @@ def suggested_scale(rows: list[dict]) -> float | None:
 def parse_args(argv=None) -> argparse.Namespace:
     """The flags, checked before any work (one line and exit 2 otherwise); ``args.velocity``: each
     candidate's kick as the push_velocity it takes over the robot's own push scale."""
+    from envs.config import EnvConfig
     from envs.robot import describe
 
     args = build_parser().parse_args(argv)
@@ -95,7 +87,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.scales = sorted(set(args.scales))
     push_scale = describe(args.robot).push_scale
     args.velocity = {s: STRONG_PUSH["push_velocity"] * s / push_scale for s in args.scales}
-    limit = FIELDS["push_velocity"]["high"]
+    limit = {f.name: f.metadata for f in dataclasses.fields(EnvConfig)}["push_velocity"]["high"]
     if max(args.velocity.values()) > limit:
         most = limit * push_scale / STRONG_PUSH["push_velocity"]
         fail(f"--scales: at most {most:.3g} on {args.robot} (push_velocity's limit, {limit:g} m/s at the mini's size)")
@@ -105,6 +97,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     output_or_fail(args.json, "file", "--json")  # before any rollout
+    from envs.config import EnvConfig
     from envs.robot import load_robot
     from envs.rollout import run_batch, zero_rows
     from walklab.evaluation import summarize
@@ -121,8 +114,7 @@ def main(argv=None) -> int:
     print(f"{'push scale':>10} {'kick m/s':>9} {'falls':>6} {'side':>5} {'speed m/s':>10}")
     rows = []
     for s in args.scales:
-        kick = {**STRONG_PUSH, "push_velocity": args.velocity[s]}
-        config = EnvConfig(gait=args.gait, robot=args.robot, foot_placement_gain=args.foot_placement_gain, **kick)
+        config = EnvConfig(gait=args.gait, robot=args.robot, **{**STRONG_PUSH, "push_velocity": args.velocity[s]})
         summary = summarize(run_batch(config, model, zero_rows, seeds, args.seconds))
         row = {"push_scale": s, "kick_mps": reference * s, **summary}
         rows.append(row)
@@ -140,7 +132,6 @@ def main(argv=None) -> int:
         record = {
             "robot": args.robot,
             "gait": args.gait.to_dict(),
-            "foot_placement_gain": args.foot_placement_gain,
             "episodes": args.episodes,
             "seconds": args.seconds,
             "strong_push": STRONG_PUSH,
