@@ -40,9 +40,7 @@ SMOKE_ARGS = ["assets/policies/residual_walk", "--episodes", "1", "--seconds", "
 
 
 def build_parser() -> OneLineErrorParser:
-    p = OneLineErrorParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
-    )
+    p = OneLineErrorParser.for_script(__doc__)
     p.add_argument("run_dir", type=Path, help="a run directory written by train_residual_ppo*.py")
     p.add_argument("--model", default="final", help="final (default; interrupted if stopped), best, or a .zip path")
     p.add_argument(

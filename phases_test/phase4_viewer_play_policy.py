@@ -63,9 +63,7 @@ SMOKE_ARGS = [
 
 
 def build_parser() -> OneLineErrorParser:
-    p = OneLineErrorParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
-    )
+    p = OneLineErrorParser.for_script(__doc__)
     add_model_arguments(p)
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="how long to play (s)")
     p.add_argument("--deterministic", action="store_true", help="use the policy's mean action instead of sampling")

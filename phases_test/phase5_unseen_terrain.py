@@ -68,9 +68,7 @@ terrain_path.rule = {"path": "input file", "suffixes": (".png",)}  # what tests/
 
 
 def build_parser() -> OneLineErrorParser:
-    p = OneLineErrorParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
-    )
+    p = OneLineErrorParser.for_script(__doc__)
     add_model_arguments(p)
     p.add_argument(
         "--terrains",

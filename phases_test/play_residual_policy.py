@@ -27,9 +27,7 @@ SMOKE_ARGS = ["assets/policies/residual_walk/final_model.zip", "--seconds", "0.3
 
 
 def build_parser() -> OneLineErrorParser:
-    p = OneLineErrorParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
-    )
+    p = OneLineErrorParser.for_script(__doc__)
     p.add_argument("model", type=model_file, help="trained model .zip (statistics and config are found beside it)")
     p.add_argument("--seconds", type=SECONDS, default=20.0, help="how long to play (s)")
     p.add_argument("--record", type=Path, default=None, help="render offscreen to this .mp4 or .gif")

@@ -48,9 +48,7 @@ SMOKE_ARGS = ["--scales", "0.5", "1", "--episodes", "1", "--seconds", "0.5", "--
 
 
 def build_parser() -> OneLineErrorParser:
-    p = OneLineErrorParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
-    )
+    p = OneLineErrorParser.for_script(__doc__)
     add_robot_argument(p)
     p.add_argument(
         "--scales",

@@ -37,9 +37,7 @@ SMOKE_ARGS = ["assets/policies/residual_walk/final_model.zip", "--out", "{tmp}/p
 
 
 def build_parser() -> OneLineErrorParser:
-    p = OneLineErrorParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
-    )
+    p = OneLineErrorParser.for_script(__doc__)
     p.add_argument(
         "model", type=input_file(".zip"), help="trained model .zip (its run's config.json must be beside it or above)"
     )

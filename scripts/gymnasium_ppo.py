@@ -44,9 +44,7 @@ FRACTION = number(float, low=0.0, high=1.0)
 def build_parser() -> OneLineErrorParser:
     from envs.config import EnvConfig  # settings only: no MuJoCo
 
-    p = OneLineErrorParser(
-        description=__doc__.splitlines()[0], epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = OneLineErrorParser.for_script(__doc__)
     p.add_argument("--updates", type=COUNT, default=10, help="PPO updates (rollout + optimisation) to run")
     p.add_argument("--num-envs", type=number(int, low=1, high=1024), default=4, help="robots in the batch")
     p.add_argument("--num-steps", type=COUNT, default=256, help="steps per robot per update (rollout length)")

@@ -69,9 +69,7 @@ SMOKE_ARGS = [
 
 
 def build_parser() -> OneLineErrorParser:
-    p = OneLineErrorParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
-    )
+    p = OneLineErrorParser.for_script(__doc__)
     p.add_argument("--baseline-only", action="store_true", help="evaluate only the baseline trot")
     p.add_argument("--model", type=model_file, help="trained model .zip (its run's config.json rebuilds the env)")
     p.add_argument("--normalize", type=statistics_file, help="VecNormalize statistics saved with the model (.pkl)")

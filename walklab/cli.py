@@ -31,6 +31,11 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
     _raising = False
 
+    @classmethod
+    def for_script(cls, doc: str) -> OneLineErrorParser:
+        """A script's parser: the first line of its docstring `doc` as description, the whole as epilog."""
+        return cls(description=doc.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+
     def error(self, message: str) -> NoReturn:
         text = f"{message} (see {self.prog} --help)"
         if self._raising:
