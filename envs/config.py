@@ -46,7 +46,12 @@ class RewardWeights:
     )
     alive: float = setting(0.1, "reward per step while standing", low=0, high=MAX_REWARD_WEIGHT)
     fall: float = setting(0.0, "cost of falling, paid once on the step that falls", low=0, high=MAX_REWARD_WEIGHT)
-    height: float = setting(0.0, "cost weight of |body height - gait body height| (m)", low=0, high=MAX_REWARD_WEIGHT)
+    height: float = setting(
+        0.0,
+        "cost weight of |body height - (gait body height + height_target_offset)| (m)",
+        low=0,
+        high=MAX_REWARD_WEIGHT,
+    )
     orientation: float = setting(0.5, "cost weight of trunk tilt, 1 - cos(tilt)", low=0, high=MAX_REWARD_WEIGHT)
     heading: float = setting(0.0, "cost weight of heading error, 1 - cos(yaw)", low=0, high=MAX_REWARD_WEIGHT)
     centre_line: float = setting(
@@ -117,6 +122,14 @@ class EnvConfig:
         "m",
         low=0,
         high=0.2,
+    )
+    height_target_offset: float = setting(
+        0.0,
+        "the height term pays towards the gait's body_height plus this (at the reference size; x robot size); "
+        "the trot under the policy keeps its own height",
+        "m",
+        low=-0.03,
+        high=0.03,
     )
     max_tilt: float = setting(
         1.0,

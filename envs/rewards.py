@@ -78,8 +78,8 @@ class RewardTerms:
         return -np.abs(s.qpos[:, 1]) / self.length_unit
 
     def _reward_height(self, s: StepState) -> np.ndarray:
-        """(-) |trunk height above the ground - gait.body_height|, in robot sizes."""
-        return -np.abs(s.body_height - self.gait.body_height) / self.length_unit
+        """(-) |trunk height above the ground - (gait.body_height + height_target_offset)|, in robot sizes."""
+        return -np.abs(s.body_height - self._height_target) / self.length_unit
 
     def _reward_orientation(self, s: StepState) -> np.ndarray:
         """(-) 1 - cos(tilt), tilt = angle between the trunk's up axis and world up."""

@@ -78,6 +78,7 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         self._ground_points = robot.ground_sample_points  # (12, 2) trunk-frame xy of the ground samples
         self._residual_scale = robot.scaled(c.residual_scale)  # m: residual_scale is for the reference size
         self._min_body_height = robot.scaled(c.min_body_height)  # m
+        self._height_target = c.gait.body_height + robot.scaled(c.height_target_offset)  # m, the height term's
         self.length_unit = robot.size  # the reward terms count lengths in robot sizes (envs.rewards)
         model = physics.models()[0]
         self.dt = model.opt.timestep * c.frame_skip

@@ -71,6 +71,16 @@ def test_zero_weighted_terms_are_still_reported():
     assert "reward_orientation" in info and "body_height" in info
 
 
+@pytest.mark.parametrize("offset", [0.0, -0.01, 0.02])
+def test_height_term_pays_towards_the_target_offset(offset):
+    env = ResidualWalkEnv(height_weight=2.0, height_target_offset=offset)
+    env.reset(seed=0)
+    target = env.unwrapped.config.gait.body_height + offset  # the mini: size 1
+    for _ in range(5):
+        _, _, _, _, info = env.step(np.zeros(12))
+        assert info["reward_height"] == pytest.approx(-2.0 * abs(info["body_height"] - target), abs=1e-12)
+
+
 def test_old_weights_are_reproducible_by_keywords():
     old = ResidualWalkEnv(
         forward_velocity_weight=1.0, lateral_stability_weight=0.5, energy_weight=0.1, smoothness_weight=0.2
