@@ -81,6 +81,17 @@ def test_height_term_pays_towards_the_target_offset(offset):
         assert info["reward_height"] == pytest.approx(-2.0 * abs(info["body_height"] - target), abs=1e-12)
 
 
+def test_height_target_offset_is_in_robot_sizes():
+    from envs.robot import load_robot
+
+    env = ResidualWalkEnv(robot="go1", terrain="flat", height_weight=1.0, height_target_offset=-0.01)
+    env.reset(seed=0)
+    size = load_robot("go1").size
+    target = env.unwrapped.config.gait.body_height - 0.01 * size
+    _, _, _, _, info = env.step(np.zeros(12))
+    assert info["reward_height"] == pytest.approx(-abs(info["body_height"] - target) / size, abs=1e-12)
+
+
 def test_old_weights_are_reproducible_by_keywords():
     old = ResidualWalkEnv(
         forward_velocity_weight=1.0, lateral_stability_weight=0.5, energy_weight=0.1, smoothness_weight=0.2
