@@ -23,6 +23,7 @@ from walklab.cli import (
     OneLineErrorParser,
     add_gait_arguments,
     add_robot_argument,
+    gait_fits_or_fail,
     gait_from_args,
     heightfield_file,
     model_or_fail,
@@ -67,6 +68,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     gait = args.gait
     offscreen = prepare_rendering(args.headless)
+    gait = gait_fits_or_fail(gait, args.robot)  # loads MuJoCo: after MUJOCO_GL is chosen
     if offscreen and not args.no_video:
         video_path_or_fail(args.out)
 

@@ -27,6 +27,7 @@ from walklab.cli import (
     add_gait_arguments,
     add_robot_argument,
     fail,
+    gait_fits_or_fail,
     gait_from_args,
     model_or_fail,
     number,
@@ -81,7 +82,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     from envs.robot import describe
 
     args = build_parser().parse_args(argv)
-    args.gait = gait_from_args(args, args.robot)
+    args.gait = gait_fits_or_fail(gait_from_args(args, args.robot), args.robot)
     args.scales = sorted(set(args.scales))
     push_scale = describe(args.robot).push_scale
     args.velocity = {s: STRONG_PUSH["push_velocity"] * s / push_scale for s in args.scales}

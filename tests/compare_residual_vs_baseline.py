@@ -36,6 +36,7 @@ from walklab.cli import (
     add_gait_arguments,
     add_robot_argument,
     fail,
+    gait_fits_or_fail,
     gait_from_args,
     heightfield_file,
     model_file,
@@ -128,7 +129,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         from envs.config import EnvConfig
 
         args.policy = None
-        args.gait = gait_from_args(args, args.robot)
+        args.gait = gait_fits_or_fail(gait_from_args(args, args.robot), args.robot)
         terrain = "flat" if args.flat else str(args.terrain) if args.terrain else None
         args.env_config = EnvConfig(gait=args.gait, robot=args.robot, terrain=terrain)
     return args

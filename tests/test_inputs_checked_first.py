@@ -112,6 +112,30 @@ def test_baseline_comparison_gait_overflow_is_one_line(tmp_path):
     assert tree(tmp_path) == []
 
 
+GAIT_SCRIPTS = {
+    "phases_test/phase2_baseline_gait.py": ["--headless", "--no-video", "--seconds", "0.5"],
+    "tests/compare_residual_vs_baseline.py": ["--baseline-only", "--episodes", "1", "--seconds", "0.5"],
+    "scripts/calibrate_push.py": ["--scales", "1", "--episodes", "1", "--seconds", "0.5"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(GAIT_SCRIPTS))
+def test_a_trot_beyond_the_legs_reach_is_one_line(script, tmp_path):
+    # 1.5 m is a valid number for the gait's own arithmetic; only the mini's 0.1 m legs refuse it
+    output = [] if "phase2" in script else ["--json", str(tmp_path / "out.json")]
+    proc = run_script(script, *GAIT_SCRIPTS[script], *output, "--body-height", "1.5")
+    refused_first(proc, "beyond the leg's reach (0.0980 m)")
+    assert tree(tmp_path) == []
+
+
+def test_the_reach_is_the_chosen_robots():
+    # 0.2 m of trunk height is beyond the mini's legs and within Go1's (0.43 m of thigh and calf)
+    flags = [*GAIT_SCRIPTS["tests/compare_residual_vs_baseline.py"], "--body-height", "0.2"]
+    refused_first(run_script("tests/compare_residual_vs_baseline.py", *flags), "beyond the leg's reach")
+    proc = run_script("tests/compare_residual_vs_baseline.py", *flags, "--robot", "go1")
+    assert proc.returncode == 0, proc.stderr
+
+
 # ----------------------------------------------------------------------------- terrains
 @pytest.mark.parametrize("kind", ["text_png", "truncated_png"])
 def test_phase5_refuses_a_terrain_that_is_not_a_heightfield_before_any_output(kind, bad, tmp_path):

@@ -321,7 +321,8 @@ def add_gait_arguments(parser: argparse.ArgumentParser) -> None:
 
 def gait_from_args(args: argparse.Namespace, robot: str | None = None) -> GaitParameters:
     """The preset named by --gait ('working': `robot`'s own trot, default the mini's) with any per-field
-    overrides; exits with one line if impossible."""
+    overrides; exits with one line if impossible. MuJoCo-free: :func:`gait_fits_or_fail` then checks it
+    on the robot's legs."""
     overrides = {name: getattr(args, name) for name in GAIT_FLAGS if getattr(args, name, None) is not None}
     base = PRESETS[args.gait]
     if args.gait == "working" and robot is not None:
@@ -331,4 +332,15 @@ def gait_from_args(args: argparse.Namespace, robot: str | None = None) -> GaitPa
     try:
         return dataclasses.replace(base, **overrides)
     except GaitParameterError as exc:
+        fail(str(exc))
+
+
+def gait_fits_or_fail(gait: GaitParameters, robot: str | None = None) -> GaitParameters:
+    """`gait`, or one line and exit 2 when `robot`'s legs (default the mini's) cannot reach its feet's
+    targets. It loads the robot's model, so MuJoCo: call it after MUJOCO_GL is chosen, before any rollout."""
+    from envs.robot import DEFAULT_ROBOT, RobotError, load_robot
+
+    try:
+        return gait.check_fits(load_robot(robot or DEFAULT_ROBOT).geometry)
+    except (GaitParameterError, RobotError) as exc:
         fail(str(exc))
