@@ -65,7 +65,6 @@ def test_a_tiny_fine_tune_records_where_it_started(script, tmp_path):
         (["--init-from", str(HEADLINE), *TURNING_FROM_COMMANDED], "acts with 16 actions but this run's env takes 15"),
         (["--init-from", str(HEADLINE), "--commands"], "expects 82 observations but the env gives 84"),
         (["--net-arch", "32", "32", *TURNING_FROM_COMMANDED], "has layers [64, 64], this run [32, 32]"),
-        (["--use-sde", *TURNING_FROM_COMMANDED], "was trained without gSDE: give --no-use-sde"),
         (["--resume", str(COMMANDED), *TURNING_FROM_COMMANDED], "give only one"),
         (["--init-from", str(REPO / "README.md")], "no VecNormalize statistics beside"),
         (["--init-from", str(REPO / "assets")], "no final_model.zip in that folder"),

@@ -118,11 +118,6 @@ def initial_policy(job: TrainJob) -> LoadedPolicy:
             f"--init-from: {model_path} has layers {layers['pi']}, this run {net}: "
             f"give --net-arch {' '.join(map(str, layers['pi']))}"
         )
-    if bool(source.model.use_sde) != job.ppo.use_sde:  # the action noise's parameters differ in shape
-        flag = "--use-sde" if source.model.use_sde else "--no-use-sde"
-        raise TrainingError(
-            f"--init-from: {model_path} was trained with{'' if source.model.use_sde else 'out'} gSDE: give {flag}"
-        )
     return source
 
 
