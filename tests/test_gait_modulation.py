@@ -83,27 +83,6 @@ def test_modulation_actions_start_with_their_own_exploration_noise():
     assert log_std[:12] == pytest.approx(-1.5) and log_std[12:] == pytest.approx(-0.5)
 
 
-def test_state_dependent_exploration_gives_each_action_column_its_noise_and_holds_it_in_time():
-    from stable_baselines3 import PPO
-
-    from envs.config import EnvConfig
-    from walklab.config import PPOConfig
-    from walklab.training import set_modulation_exploration
-
-    env_config = EnvConfig(gait_modulation=True)
-    ppo = PPOConfig(log_std_init=-3.0, modulation_log_std_init=-2.0, use_sde=True, n_steps=64, batch_size=64)
-    model = PPO("MlpPolicy", ResidualWalkEnv(env_config), device="cpu", seed=0, **ppo.constructor_kwargs())
-    set_modulation_exploration(model, env_config, ppo)
-    log_std = model.policy.log_std.detach().numpy()
-    assert model.use_sde and log_std.shape == (64, 14)  # one row per policy feature, one column per action
-    assert log_std[:, :12] == pytest.approx(-3.0) and log_std[:, 12:] == pytest.approx(-2.0)
-    # the noise is a fixed function of the state until it is redrawn: the same state, the same action
-    obs = model.observation_space.sample()
-    first, second = (model.predict(obs, deterministic=False)[0] for _ in range(2))
-    np.testing.assert_array_equal(first, second)
-    assert not np.allclose(first, model.predict(obs, deterministic=True)[0])
-
-
 def test_steering_adds_one_action_and_zero_steering_is_the_modulated_trot():
     modulated = ResidualWalkEnv(gait_modulation=True)
     steered = ResidualWalkEnv(gait_modulation=True, steering=True)

@@ -51,14 +51,6 @@ class PPOConfig:
         low=-10,
         high=2,
     )
-    use_sde: bool = setting(
-        False,
-        "generalised state-dependent exploration (gSDE): the policy's noise is a function of its "
-        "features, redrawn every sde_sample_freq steps, so it is smooth in time (log std inits count per feature)",
-    )
-    sde_sample_freq: int = setting(
-        -1, "with --use-sde: control steps between two noise draws (-1: once per rollout)", low=-1, high=MAX_ROLLOUT
-    )
 
     def __post_init__(self) -> None:
         validate(self)

@@ -92,7 +92,7 @@ def set_modulation_exploration(model, env: EnvConfig, ppo: PPOConfig) -> None:
     if not (env.gait_modulation or env.steering or env.swing_height):
         return
     with torch.no_grad():
-        model.policy.log_std[..., N_ACTIONS:] = ppo.modulation_log_std_init  # a column per action with gSDE
+        model.policy.log_std[N_ACTIONS:] = ppo.modulation_log_std_init
 
 
 def _interrupt(signum, frame):
