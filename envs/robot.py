@@ -65,7 +65,7 @@ from envs.robot_description import (  # noqa: F401 - where callers import them
 )
 from gait.controller import BaselineTrotController
 from gait.kinematics import LegGeometry, forward_kinematics
-from gait.parameters import GaitParameters
+from gait.parameters import GaitParameterError, GaitParameters
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,10 @@ def _load(file: Path) -> Robot:
     points = np.array([(hip[0] + dx * size, hip[1]) for hip in geometry.hip_positions for dx in GROUND_SAMPLE_DX])
     robot = Robot(description=d, geometry=geometry, size=size, ground_sample_points=points, **facts, **extra)
     check_geometry(robot, model)
+    try:
+        d.gait.check_fits(geometry)
+    except GaitParameterError as exc:
+        raise RobotError(f"{d.file}: its working trot does not fit its legs: {exc}") from None
     return robot
 
 

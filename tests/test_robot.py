@@ -138,3 +138,22 @@ def test_an_impossible_terrain_relief_or_push_scale_is_refused_in_one_line(big_r
     with pytest.raises(ConfigError) as error:
         load_robot(folder / "robot.json")
     assert str(error.value).endswith(message) and "\n" not in str(error.value)
+
+
+def test_a_trot_beyond_the_robots_legs_is_refused_in_one_line_before_training(big_robot, tmp_path):
+    from envs.robot import RobotError
+    from tests.conftest import run_script
+
+    folder = tmp_path / "robots" / "big"
+    description = json.loads((folder / "robot.json").read_text())
+    description["gait"]["body_height"] = 0.3  # the big mini's legs reach 0.147 m
+    (folder / "robot.json").write_text(json.dumps(description))
+    with pytest.raises(RobotError, match="its working trot does not fit its legs: GaitParameters.step_length: .* reach \(0.1470 m\)"):
+        load_robot(folder / "robot.json")
+    runs_dir = tmp_path / "runs"
+    proc = run_script(
+        "train_residual_ppo_v2.py", "--robot", str(folder), "--total-timesteps", "10", "--runs-dir", str(runs_dir)
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "does not fit its legs" in proc.stderr
+    assert not runs_dir.exists()  # refused before a run directory

@@ -22,7 +22,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 from envs.config import EnvConfig
 from envs.fields import ConfigError
 from envs.layout import N_ACTIONS
-from envs.robot import describe
+from envs.robot import RobotError, describe, load_robot
+from gait.parameters import GaitParameterError
 from walklab import curriculum, run_config, runs
 from walklab.callbacks import (
     CheckpointWithStats,
@@ -59,6 +60,10 @@ def validate(job: TrainJob) -> None:
     if job.env.curriculum and job.env.terrain == "flat":
         raise TrainingError("--curriculum needs a heightfield terrain, not --terrain flat")
     check_terrain(job.env)  # missing or unreadable PNGs fail here, not in a worker
+    try:  # a robot that cannot be built, or a trot beyond its legs, fails here too
+        job.env.gait.check_fits(load_robot(job.env.robot).geometry)
+    except (RobotError, GaitParameterError) as exc:
+        raise TrainingError(str(exc)) from exc
     if job.resume is not None and not job.resume.exists():
         raise TrainingError(f"--resume target not found: {job.resume}")
     if job.init_from is not None:
