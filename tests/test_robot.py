@@ -148,7 +148,8 @@ def test_a_trot_beyond_the_robots_legs_is_refused_in_one_line_before_training(bi
     description = json.loads((folder / "robot.json").read_text())
     description["gait"]["body_height"] = 0.3  # the big mini's legs reach 0.147 m
     (folder / "robot.json").write_text(json.dumps(description))
-    with pytest.raises(RobotError, match="its working trot does not fit its legs: GaitParameters.step_length: .* reach \(0.1470 m\)"):
+    refusal = r"its working trot does not fit its legs: GaitParameters.step_length: .* reach \(0.1470 m\)"
+    with pytest.raises(RobotError, match=refusal):
         load_robot(folder / "robot.json")
     runs_dir = tmp_path / "runs"
     proc = run_script(
