@@ -66,9 +66,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    gait = args.gait
     offscreen = prepare_rendering(args.headless)
-    gait = gait_fits_or_fail(gait, args.robot)  # loads MuJoCo: after MUJOCO_GL is chosen
+    gait = gait_fits_or_fail(args.gait, args.robot)  # loads MuJoCo: after MUJOCO_GL is chosen
     if offscreen and not args.no_video:
         video_path_or_fail(args.out)
 
