@@ -51,13 +51,6 @@ class PPOConfig:
         low=-10,
         high=2,
     )
-    mirror_weight: float = setting(
-        0.0,
-        "weight of the mirror loss: the policy's mean action on a left-right mirrored "
-        "observation, against the mirrored action (walklab.symmetry; 0 = off)",
-        low=0,
-        high=1000,
-    )
 
     def __post_init__(self) -> None:
         validate(self)
@@ -84,7 +77,6 @@ class PPOConfig:
         """Keyword arguments for ``stable_baselines3.PPO``."""
         values = self.to_dict()
         values.pop("modulation_log_std_init")  # applied after construction (walklab.training)
-        values.pop("mirror_weight")  # a loss added to PPO's after construction (walklab.symmetry)
         net = values.pop("net_arch")
         policy_kwargs = {"net_arch": dict(pi=list(net), vf=list(net)), "log_std_init": values.pop("log_std_init")}
         return {**values, "policy_kwargs": policy_kwargs}

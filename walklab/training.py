@@ -36,7 +36,6 @@ from walklab.callbacks import (
 from walklab.config import PPOConfig, check_combination
 from walklab.files import OutputError, describe_os_error, writable_output
 from walklab.flags import label_for
-from walklab.symmetry import MirrorLoss
 from walklab.train_job import StopTraining, TrainingError, TrainingFailed, TrainJob  # noqa: F401 - callers import them here
 from walklab.train_start import (
     check_terrain,
@@ -196,7 +195,7 @@ def _build(job: TrainJob, run_dir: Path, resume_model: Path | None, previous_sta
                 f"resuming {resume_model} at {model.num_timesteps} steps; "
                 f"{job.run.total_timesteps - model.num_timesteps} to go; the run was {previous_status}"
             )
-            return vec, _with_mirror_loss(model, job)
+            return vec, model
         vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=job.ppo.gamma)
         model = PPO(
             "MlpPolicy",
@@ -211,19 +210,12 @@ def _build(job: TrainJob, run_dir: Path, resume_model: Path | None, previous_sta
             source = initial_policy(job)
             start_from(model, vec, source)
             print(f"starting from {source.model_path} ({source.model.num_timesteps} steps) and {source.stats_path}")
-            return vec, _with_mirror_loss(model, job)
+            return vec, model
     except BaseException:
         stop_workers(vec)
         raise
     set_modulation_exploration(model, job.env, job.ppo)
-    return vec, _with_mirror_loss(model, job)
-
-
-def _with_mirror_loss(model, job: TrainJob):
-    """`model`, its updates paying the mirror loss when --mirror-weight is above 0."""
-    if job.ppo.mirror_weight > 0:
-        MirrorLoss(model, job.env, job.ppo.mirror_weight)
-    return model
+    return vec, model
 
 
 def evaluation_seconds(job: TrainJob) -> float:
