@@ -7,6 +7,7 @@ rollout, ``run_baseline``, is in ``envs.rollout``).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import mujoco
@@ -137,7 +138,7 @@ class RobotSim:
     def trunk_tilt(self) -> float:
         """Angle (rad) between the trunk's up-axis and world up."""
         zz = self.data.xmat[self.trunk_id][8]
-        return float(np.arccos(min(1.0, max(-1.0, zz))))
+        return math.acos(min(1.0, max(-1.0, float(zz))))  # the C library's, as envs/walk_core.py's
 
 
 def spawn_pose(rng: np.random.Generator, size: float = 1.0) -> tuple[float, float, float]:

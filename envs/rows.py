@@ -25,9 +25,15 @@ def scatter(values: np.ndarray, mask: np.ndarray, fill: float) -> np.ndarray:
 
 
 def row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise dot products of (n, k) arrays, each as ``a[i].dot(b[i])`` sums it (stacked matmul
-    runs the same kernel; numpy's sum and einsum order the terms differently)."""
-    return np.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
+    """Row-wise dot products of (n, k) arrays, the k products summed left to right in plain float64
+    arithmetic: the same bits for any n and on any machine. (A BLAS dot or matmul does not give that:
+    OpenBLAS picks its kernel by CPU, and an AVX-512 kernel orders and fuses the terms differently
+    from an AVX2 one; numpy's sum and einsum order them differently again.)"""
+    products = np.asarray(a, dtype=np.float64) * b
+    total = np.zeros(products.shape[0])
+    for column in products.T:
+        total += column
+    return total
 
 
 class RobotRows:

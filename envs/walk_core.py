@@ -220,7 +220,8 @@ class WalkCore(RobotEpisodes, ObservationParts, RewardTerms):
         y_velocity = (qpos[:, 1] - xy_before[:, 1]) / self.dt
         ground = self._ground(qpos, rot, rows)
         body_height = qpos[:, 2] - ground.sum(axis=1) / ground.shape[1]
-        tilt = np.arccos(np.minimum(1.0, np.maximum(-1.0, rot[:, 8])))
+        # the C library's acos, not np.arccos: numpy's AVX-512 loop rounds differently (machine-dependent tilts)
+        tilt = libm(math.acos, np.minimum(1.0, np.maximum(-1.0, rot[:, 8])))
         yaw = libm(math.atan2, rot[:, 3], rot[:, 0]) if self._needs_yaw else None
         ids = np.arange(self.n)[rows]
         heading_speed = None

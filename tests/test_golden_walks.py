@@ -18,6 +18,8 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -105,3 +107,20 @@ def test_walk_matches_its_golden_digests(case, tmp_path):
     for k, (now, then) in enumerate(zip(steps, golden)):
         differ = [part for part, a, b in zip(PARTS, now.split(), then.split()) if a != b]
         assert not differ, f"{case}: record {k} differs first, in {', '.join(differ)}"
+
+
+def test_walk_is_the_same_under_another_blas_kernel(tmp_path):
+    """OpenBLAS picks its kernels by CPU: the AVX2 kernel forced in a subprocess (as on a machine
+    without AVX-512) must walk the same bits as this process's own, so the digests hold on any x86."""
+    code = (
+        "import json, pathlib, sys; from tests.test_golden_walks import walk; from tests.walk_cases import CASES; "
+        "print(json.dumps(walk(CASES['v2'], pathlib.Path(sys.argv[1]))[0]))"
+    )
+    env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell", "PYTHONPATH": str(REPO)}
+    (tmp_path / "sub").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "sub")], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    here, _ = walk(CASES["v2"], tmp_path)
+    assert json.loads(done.stdout.splitlines()[-1]) == here
